@@ -1,0 +1,40 @@
+"""``netring bench NAME``: run one of the side-by-side benchmarks shipped in
+``netring.bench`` and print its ratios (``--json`` for one JSON object)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import sys
+from typing import Any
+
+__all__ = ["register"]
+
+
+def _available() -> list[str]:
+    from .. import bench
+
+    return sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("bench", help="run a side-by-side benchmark (ring, dump, codec, recvmmsg)")
+    p.add_argument("name", help="benchmark name: " + ", ".join(_available()))
+    p.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    p.add_argument("--quick", action="store_true", help="smaller sizes, for a fast look")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    names = _available()
+    if args.name not in names:
+        print(f"netring bench: unknown benchmark {args.name!r}; have: {', '.join(names)}",
+              file=sys.stderr)
+        return 2
+    mod = importlib.import_module(f"netring.bench.{args.name}")
+    result: dict[str, Any] = mod.run(quick=args.quick, out=None if args.json else sys.stdout)
+    if args.json:
+        print(json.dumps(result))
+    return 0
