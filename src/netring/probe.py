@@ -1,0 +1,204 @@
+"""Capability probe: what this kernel offers, each answer found by trying it.
+
+Nothing here reads a version table: every entry opens a socket, sets an option or
+makes a call and reports what the kernel said.  Probes create no lasting state
+(sockets are closed, the namespace test runs in a child process).
+
+``probe()`` returns a JSON-able dict; ``netring probe`` prints it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+import socket
+import struct
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["probe", "FANOUT_MODES"]
+
+SOL_NETLINK = 270
+NETLINK_CAP_ACK = 10
+NETLINK_EXT_ACK = 11
+NETLINK_GET_STRICT_CHK = 12
+SOL_PACKET = 263
+PACKET_VERSION = 10
+PACKET_FANOUT = 18
+ETH_P_ALL = 0x0003
+NFNL_SUBSYS_QUEUE = 3
+NFNL_SUBSYS_ULOG = 4
+NFQNL_MSG_CONFIG = 2
+NFULNL_MSG_CONFIG = 1
+CLONE_NEWNET = 0x40000000
+
+#: PACKET_FANOUT_* modes (uapi/linux/if_packet.h)
+FANOUT_MODES = {
+    "hash": 0, "lb": 1, "cpu": 2, "rollover": 3, "rnd": 4, "qm": 5, "cbpf": 6, "ebpf": 7,
+}
+
+
+def _errname(exc: OSError) -> str:
+    code = exc.errno or 0
+    return f"{errno.errorcode.get(code, str(code))} ({os.strerror(code)})"
+
+
+def _try(fn: Callable[[], Any]) -> tuple[bool, str | None]:
+    try:
+        fn()
+        return True, None
+    except OSError as exc:
+        return False, _errname(exc)
+
+
+def _netlink_options() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0) as s:
+        for name, opt in (("ext_ack", NETLINK_EXT_ACK), ("cap_ack", NETLINK_CAP_ACK),
+                          ("get_strict_chk", NETLINK_GET_STRICT_CHK)):
+            ok, err = _try(lambda opt=opt: s.setsockopt(SOL_NETLINK, opt, 1))
+            out[name] = ok
+            if err:
+                out[f"{name}_error"] = err
+    return out
+
+
+def _usersock() -> dict[str, Any]:
+    def go() -> None:
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2) as a, \
+                socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2) as b:
+            a.bind((0, 0))
+            b.bind((0, 0))
+            b.settimeout(1.0)
+            msg = struct.pack("=IHHII", 20, 0x10, 0, 1, a.getsockname()[0]) + b"ping"
+            a.sendto(msg, (b.getsockname()[0], 0))
+            if b.recv(64) != msg:
+                raise OSError(errno.EIO, "USERSOCK message came back different")
+
+    ok, err = _try(go)
+    return {"ok": ok, "error": err}
+
+
+def _recvmmsg() -> dict[str, Any]:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if not hasattr(libc, "recvmmsg"):
+        return {"ok": False, "error": "libc has no recvmmsg"}
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2) as s:
+        s.bind((0, 0))
+        # vlen 0 with MSG_DONTWAIT: the kernel validates and returns 0 or EAGAIN;
+        # ENOSYS means the syscall is missing.
+        rc = libc.recvmmsg(s.fileno(), None, 0, socket.MSG_DONTWAIT, None)
+        if rc < 0:
+            code = ctypes.get_errno()
+            if code in (errno.ENOSYS, errno.EOPNOTSUPP):
+                return {"ok": False, "error": _errname(OSError(code, os.strerror(code)))}
+    return {"ok": True, "error": None}
+
+
+def _af_packet() -> dict[str, Any]:
+    out: dict[str, Any] = {"tpacket_versions": [], "fanout_modes": []}
+    try:
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+    except OSError as exc:
+        out["error"] = _errname(exc)
+        return out
+    with s:
+        for v in (0, 1, 2):
+            ok, _ = _try(lambda v=v: s.setsockopt(SOL_PACKET, PACKET_VERSION, v))
+            if ok:
+                out["tpacket_versions"].append(f"TPACKET_V{v + 1}")
+    group = (os.getpid() & 0x7FFF) or 1
+    for name, mode in FANOUT_MODES.items():
+        # a fresh, running (ETH_P_ALL, bound to lo) socket per mode; closed at once
+        try:
+            with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL)) as f:
+                f.bind(("lo", ETH_P_ALL))
+                f.setsockopt(SOL_PACKET, PACKET_FANOUT, group | (mode << 16))
+                out["fanout_modes"].append(name)
+        except OSError:
+            pass
+        group = (group % 0xFFFF) + 1
+    return out
+
+
+def _nfnetlink(subsys: int, msg_type: int) -> dict[str, Any]:
+    """Send an empty config request for queue/group 65535.
+
+    A present subsystem answers ENODEV (nothing bound there); a missing one EINVAL.
+    """
+    try:
+        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)
+    except OSError as exc:
+        return {"ok": False, "error": _errname(exc)}
+    with s:
+        s.bind((0, 0))
+        s.settimeout(2.0)
+        body = struct.pack("=BBH", 0, 0, socket.htons(65535))
+        s.send(struct.pack("=IHHII", 20, (subsys << 8) | msg_type, 0x5, 1, 0) + body)
+        try:
+            reply = s.recv(4096)
+        except OSError as exc:
+            return {"ok": False, "error": _errname(exc)}
+    if len(reply) < 20 or struct.unpack_from("=H", reply, 4)[0] != 2:
+        return {"ok": False, "error": "unexpected reply"}
+    err = -struct.unpack_from("=i", reply, 16)[0]
+    if err in (errno.EINVAL, errno.EOPNOTSUPP, errno.EPROTONOSUPPORT):
+        return {"ok": False, "error": _errname(OSError(err, os.strerror(err)))}
+    if err == errno.EPERM:
+        return {"ok": False, "error": "EPERM (needs CAP_NET_ADMIN)"}
+    return {"ok": True, "error": None}
+
+
+def _netns() -> dict[str, Any]:
+    """Fork a child that unshares a new network namespace; report whether it could."""
+    if not os.path.exists("/proc/self/ns/net"):
+        return {"ok": False, "error": "no /proc/self/ns/net"}
+    pid = os.fork()
+    if pid == 0:  # child: never returns into the caller's code
+        rc = 1
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            rc = 0 if libc.unshare(CLONE_NEWNET) == 0 else 10 + ctypes.get_errno()
+        finally:
+            os._exit(rc)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code == 0:
+        return {"ok": True, "error": None}
+    err = code - 10
+    return {"ok": False, "error": errno.errorcode.get(err, f"exit {code}")}
+
+
+def _netlink_mmap() -> dict[str, Any]:
+    from .ring import probe as ring_probe
+
+    return dict(ring_probe())
+
+
+def probe() -> dict[str, Any]:
+    """Probe every capability netring uses; returns a JSON-able dict.
+
+    Keys: ``kernel``, ``netlink_mmap`` (``{"rx", "tx", "error"}``), ``recvmmsg``,
+    ``usersock``, ``netlink_options`` (ext_ack, cap_ack, get_strict_chk),
+    ``af_packet`` (tpacket_versions, fanout_modes), ``nfnetlink_queue``,
+    ``nfnetlink_log``, ``netns``.
+    """
+    result: dict[str, Any] = {"kernel": platform.release()}
+    sections: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+        ("netlink_mmap", _netlink_mmap),
+        ("recvmmsg", _recvmmsg),
+        ("usersock", _usersock),
+        ("netlink_options", _netlink_options),
+        ("af_packet", _af_packet),
+        ("nfnetlink_queue", lambda: _nfnetlink(NFNL_SUBSYS_QUEUE, NFQNL_MSG_CONFIG)),
+        ("nfnetlink_log", lambda: _nfnetlink(NFNL_SUBSYS_ULOG, NFULNL_MSG_CONFIG)),
+        ("netns", _netns),
+    ]
+    for key, fn in sections:
+        try:
+            result[key] = fn()
+        except Exception as exc:  # a probe must report, never crash the whole probe
+            result[key] = {"ok": False, "error": f"probe failed: {type(exc).__name__}: {exc}"}
+    return result

@@ -1,0 +1,57 @@
+"""`netring probe` against the real kernel: each answer must agree with a direct try."""
+
+from __future__ import annotations
+
+import errno
+import json
+import socket
+import struct
+
+import pytest
+
+from netring.cli import main
+from netring.probe import probe
+from nsutil import have_root
+
+pytestmark = pytest.mark.skipif(not have_root(), reason="needs root: AF_PACKET and nfnetlink probes")
+
+
+def _direct_rx_ring() -> tuple[bool, int | None]:
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0) as s:
+        try:
+            s.setsockopt(270, 6, struct.pack("=IIII", 4096, 1, 2048, 2))
+            return True, None
+        except OSError as exc:
+            return False, exc.errno
+
+
+def test_probe_answers_match_direct_attempts() -> None:
+    r = probe()
+    assert r["kernel"] == __import__("platform").release()
+    ok, err = _direct_rx_ring()
+    assert r["netlink_mmap"]["rx"] is ok
+    if not ok:
+        assert r["netlink_mmap"]["error"].startswith(errno.errorcode[err])  # type: ignore[index]
+    assert r["usersock"]["ok"] is True
+    assert r["recvmmsg"]["ok"] is True
+    assert "TPACKET_V3" in r["af_packet"]["tpacket_versions"]
+    assert "hash" in r["af_packet"]["fanout_modes"]
+    assert r["nfnetlink_queue"]["ok"] is True
+    assert r["netns"]["ok"] is True
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0) as s:
+        try:
+            s.setsockopt(270, 11, 1)
+            direct_ext = True
+        except OSError:
+            direct_ext = False
+    assert r["netlink_options"]["ext_ack"] is direct_ext
+
+
+def test_probe_cli_json_and_text(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["probe", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {"kernel", "netlink_mmap"} <= data.keys()
+    assert set(data["netlink_mmap"]) >= {"rx", "tx", "error"}
+    assert main(["probe"]) == 0
+    text = capsys.readouterr().out
+    assert "netlink mmap rings" in text and "AF_PACKET" in text
