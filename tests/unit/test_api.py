@@ -1,0 +1,52 @@
+"""Public API surface and CLI wiring."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import netring
+from netring.cli import build_parser, main
+
+
+def test_every_exported_name_imports() -> None:
+    assert netring.__all__
+    for name in netring.__all__:
+        assert hasattr(netring, name), name
+
+
+def test_exception_hierarchy_is_rooted() -> None:
+    for name in ("DecodeError", "EncodeError", "NetlinkError", "DumpInterrupted", "Overrun",
+                 "RingError", "NotSupportedError"):
+        assert issubclass(getattr(netring, name), netring.NetringError)
+
+
+def test_decode_error_carries_offset() -> None:
+    e = netring.DecodeError("bad", 12)
+    assert e.offset == 12 and "offset 12" in str(e)
+
+
+def test_netlink_error_is_an_oserror_with_ext_ack_text() -> None:
+    e = netring.NetlinkError(22, "RTM_NEWLINK", 5, "Unknown device type", 32)
+    assert isinstance(e, OSError) and e.errno == 22
+    assert str(e) == "RTM_NEWLINK: EINVAL, seq 5: Unknown device type [attribute at offset 32]"
+
+
+def test_cli_without_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "usage: netring" in capsys.readouterr().out
+
+
+def test_cli_lists_subcommands() -> None:
+    text = build_parser().format_help()
+    for cmd in ("probe", "bench"):
+        assert cmd in text
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    out = subprocess.run([sys.executable, "-m", "netring", "--version"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"netring {netring.__version__}"
