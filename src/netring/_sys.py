@@ -74,6 +74,7 @@ __all__ = [
     "setns",
     "gettid",
     "have_recvmmsg",
+    "cmsg_space",
     "MSG_PEEK",
     "MSG_TRUNC",
     "MSG_DONTWAIT",
@@ -283,6 +284,11 @@ class MMsgBatch:
                 h.msg_name = names_addr + i * _NAME_SIZE
             if self._controls is not None:
                 h.msg_control = ctrl_addr + i * self._control_size
+        self._msg_hdrs = [self._hdrs[i].msg_hdr for i in range(n)]
+        for h in self._msg_hdrs:
+            h.msg_namelen = self._name_size
+            h.msg_controllen = self._control_size
+        self._dirty = 0
         self.count = 0
         self.lengths = _FieldView(self._hdrs, "len")
         self.msg_flags = _FieldView(self._hdrs, "flags")
@@ -314,15 +320,19 @@ class MMsgBatch:
         if not 1 <= vlen <= self.size:
             raise ValueError(f"n={vlen} outside 1..{self.size}")
         hdrs = self._hdrs
-        for i in range(vlen):
-            h = hdrs[i].msg_hdr
-            h.msg_namelen = self._name_size
-            h.msg_controllen = self._control_size
-            h.msg_flags = 0
+        # the kernel rewrites msg_namelen/msg_controllen of the slots it filled;
+        # restore them for those slots only (msg_flags is output-only)
+        if self._dirty and (self._name_size or self._control_size):
+            nsize, csize = self._name_size, self._control_size
+            for h in self._msg_hdrs[: self._dirty]:
+                h.msg_namelen = nsize
+                h.msg_controllen = csize
+        self._dirty = vlen  # conservative until the call reports what it filled
         while True:
             got = int(_recvmmsg(fd, hdrs, vlen, flags, None))
             if got >= 0:
                 self.count = got
+                self._dirty = got
                 return got
             e = ctypes.get_errno()
             if e == _errno.EINTR:
@@ -354,13 +364,13 @@ class MMsgBatch:
             return b""
         ln = min(int(self._hdrs[i].msg_hdr.msg_namelen), _NAME_SIZE)
         start = i * _NAME_SIZE
-        return bytes(self._names[start : start + ln])
+        return ctypes.string_at(ctypes.addressof(self._names) + start, ln)
 
     def _nl_addr(self, i: int) -> tuple[int, int]:
         if self._names is None or int(self._hdrs[i].msg_hdr.msg_namelen) < 12:
             return 0, 0
         start = i * _NAME_SIZE
-        fam, _pad, portid, groups = _sockaddr_nl.unpack(bytes(self._names[start : start + 12]))
+        fam, _pad, portid, groups = _sockaddr_nl.unpack_from(self._names, start)
         if fam != AF_NETLINK:
             return 0, 0
         return int(portid), int(groups)
@@ -379,7 +389,7 @@ class MMsgBatch:
             return []
         ln = min(int(self._hdrs[i].msg_hdr.msg_controllen), self._control_size)
         start = i * self._control_size
-        return _parse_cmsgs(bytes(self._controls[start : start + ln]))
+        return _parse_cmsgs(ctypes.string_at(ctypes.addressof(self._controls) + start, ln))
 
     def group(self, i: int) -> int:
         """``NETLINK_PKTINFO`` destination group of message ``i`` (0: none/unicast)."""

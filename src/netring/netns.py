@@ -18,8 +18,8 @@ file: ``/run/netns/NAME`` (``ip netns``), ``/proc/PID/ns/net``, or a bare name
 API::
 
     netns_path(name_or_path) -> str
-    run_in_netns(path, fn, *args, **kwargs) -> T
-    socket_in(path, family, type, proto=0) -> socket.socket
+    run_in_netns(path_or_fd, fn, *args, **kwargs) -> T
+    socket_in(path_or_fd_or_None, family, type, proto=0) -> socket.socket
     current_netns() -> str          # e.g. "net:[4026531840]" for this thread
 """
 
@@ -53,8 +53,13 @@ def current_netns() -> str:
     return os.readlink("/proc/thread-self/ns/net")
 
 
-def run_in_netns(netns: str | os.PathLike[str], fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def run_in_netns(
+    netns: str | os.PathLike[str] | int, fn: Callable[..., T], *args: Any, **kwargs: Any
+) -> T:
     """Call ``fn(*args, **kwargs)`` in a helper thread inside namespace ``netns``.
+
+    ``netns`` is a name (``/run/netns/NAME``), a path (``/proc/PID/ns/net``) or an
+    open namespace file descriptor (left open).
 
     The helper thread enters the namespace with ``setns(CLONE_NEWNET)``, runs
     ``fn``, and exits; the calling thread and every other thread stay where they
@@ -67,8 +72,11 @@ def run_in_netns(netns: str | os.PathLike[str], fn: Callable[..., T], *args: Any
         OSError: ``setns`` failed (``EPERM``: needs CAP_SYS_ADMIN; ``EINVAL``: not a
             network namespace file).
     """
-    path = netns_path(netns)
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    if isinstance(netns, int):
+        fd, path, owned = netns, f"fd {netns}", False
+    else:
+        path = netns_path(netns)
+        fd, owned = os.open(path, os.O_RDONLY | os.O_CLOEXEC), True
     box: dict[str, Any] = {}
 
     def body() -> None:
@@ -83,7 +91,8 @@ def run_in_netns(netns: str | os.PathLike[str], fn: Callable[..., T], *args: Any
         t.start()
         t.join()
     finally:
-        os.close(fd)
+        if owned:
+            os.close(fd)
     if "error" in box:
         err: BaseException = box["error"]
         raise err
@@ -92,7 +101,7 @@ def run_in_netns(netns: str | os.PathLike[str], fn: Callable[..., T], *args: Any
 
 
 def socket_in(
-    netns: str | os.PathLike[str] | None, family: int, type: int, proto: int = 0
+    netns: str | os.PathLike[str] | int | None, family: int, type: int, proto: int = 0
 ) -> socket.socket:
     """Create ``socket.socket(family, type, proto)`` inside ``netns`` (``None``: here).
 
