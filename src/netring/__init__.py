@@ -28,6 +28,7 @@ from .errors import (
     Overrun,
     RingError,
 )
+from .socket import NetlinkSocket
 
 __version__ = "0.1.0"
 
@@ -44,6 +45,7 @@ __all__ = [
     "Message",
     "iter_attrs",
     "iter_messages",
+    "NetlinkSocket",
     "DecodeError",
     "DumpInterrupted",
     "EncodeError",
