@@ -29,12 +29,14 @@ API::
     batch.view(i)         memoryview of region i cut to lengths[i] (zero copy)
     batch.name(i)         raw sender address bytes (msg_namelen of them)
     batch.portid(i)       sockaddr_nl.nl_pid of the sender (0: the kernel)
+    batch.nl_address(i)   (nl_pid, nl_groups) of the sender in one call
     batch.groups(i)       sockaddr_nl.nl_groups (1 << (group-1) for multicast, 0 unicast)
     batch.cmsgs(i)        [(level, type, data bytes), ...]
     batch.group(i)        NETLINK_PKTINFO group (0 when absent or unicast)
     batch.creds(i)        SCM_CREDENTIALS (pid, uid, gid) or None
     batch.send(fd, lengths=None, n=None, flags=0, dest_portid=0, dest_groups=0)
                           sendmmsg of regions[0..n) (each cut to lengths[i]) -> sent count
+                          (headers built on first use and reused: no per-slot Python work)
     batch.close()         drop every pointer into the regions (required before
                           closing an mmap the regions live in)
 
@@ -59,13 +61,15 @@ n messages arrived; :meth:`MMsgBatch.recv` therefore defaults to
 
 from __future__ import annotations
 
+import array
 import ctypes
 import errno as _errno
+import operator
 import os
 import struct
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "MMsgBatch",
@@ -146,6 +150,16 @@ assert _cmsghdr.size == 2 * _SIZE_T
 _ucred = struct.Struct("=iII")
 assert _ucred.size == 12
 _u32 = struct.Struct("=I")
+
+_IOVEC_SIZE = ctypes.sizeof(iovec)
+_MMSGHDR_SIZE = ctypes.sizeof(mmsghdr)
+_SIZE_FMT: Literal["Q", "I"] = "Q" if _SIZE_T == 8 else "I"  # size_t as a struct/array/memoryview code
+assert struct.calcsize(_SIZE_FMT) == _SIZE_T
+_OFF_MSG_LEN = mmsghdr.msg_len.offset
+_OFF_MSG_FLAGS = mmsghdr.msg_hdr.offset + msghdr.msg_flags.offset
+_OFF_MSG_NAMELEN = mmsghdr.msg_hdr.offset + msghdr.msg_namelen.offset
+_OFF_MSG_CONTROLLEN = mmsghdr.msg_hdr.offset + msghdr.msg_controllen.offset
+_memmove = ctypes.memmove
 
 _recvmmsg: Any = getattr(_libc, "recvmmsg", None)
 if _recvmmsg is not None:
@@ -230,6 +244,13 @@ def _parse_cmsgs(raw: bytes) -> list[tuple[int, int, bytes]]:
 class MMsgBatch:
     """N ``mmsghdr`` whose iovecs point at caller-provided writable regions.
 
+    Every per-call cost is O(1) Python work: :meth:`recv` restores the headers the
+    kernel rewrote with one ``memmove`` from a pristine copy, :meth:`send` reuses
+    headers built on first use (the destination is rewritten only when it
+    changes; explicit ``lengths`` are copied into the iovecs with one slice
+    assignment), and the per-slot accessors read the header array through
+    memoryviews instead of ctypes attribute access.
+
     Args:
         regions: writable buffers (``bytearray``, ``mmap``, ``memoryview`` slices of
             either), one per message slot; message ``i`` is received into
@@ -241,8 +262,8 @@ class MMsgBatch:
 
     Attributes:
         size: number of slots.
-        lengths: ``msg_len`` of each slot after the last :meth:`recv` (a ctypes
-            field read per index; use :meth:`length`/``lengths[i]``).
+        lengths: ``msg_len`` of each slot after the last :meth:`recv`
+            (``lengths[i]``, no list is built).
         msg_flags: ``msg_flags`` of each slot after the last :meth:`recv`.
         count: messages received by the last :meth:`recv`.
     """
@@ -265,6 +286,7 @@ class MMsgBatch:
         self._views: list[memoryview] = []
         names_addr = ctypes.addressof(self._names) if self._names is not None else 0
         ctrl_addr = ctypes.addressof(self._controls) if self._controls is not None else 0
+        iovs_addr = ctypes.addressof(self._iovs)
         for i, region in enumerate(regions):
             mv = _as_byte_view(region)
             if mv.readonly:
@@ -278,20 +300,34 @@ class MMsgBatch:
             self._iovs[i].iov_base = ctypes.addressof(keep)
             self._iovs[i].iov_len = len(mv)
             h = self._hdrs[i].msg_hdr
-            h.msg_iov = ctypes.pointer(self._iovs[i])
+            h.msg_iov = ctypes.cast(iovs_addr + i * _IOVEC_SIZE, ctypes.POINTER(iovec))
             h.msg_iovlen = 1
+            h.msg_namelen = self._name_size
+            h.msg_controllen = self._control_size
             if self._names is not None:
                 h.msg_name = names_addr + i * _NAME_SIZE
             if self._controls is not None:
                 h.msg_control = ctrl_addr + i * self._control_size
-        self._msg_hdrs = [self._hdrs[i].msg_hdr for i in range(n)]
-        for h in self._msg_hdrs:
-            h.msg_namelen = self._name_size
-            h.msg_controllen = self._control_size
+        # pristine copy: recv() restores the slots the kernel rewrote with one memmove
+        self._pristine = (mmsghdr * n)()
+        ctypes.memmove(self._pristine, self._hdrs, n * _MMSGHDR_SIZE)
         self._dirty = 0
         self.count = 0
-        self.lengths = _FieldView(self._hdrs, "len")
-        self.msg_flags = _FieldView(self._hdrs, "flags")
+        self._lens = _field(self._hdrs, _OFF_MSG_LEN, "I")
+        self._flags = _field(self._hdrs, _OFF_MSG_FLAGS, "i")
+        self._namelens = _field(self._hdrs, _OFF_MSG_NAMELEN, "I")
+        self._ctrllens = _field(self._hdrs, _OFF_MSG_CONTROLLEN, _SIZE_FMT)
+        self.lengths = _FieldView(self._lens)
+        self.msg_flags = _FieldView(self._flags)
+        # send side, built on first send()
+        self._send_hdrs: Any = None
+        self._send_iovs: Any = None
+        self._send_lens: memoryview | None = None  # iov_len of every send iovec
+        self._send_addr = (ctypes.c_char * _sockaddr_nl.size)()
+        self._send_dest: tuple[int, int] | None = None
+        self._send_full = True  # the send iovecs hold the whole regions
+        self._caps_arr = array.array(_SIZE_FMT, self._caps)
+        self._uniform_cap = self._caps[0] if len(set(self._caps)) == 1 else -1
         self._closed = False
 
     # -- receiving ---------------------------------------------------------------------
@@ -320,13 +356,10 @@ class MMsgBatch:
         if not 1 <= vlen <= self.size:
             raise ValueError(f"n={vlen} outside 1..{self.size}")
         hdrs = self._hdrs
-        # the kernel rewrites msg_namelen/msg_controllen of the slots it filled;
-        # restore them for those slots only (msg_flags is output-only)
-        if self._dirty and (self._name_size or self._control_size):
-            nsize, csize = self._name_size, self._control_size
-            for h in self._msg_hdrs[: self._dirty]:
-                h.msg_namelen = nsize
-                h.msg_controllen = csize
+        # the kernel rewrote msg_namelen/msg_controllen (and msg_len/msg_flags) of
+        # the slots it filled: restore those from the pristine copy in one memmove
+        if self._dirty:
+            _memmove(hdrs, self._pristine, self._dirty * _MMSGHDR_SIZE)
         self._dirty = vlen  # conservative until the call reports what it filled
         while True:
             got = int(_recvmmsg(fd, hdrs, vlen, flags, None))
@@ -344,15 +377,15 @@ class MMsgBatch:
 
     def length(self, i: int) -> int:
         """Bytes received into slot ``i`` (``msg_len``)."""
-        return int(self._hdrs[i].msg_len)
+        return int(self._lens[i])
 
     def truncated(self, i: int) -> bool:
         """True when message ``i`` was longer than its region (``MSG_TRUNC``)."""
-        return bool(self._hdrs[i].msg_hdr.msg_flags & MSG_TRUNC)
+        return bool(self._flags[i] & MSG_TRUNC)
 
     def view(self, i: int) -> memoryview:
         """Region ``i`` cut to the received length (zero copy; valid until the next recv)."""
-        return self._views[i][: min(int(self._hdrs[i].msg_len), self._caps[i])]
+        return self._views[i][: min(int(self._lens[i]), self._caps[i])]
 
     def region(self, i: int) -> memoryview:
         """The whole region ``i`` as a byte memoryview."""
@@ -362,34 +395,34 @@ class MMsgBatch:
         """The raw sender address of message ``i`` (``msg_namelen`` bytes)."""
         if self._names is None:
             return b""
-        ln = min(int(self._hdrs[i].msg_hdr.msg_namelen), _NAME_SIZE)
+        ln = min(int(self._namelens[i]), _NAME_SIZE)
         start = i * _NAME_SIZE
-        return ctypes.string_at(ctypes.addressof(self._names) + start, ln)
+        return bytes(memoryview(self._names)[start : start + ln])
 
-    def _nl_addr(self, i: int) -> tuple[int, int]:
-        if self._names is None or int(self._hdrs[i].msg_hdr.msg_namelen) < 12:
+    def nl_address(self, i: int) -> tuple[int, int]:
+        """``(nl_pid, nl_groups)`` of message ``i``'s ``sockaddr_nl`` (``(0, 0)`` if none)."""
+        if self._names is None or self._namelens[i] < 12:
             return 0, 0
-        start = i * _NAME_SIZE
-        fam, _pad, portid, groups = _sockaddr_nl.unpack_from(self._names, start)
+        fam, _pad, portid, groups = _sockaddr_nl.unpack_from(self._names, i * _NAME_SIZE)
         if fam != AF_NETLINK:
             return 0, 0
         return int(portid), int(groups)
 
     def portid(self, i: int) -> int:
         """Sender port id of message ``i`` from its ``sockaddr_nl`` (0: the kernel)."""
-        return self._nl_addr(i)[0]
+        return self.nl_address(i)[0]
 
     def groups(self, i: int) -> int:
         """``nl_groups`` of message ``i``'s sender address (non-zero: multicast)."""
-        return self._nl_addr(i)[1]
+        return self.nl_address(i)[1]
 
     def cmsgs(self, i: int) -> list[tuple[int, int, bytes]]:
         """The control messages of message ``i`` as ``(level, type, data)``."""
         if self._controls is None:
             return []
-        ln = min(int(self._hdrs[i].msg_hdr.msg_controllen), self._control_size)
+        ln = min(int(self._ctrllens[i]), self._control_size)
         start = i * self._control_size
-        return _parse_cmsgs(ctypes.string_at(ctypes.addressof(self._controls) + start, ln))
+        return _parse_cmsgs(bytes(memoryview(self._controls)[start : start + ln]))
 
     def group(self, i: int) -> int:
         """``NETLINK_PKTINFO`` destination group of message ``i`` (0: none/unicast)."""
@@ -407,6 +440,23 @@ class MMsgBatch:
         return None
 
     # -- sending ----------------------------------------------------------------------
+    def _build_send(self) -> None:
+        """The send headers: the receive ones point name/control at scratch space."""
+        n = self.size
+        self._send_hdrs = (mmsghdr * n)()
+        self._send_iovs = (iovec * n)()
+        ctypes.memmove(self._send_iovs, self._iovs, n * _IOVEC_SIZE)
+        iovs_addr = ctypes.addressof(self._send_iovs)
+        addr = ctypes.addressof(self._send_addr)
+        for i in range(n):
+            h = self._send_hdrs[i].msg_hdr
+            h.msg_iov = ctypes.cast(iovs_addr + i * _IOVEC_SIZE, ctypes.POINTER(iovec))
+            h.msg_iovlen = 1
+            h.msg_name = addr
+            h.msg_namelen = _sockaddr_nl.size
+        self._send_lens = memoryview(self._send_iovs).cast("B").cast(_SIZE_FMT)[1::2]
+        self._send_full = True
+
     def send(
         self,
         fd: int,
@@ -417,6 +467,10 @@ class MMsgBatch:
         dest_groups: int = 0,
     ) -> int:
         """Send regions ``0..n`` as ``n`` datagrams with one ``sendmmsg``.
+
+        The headers are built once; a call changes only what differs from the
+        previous one (destination, lengths), so sending whole regions to the same
+        destination costs no per-slot work at all.
 
         Args:
             lengths: bytes to send from each region (default: the whole region).
@@ -433,32 +487,49 @@ class MMsgBatch:
         vlen = n if n is not None else (len(lengths) if lengths is not None else self.size)
         if not 1 <= vlen <= self.size:
             raise ValueError(f"n={vlen} outside 1..{self.size}")
-        addr = _sockaddr_nl.pack(AF_NETLINK, 0, dest_portid, dest_groups)
-        abuf = ctypes.create_string_buffer(addr, len(addr))
-        # send needs its own headers: the receive ones point name/control at scratch space
-        hdrs = (mmsghdr * vlen)()
-        iovs = (iovec * vlen)()
-        for i in range(vlen):
-            ln = self._caps[i] if lengths is None else lengths[i]
-            if not 0 <= ln <= self._caps[i]:
-                raise ValueError(f"length {ln} of slot {i} outside its region of {self._caps[i]}")
-            iovs[i].iov_base = self._iovs[i].iov_base
-            iovs[i].iov_len = ln
-            h = hdrs[i].msg_hdr
-            h.msg_iov = ctypes.pointer(iovs[i])
-            h.msg_iovlen = 1
-            h.msg_name = ctypes.addressof(abuf)
-            h.msg_namelen = len(addr)
-        return _call_sendmmsg(fd, hdrs, vlen, flags)
+        if self._send_hdrs is None:
+            self._build_send()
+        lens = self._send_lens
+        assert lens is not None
+        if lengths is None:
+            if not self._send_full:
+                lens[:] = self._caps_arr
+                self._send_full = True
+        else:
+            self._set_send_lengths(lens, lengths, vlen)
+        if self._send_dest != (dest_portid, dest_groups):
+            _sockaddr_nl.pack_into(self._send_addr, 0, AF_NETLINK, 0, dest_portid, dest_groups)
+            self._send_dest = (dest_portid, dest_groups)
+        return _call_sendmmsg(fd, self._send_hdrs, vlen, flags)
+
+    def _set_send_lengths(self, lens: memoryview, lengths: Sequence[int], vlen: int) -> None:
+        if len(lengths) < vlen:
+            raise ValueError(f"{len(lengths)} lengths for {vlen} slots")
+        try:
+            want = array.array(_SIZE_FMT, lengths[:vlen])
+        except OverflowError:
+            want = array.array(_SIZE_FMT, [0] * vlen)  # a negative length: report it below
+            bad = next(i for i in range(vlen) if lengths[i] < 0)
+            raise ValueError(
+                f"length {lengths[bad]} of slot {bad} outside its region of {self._caps[bad]}"
+            ) from None
+        cap = self._uniform_cap
+        if (max(want) > cap) if cap >= 0 else any(map(operator.gt, want, self._caps_arr)):
+            bad = next(i for i in range(vlen) if want[i] > self._caps[i])
+            raise ValueError(
+                f"length {want[bad]} of slot {bad} outside its region of {self._caps[bad]}"
+            )
+        lens[:vlen] = want
+        self._send_full = False
 
     def close(self) -> None:
         """Release every pointer into the regions (idempotent); the batch is unusable after."""
         if self._closed:
             return
         self._closed = True
-        for i in range(self.size):
-            self._iovs[i].iov_base = None
-            self._iovs[i].iov_len = 0
+        ctypes.memset(self._iovs, 0, self.size * _IOVEC_SIZE)
+        if self._send_iovs is not None:
+            ctypes.memset(self._send_iovs, 0, self.size * _IOVEC_SIZE)
         self._keep.clear()
         for v in self._views:
             try:
@@ -477,23 +548,29 @@ class MMsgBatch:
         return self.size
 
 
+def _field(hdrs: Any, offset: int, fmt: Literal["I", "i", "Q"]) -> memoryview:
+    """One field of every ``mmsghdr`` in ``hdrs`` as a 1-D memoryview (stride = header)."""
+    itemsize = struct.calcsize(fmt)
+    assert offset % itemsize == 0 and _MMSGHDR_SIZE % itemsize == 0
+    words = memoryview(hdrs).cast("B").cast(fmt)
+    return words[offset // itemsize :: _MMSGHDR_SIZE // itemsize]
+
+
 class _FieldView(Sequence[int]):
     """Read-only per-slot view of ``msg_len`` or ``msg_flags`` (no list is built)."""
 
-    __slots__ = ("_hdrs", "_which")
+    __slots__ = ("_mv",)
 
-    def __init__(self, hdrs: Any, which: str) -> None:
-        self._hdrs = hdrs
-        self._which = which
+    def __init__(self, mv: memoryview) -> None:
+        self._mv = mv
 
     def __len__(self) -> int:
-        return len(self._hdrs)
+        return len(self._mv)
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        h = self._hdrs[i]
-        return int(h.msg_len) if self._which == "len" else int(h.msg_hdr.msg_flags)
+            return self._mv[i].tolist()
+        return self._mv[i]
 
 
 def _call_sendmmsg(fd: int, hdrs: Any, vlen: int, flags: int) -> int:

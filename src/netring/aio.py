@@ -12,7 +12,8 @@ Each helper waits for readability with ``loop.add_reader(sock.fileno(), ...)``
 and then receives without blocking (``MSG_DONTWAIT``), so the event loop never
 stalls; the socket itself may stay in blocking mode.  The protocol logic
 (sequence/port-id validation, notifications kept aside, errors, ``NLMSG_DONE``,
-``NLM_F_DUMP_INTR``) is the socket's own (:class:`netring.socket.ReplyCollector`).
+``NLM_F_DUMP_INTR``) is the socket's own
+(:class:`netring.codec.conversation.ReplyCollector`).
 
 Lifetimes are those of the synchronous API: messages from :func:`messages` and
 :func:`dump` are views valid until the next iteration step; :func:`request`
@@ -26,9 +27,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Protocol
 
 from .codec import NLM_F, Message
+from .codec.conversation import Chunk, NetlinkBase, _copy_message
 from .codec.types import ReadableBuffer
 from .errors import DumpInterrupted
-from .socket import Chunk, NetlinkBase, _copy_message
 
 __all__ = ["readable", "messages", "request", "dump"]
 
@@ -89,7 +90,7 @@ async def request(
     peer: int = 0,
     timeout: float | None = None,
 ) -> list[Message]:
-    """Awaitable :meth:`netring.socket.NetlinkBase.request` (same arguments and result).
+    """Awaitable :meth:`netring.codec.conversation.NetlinkBase.request` (same arguments and result).
 
     Raises:
         NetlinkError: the kernel refused.
@@ -115,7 +116,7 @@ async def dump(
     retry: int = 0,
     peer: int = 0,
 ) -> AsyncIterator[Message]:
-    """Async :meth:`netring.socket.NetlinkBase.dump` (same semantics, ``retry`` included).
+    """Async :meth:`netring.codec.conversation.NetlinkBase.dump` (same semantics, ``retry`` too).
 
     Leaving the iteration early (``break``, then ``aclose()`` - done for you by
     ``contextlib.aclosing`` or when the generator is collected) drains the rest of

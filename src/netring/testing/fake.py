@@ -10,10 +10,11 @@ as the datagrams the fake will "receive"::
                    <--------- queue of datagrams   <---------------- return replies
                      recv      (+ inject(...) for notifications / overruns)
 
-:class:`FakeSocket` subclasses :class:`netring.socket.NetlinkBase`, so ``request``,
-``request_raw``, ``request_many``, ``dump``, ``recv``, ``messages``, ``sendto`` and
-the overrun accounting are the *same code* as the real
-:class:`~netring.socket.NetlinkSocket`; only the two transport primitives differ.
+:class:`FakeSocket` subclasses :class:`netring.codec.conversation.NetlinkBase`,
+so ``request``, ``request_raw``, ``request_many``, ``dump``, ``recv``,
+``messages``, ``sendto`` and the overrun accounting are the *same code* as the
+real :class:`~netring.socket.NetlinkSocket`; only the two transport primitives
+differ.  ``NETRING_DEBUG`` logs its traffic to stderr like the real socket's.
 
 A handler returns ``None`` (no reply), one reply, or an iterable of replies; a
 reply is ``bytes``/``bytearray`` (one datagram, possibly many messages), a
@@ -36,9 +37,10 @@ from typing import TypeAlias
 
 from ..codec import NLM_F, NLMSG, Message, iter_messages
 from ..codec.constants import NLMSGERR_ATTR
+from ..codec.conversation import Chunk, NetlinkBase
 from ..codec.structs import nlattr, nlmsgerr_error, nlmsghdr, u32
 from ..codec.types import ReadableBuffer
-from ..socket import Chunk, NetlinkBase
+from ..socket import debug_log_from_env
 
 __all__ = [
     "FakeSocket",
@@ -220,7 +222,7 @@ class FakeSocket(NetlinkBase):
     """
 
     def __init__(self, handler: Handler | None = None, *, portid: int = 4242, protocol: int = 0) -> None:
-        super().__init__()
+        super().__init__(debug_log=debug_log_from_env())
         self.handler = handler
         self.portid = portid
         self.protocol = protocol
