@@ -131,7 +131,9 @@ def _all_stages(count: int) -> dict[str, Any]:
 
 
 def _print(results: dict[str, Any], out: TextIO) -> None:
-    p = lambda *a: print(*a, file=out)  # noqa: E731
+    def p(*a: object) -> None:
+        print(*a, file=out)
+
     p(f"netring demo: working in a private network namespace ({results['netns']}),")
     p("removed when the demo ends.\n")
     for n, (key, title, _fn) in enumerate(STAGES, 1):

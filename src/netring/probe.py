@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import platform
 import socket
@@ -58,7 +59,7 @@ def _netlink_options() -> dict[str, Any]:
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0) as s:
         for name, opt in (("ext_ack", NETLINK_EXT_ACK), ("cap_ack", NETLINK_CAP_ACK),
                           ("get_strict_chk", NETLINK_GET_STRICT_CHK)):
-            ok, err = _try(lambda opt=opt: s.setsockopt(SOL_NETLINK, opt, 1))
+            ok, err = _try(functools.partial(s.setsockopt, SOL_NETLINK, opt, 1))
             out[name] = ok
             if err:
                 out[f"{name}_error"] = err
@@ -106,7 +107,7 @@ def _af_packet() -> dict[str, Any]:
         return out
     with s:
         for v in (0, 1, 2):
-            ok, _ = _try(lambda v=v: s.setsockopt(SOL_PACKET, PACKET_VERSION, v))
+            ok, _ = _try(functools.partial(s.setsockopt, SOL_PACKET, PACKET_VERSION, v))
             if ok:
                 out["tpacket_versions"].append(f"TPACKET_V{v + 1}")
     group = (os.getpid() & 0x7FFF) or 1

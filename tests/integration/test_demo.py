@@ -6,9 +6,9 @@ import json
 import os
 
 import pytest
+from nsutil import have_root
 
 from netring.cli import main
-from nsutil import have_root
 
 pytestmark = pytest.mark.skipif(not have_root(), reason="needs root: the demo unshares a network namespace")
 

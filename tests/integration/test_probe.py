@@ -8,10 +8,10 @@ import socket
 import struct
 
 import pytest
+from nsutil import have_root
 
 from netring.cli import main
 from netring.probe import probe
-from nsutil import have_root
 
 pytestmark = pytest.mark.skipif(not have_root(), reason="needs root: AF_PACKET and nfnetlink probes")
 

@@ -7,7 +7,15 @@ import struct
 import pytest
 
 from netring import DecodeError
-from netring.codec import NLM_F, NLMSG, NLMSGERR_ATTR, Builder, iter_messages, parse_done, parse_error
+from netring.codec import (
+    NLM_F,
+    NLMSG,
+    NLMSGERR_ATTR,
+    Builder,
+    iter_messages,
+    parse_done,
+    parse_error,
+)
 
 HDR = struct.Struct("=IHHII")
 

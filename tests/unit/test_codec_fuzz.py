@@ -159,7 +159,7 @@ def _check(a: Attr, node: tuple[int, tuple[str, Any]]) -> None:
     if kind == "nest":
         kids = list(a.nested())
         assert len(kids) == len(value)
-        for k, child in zip(kids, value):
+        for k, child in zip(kids, value, strict=True):
             _check(k, child)
     elif kind == "str":
         assert a.string() == value
@@ -201,11 +201,11 @@ def test_builder_round_trip(spec: list[Any]) -> None:
         b.end()
     decoded = list(iter_messages(b.view()))
     assert len(decoded) == len(spec)
-    for m, (type_, flags, seq, portid, header, attrs) in zip(decoded, spec):
+    for m, (type_, flags, seq, portid, header, attrs) in zip(decoded, spec, strict=True):
         assert (m.type, m.flags, m.seq, m.portid) == (type_, flags, seq, portid)
         hlen = (len(header) + 3) & ~3
         assert m.payload[: len(header)].tobytes() == header
         got = list(m.attrs(hlen))
         assert len(got) == len(attrs)
-        for a, node in zip(got, attrs):
+        for a, node in zip(got, attrs, strict=True):
             _check(a, node)

@@ -7,7 +7,7 @@ import platform
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 __all__ = ["machine", "timeit", "peak_rss_kib", "print_table", "command_line"]
@@ -54,13 +54,13 @@ def peak_rss_kib() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
-def print_table(out: TextIO | None, title: str, rows: list[tuple[str, ...]],
-                header: tuple[str, ...]) -> None:
+def print_table(out: TextIO | None, title: str, rows: Sequence[Sequence[str]],
+                header: Sequence[str]) -> None:
     """Print an aligned table (nothing when ``out`` is None)."""
     if out is None:
         return
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     print(f"\n{title}", file=out)
-    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths)), file=out)
+    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True)), file=out)
     for r in rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)), file=out)
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)), file=out)

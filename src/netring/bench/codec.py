@@ -9,6 +9,7 @@ Run: ``netring bench codec`` or ``python benchmarks/bench_codec.py``.
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 import subprocess
@@ -129,7 +130,7 @@ def run(quick: bool = False, out: TextIO | None = sys.stdout) -> dict[str, Any]:
     rates = {}
     for name, fn in (("naive slice+unpack", _naive), ("raw unpack_from walk", _raw_walk),
                      ("netring iter_messages", _netring)):
-        secs, got = timeit(lambda fn=fn: fn(buf), repeat=5)
+        secs, got = timeit(functools.partial(fn, buf), repeat=5)
         assert got == nmsgs
         rates[name] = nmsgs / secs
     base = rates["naive slice+unpack"]
