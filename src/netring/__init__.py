@@ -28,6 +28,7 @@ from .errors import (
     Overrun,
     RingError,
 )
+from .rtnl import Event, Monitor, Rtnl
 from .socket import NetlinkSocket
 
 __version__ = "0.1.0"
@@ -46,6 +47,9 @@ __all__ = [
     "iter_attrs",
     "iter_messages",
     "NetlinkSocket",
+    "Rtnl",
+    "Monitor",
+    "Event",
     "DecodeError",
     "DumpInterrupted",
     "EncodeError",
