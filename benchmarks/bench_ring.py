@@ -1,0 +1,11 @@
+#!/usr/bin/env python3
+"""Ring benchmark: 64-byte USERSOCK messages through a ring vs plain netlink recv, a
+unix datagram socket and multiprocessing.Queue, plus a route dump through a ring
+vs plain recv (see netring.bench.ring).  Needs root.  ``--quick``: smaller sizes."""
+
+import sys
+
+from netring.bench.ring import run
+
+if __name__ == "__main__":
+    run(quick="--quick" in sys.argv)

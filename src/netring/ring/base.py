@@ -1,0 +1,228 @@
+"""The one consumer API shared by kernel rings and user-space rings (pure).
+
+A backend supplies an :class:`~netring.ring.cursor.RxConsumer` and a way to
+wait; everything the program calls lives here, so code written against a ring
+does not know which backend fills it::
+
+    ring = netring.ring.open_ring(sock)          # kernel ring or user-space engine
+    for msg in ring.messages(timeout=1.0):       # views, valid until the next one
+        handle(msg)
+    f = ring.recv()                              # or frame by frame:
+    ring.skip(f)  ...  ring.release(f)           # keep some, release later
+
+Waiting happens only when no frame is ready: while VALID frames wait in the
+ring, reading them makes no system call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from ..codec.message import Message, iter_messages
+from ..errors import Overrun, RingError
+from .cursor import Frame, RxConsumer, TxProducer
+
+__all__ = ["RingBase", "FlushResult"]
+
+
+class FlushResult:
+    """What one :meth:`RingBase.flush` did.
+
+    Attributes:
+        frames: frames sent.
+        bytes: bytes handed to the kernel.
+        syscalls: ``sendmsg`` calls made (1 unless IOV_MAX or the socket's send
+            buffer forced a split).
+        bad: frames not sent because they were malformed (:class:`~netring.ring.cursor.BadFrame`);
+            they are released, the others are sent.
+    """
+
+    __slots__ = ("frames", "bytes", "syscalls", "bad")
+
+    def __init__(self, frames: int = 0, nbytes: int = 0, syscalls: int = 0,
+                 bad: list[Any] | None = None) -> None:
+        self.frames = frames
+        self.bytes = nbytes
+        self.syscalls = syscalls
+        self.bad = bad or []
+
+    def __repr__(self) -> str:
+        return (f"<FlushResult frames={self.frames} bytes={self.bytes} "
+                f"syscalls={self.syscalls} bad={len(self.bad)}>")
+
+
+class RingBase:
+    """Consumer (RX) and producer (TX) API common to every backend.
+
+    Subclasses set ``rx`` (an :class:`RxConsumer` or ``None``), ``tx`` (a
+    :class:`TxProducer` or ``None``), ``backend`` and ``reason``, and implement
+    :meth:`_wait` and :meth:`flush`.
+    """
+
+    backend = "?"
+    reason = ""
+    rx: RxConsumer | None = None
+    tx: TxProducer | None = None
+
+    # -- to implement ------------------------------------------------------------------
+    def _wait(self, timeout: float | None) -> bool:
+        """Block until frames may be ready (or ``timeout``); False on timeout."""
+        raise NotImplementedError
+
+    def _overruns(self) -> int:
+        """Kernel overruns (ENOBUFS) seen so far for the ring's socket."""
+        return 0
+
+    def _room(self) -> None:
+        """Called after frames were released (user-space engine: wake a paused producer)."""
+
+    def flush(self, portid: int = 0, groups: int = 0) -> FlushResult:
+        """Send every VALID TX frame in ring order with one ``sendmsg``."""
+        raise NotImplementedError
+
+    def stats(self) -> dict[str, int]:
+        """Counters of the ring (backend specific)."""
+        return {}
+
+    def close(self) -> None:
+        """Unmap the ring; frames and views become invalid."""
+
+    def __enter__(self) -> RingBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- RX --------------------------------------------------------------------------------
+    def _rx(self) -> RxConsumer:
+        if self.rx is None:
+            raise RingError(f"{self!r} has no RX ring")
+        return self.rx
+
+    def _check_overrun(self) -> None:
+        n = self._overruns()
+        if n > self._seen_overruns:
+            self._seen_overruns = n
+            raise Overrun(n)
+
+    _seen_overruns = 0
+
+    def recv(self, timeout: float | None = None) -> Frame | None:
+        """The next frame, waiting up to ``timeout`` seconds (None: forever).
+
+        The frame is yours until :meth:`release` (or :meth:`skip`, then
+        :meth:`release`).  Returns ``None`` on timeout.
+
+        Raises:
+            Overrun: the kernel dropped messages for the socket (ENOBUFS) since the
+                last check; the ring stays usable.
+        """
+        rx = self._rx()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        tried = False
+        while True:
+            f = rx.next()
+            if f is not None:
+                return f
+            self._room()
+            self._check_overrun()
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                if tried:
+                    return None
+                left = 0.0  # timeout 0: one non-blocking look (an in-process ring fills)
+            self._wait(left)
+            tried = True
+
+    def release(self, frame: Frame) -> None:
+        """Give a frame back (its data views become invalid)."""
+        self._rx().release(frame)
+
+    def skip(self, frame: Frame) -> None:
+        """Keep a frame (SKIP) and read on; release it later, in any order."""
+        self._rx().skip(frame)
+
+    def data(self, timeout: float | None = None, count: int | None = None,
+             batch: int = 256) -> Iterator[memoryview]:
+        """Yield each frame's message bytes (COPY frames included) in ring order.
+
+        Each view is valid until the next iteration step; the frame is released
+        then.  Stops after ``count`` frames, or when nothing arrives for
+        ``timeout`` seconds (None: never).
+        """
+        rx = self._rx()
+        left = -1 if count is None else count
+        deadline = None if timeout is None else time.monotonic() + timeout
+        tried = False
+        while left != 0:
+            got = yield from rx.iter_data(batch if left < 0 else min(batch, left))
+            if got:
+                tried = False
+                left -= got if left > 0 else 0
+                self._room()
+                if timeout is not None:
+                    deadline = time.monotonic() + timeout
+                continue
+            if rx.ready():
+                continue
+            self._room()
+            self._check_overrun()
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                if tried:
+                    return
+                wait = 0.0  # one non-blocking look before giving up
+            self._wait(wait)
+            tried = True
+
+    def messages(self, timeout: float | None = None, count: int | None = None
+                 ) -> Iterator[Message]:
+        """Yield the netlink messages of each frame (a frame may hold several).
+
+        Views, valid until the iterator moves to the next frame.  ``count`` and
+        ``timeout`` count frames and idle time as in :meth:`data`.
+        """
+        for v in self.data(timeout, count):
+            yield from iter_messages(v)
+
+    # -- TX -------------------------------------------------------------------------------
+    def _tx(self) -> TxProducer:
+        if self.tx is None:
+            raise RingError(f"{self!r} has no TX ring")
+        return self.tx
+
+    def tx_frame(self) -> memoryview | None:
+        """Writable data area of the next free TX frame (``None``: ring full, flush first)."""
+        return self._tx().frame()
+
+    def commit(self, length: int) -> int:
+        """Mark the frame from :meth:`tx_frame` VALID with ``nm_len = length``."""
+        return self._tx().commit(length)
+
+    def send_frames(self, payloads: list[bytes]) -> FlushResult:
+        """Copy each payload into its own TX frame, then :meth:`flush` (convenience)."""
+        total = FlushResult()
+        for p in payloads:
+            v = self.tx_frame()
+            if v is None:
+                r = self.flush()
+                total.frames += r.frames
+                total.bytes += r.bytes
+                total.syscalls += r.syscalls
+                total.bad += r.bad
+                v = self.tx_frame()
+                if v is None:
+                    raise RingError("TX ring still full after a flush")
+            v[: len(p)] = p
+            self.commit(len(p))
+        r = self.flush()
+        total.frames += r.frames
+        total.bytes += r.bytes
+        total.syscalls += r.syscalls
+        total.bad += r.bad
+        return total
+
+    def __iter__(self) -> Iterator[Message]:
+        return self.messages()

@@ -1,0 +1,155 @@
+"""Shared-memory rings (memfd): header, attach checks, fd passing, and the cursor
+protocol between two real processes racing on one mapping.  No root needed."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import stat
+import struct
+import time
+
+import pytest
+
+from netring.errors import RingError
+from netring.ring.cursor import Frame, RxConsumer, RxProducer
+from netring.ring.geometry import GeometryError, MappingLayout, RingGeometry
+from netring.ring.shm import PAGE_SIZE, C, SharedRing
+
+ID = struct.Struct("=Q")
+
+
+def test_create_layout_mode_and_seals() -> None:
+    rx = RingGeometry.for_frames(2048, 64, page_size=PAGE_SIZE)
+    tx = RingGeometry.for_frames(1024, 16, page_size=PAGE_SIZE)
+    with SharedRing.create(rx, tx) as r:
+        st = os.fstat(r.fds()[0])
+        assert stat.S_IMODE(st.st_mode) == 0o600
+        assert st.st_size == PAGE_SIZE + rx.size + tx.size
+        assert (r.rx_base, r.tx_base) == (PAGE_SIZE, PAGE_SIZE + rx.size)
+        with pytest.raises(OSError):
+            os.ftruncate(r.fds()[0], 10)  # sealed: no shrinking under a consumer
+        assert r.layout == MappingLayout(rx, tx)
+
+
+def test_attach_checks_the_header() -> None:
+    g = RingGeometry.for_frames(1024, 8, page_size=PAGE_SIZE)
+    with SharedRing.create(g) as r:
+        fds = [os.dup(f) for f in r.fds()]
+        other = SharedRing.from_fds(fds, expect=MappingLayout(g, None))
+        assert other.layout.rx == g and r.q[C.ATTACHES] == 1
+        other.close()
+        fds = [os.dup(f) for f in r.fds()]
+        with pytest.raises(RingError, match="not the expected"):
+            SharedRing.from_fds(fds, expect=MappingLayout(g, g))
+        for f in fds:
+            os.close(f)
+        fds = [os.dup(f) for f in r.fds()]
+        os.pwrite(fds[0], b"XXXXXXXX", 0)
+        with pytest.raises(RingError, match="not a netring ring file"):
+            SharedRing.from_fds(fds)
+        os.pwrite(fds[0], b"NETRING\x01", 0)
+        os.pwrite(fds[0], struct.pack("=IIII", 4096, 1, 20, 1), 16)
+        with pytest.raises(GeometryError, match="frame_size >= NL_MMAP_HDRLEN"):
+            SharedRing.from_fds(fds)
+        for f in fds:
+            os.close(f)
+
+
+def test_pass_ring_with_scm_rights() -> None:
+    g = RingGeometry.for_frames(512, 8, page_size=PAGE_SIZE)
+    with SharedRing.create(g) as r:
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                child = SharedRing.receive(b)
+                child.mm[child.rx_base + 24 : child.rx_base + 28] = b"ping"
+                child.q[C.RX_PROD] = 1  # pretend: one frame published
+                child.close()
+                code = 0
+            finally:
+                os._exit(code)
+        r.send(a)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert bytes(r.mm[r.rx_base + 24 : r.rx_base + 28]) == b"ping" and r.q[C.RX_PROD] == 1
+        a.close()
+        b.close()
+
+
+def _producer(shared: SharedRing, total: int, seed: int) -> None:
+    rnd = random.Random(seed)
+    g = shared.layout.rx
+    assert g is not None
+    q = shared.q
+    prod = RxProducer(shared.mm, g, shared.rx_base,
+                      publish_position=lambda p: q.__setitem__(C.RX_PROD, p),
+                      consumer_position=lambda: int(q[C.RX_CONS]))
+    nxt = 0
+    deadline = time.monotonic() + 30
+    while nxt < total and time.monotonic() < deadline:
+        start, cnt = prod.reserve(rnd.randint(1, 8))
+        if cnt == 0:
+            time.sleep(0)
+            continue
+        cnt = min(cnt, total - nxt)
+        for k in range(cnt):
+            prod.data_view(start + k)[:8] = ID.pack(nxt + k)
+        prod.publish(start, [8] * cnt)
+        nxt += cnt
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_two_processes_race_skip_release_no_loss_no_reorder(seed: int) -> None:
+    """A producer process and this consumer share one mapping; the consumer keeps
+    (SKIP) and releases frames at random.  Every id arrives once, in order."""
+    total = 30_000
+    g = RingGeometry.for_frames(64, 32, page_size=PAGE_SIZE)
+    with SharedRing.create(g) as shared:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                _producer(shared, total, seed)
+                code = 0
+            finally:
+                os._exit(code)
+        q = shared.q
+        cons = RxConsumer(shared.mm, g, shared.rx_base,
+                          producer_position=lambda: int(q[C.RX_PROD]),
+                          commit_slot=(q, C.RX_CONS))
+        rnd = random.Random(seed)
+        got: list[int] = []
+        held: list[Frame] = []
+        deadline = time.monotonic() + 60
+        while len(got) < total and time.monotonic() < deadline:
+            r = rnd.random()
+            if r < 0.3:
+                for v in cons.iter_data(rnd.randint(1, 16)):
+                    got.append(ID.unpack_from(v)[0])
+                continue
+            if held and (r < 0.5 or len(held) > g.frame_nr // 2):
+                cons.release(held.pop(rnd.randrange(len(held))))
+                continue
+            f = cons.next()
+            if f is None:
+                if held and rnd.random() < 0.5:
+                    cons.release(held.pop(rnd.randrange(len(held))))
+                time.sleep(0)
+                continue
+            got.append(ID.unpack_from(f.data)[0])
+            if r < 0.7:
+                cons.skip(f)
+                held.append(f)
+            else:
+                cons.release(f)
+        for f in held:
+            cons.release(f)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert got == list(range(total))
+        cons.ring.words.release()
+        cons.ring.buf.release()
