@@ -73,6 +73,9 @@ from typing import Any, Literal
 
 __all__ = [
     "MMsgBatch",
+    "recvmmsg_raw",
+    "sendmmsg_raw",
+    "parse_cmsgs",
     "sendmmsg",
     "sendmsg",
     "setns",
@@ -167,6 +170,10 @@ if _recvmmsg is not None:
         ctypes.c_int, ctypes.POINTER(mmsghdr), ctypes.c_uint, ctypes.c_int, ctypes.c_void_p,
     ]
     _recvmmsg.restype = ctypes.c_int
+# ``recvmmsg_raw(fd, POINTER(mmsghdr), vlen, flags, timeout) -> int``: the C function
+# itself (-1 and ``ctypes.get_errno()`` on failure), or None when the C library lacks it.
+# For callers that build their own ``mmsghdr`` arrays (the ring filler).
+recvmmsg_raw: Any = _recvmmsg
 _sendmmsg: Any = getattr(_libc, "sendmmsg", None)
 if _sendmmsg is not None:
     _sendmmsg.argtypes = [ctypes.c_int, ctypes.POINTER(mmsghdr), ctypes.c_uint, ctypes.c_int]
@@ -228,7 +235,9 @@ def _pin(buf: Any) -> tuple[int, int, Any]:
     return ctypes.addressof(keep), n, keep
 
 
-def _parse_cmsgs(raw: bytes) -> list[tuple[int, int, bytes]]:
+def parse_cmsgs(raw: bytes) -> list[tuple[int, int, bytes]]:
+    """``[(cmsg_level, cmsg_type, data), ...]`` of a control buffer (a truncated
+    trailing cmsg is dropped, never an exception)."""
     out: list[tuple[int, int, bytes]] = []
     off = 0
     hlen = _cmsghdr.size
@@ -239,6 +248,9 @@ def _parse_cmsgs(raw: bytes) -> list[tuple[int, int, bytes]]:
         out.append((level, ctype, raw[off + hlen : off + clen]))
         off += _cmsg_align(clen)
     return out
+
+
+_parse_cmsgs = parse_cmsgs  # old private name, kept for existing callers
 
 
 class MMsgBatch:
@@ -422,7 +434,7 @@ class MMsgBatch:
             return []
         ln = min(int(self._ctrllens[i]), self._control_size)
         start = i * self._control_size
-        return _parse_cmsgs(bytes(memoryview(self._controls)[start : start + ln]))
+        return parse_cmsgs(bytes(memoryview(self._controls)[start : start + ln]))
 
     def group(self, i: int) -> int:
         """``NETLINK_PKTINFO`` destination group of message ``i`` (0: none/unicast)."""
@@ -500,7 +512,7 @@ class MMsgBatch:
         if self._send_dest != (dest_portid, dest_groups):
             _sockaddr_nl.pack_into(self._send_addr, 0, AF_NETLINK, 0, dest_portid, dest_groups)
             self._send_dest = (dest_portid, dest_groups)
-        return _call_sendmmsg(fd, self._send_hdrs, vlen, flags)
+        return sendmmsg_raw(fd, self._send_hdrs, vlen, flags)
 
     def _set_send_lengths(self, lens: memoryview, lengths: Sequence[int], vlen: int) -> None:
         if len(lengths) < vlen:
@@ -573,7 +585,11 @@ class _FieldView(Sequence[int]):
         return self._mv[i]
 
 
-def _call_sendmmsg(fd: int, hdrs: Any, vlen: int, flags: int) -> int:
+def sendmmsg_raw(fd: int, hdrs: Any, vlen: int, flags: int) -> int:
+    """``sendmmsg`` over a caller-built ``mmsghdr`` array; returns datagrams sent.
+
+    ``EINTR`` is retried; any other failure raises :class:`OSError`.
+    """
     while True:
         sent = int(_sendmmsg(fd, hdrs, vlen, flags))
         if sent >= 0:
@@ -581,6 +597,9 @@ def _call_sendmmsg(fd: int, hdrs: Any, vlen: int, flags: int) -> int:
         e = ctypes.get_errno()
         if e != _errno.EINTR:
             raise OSError(e, f"sendmmsg: {os.strerror(e)}")
+
+
+_call_sendmmsg = sendmmsg_raw  # old private name, kept for existing callers
 
 
 def sendmmsg(
@@ -621,7 +640,7 @@ def sendmmsg(
         h.msg_iovlen = 1
         h.msg_name = ctypes.addressof(abuf)
         h.msg_namelen = len(addr)
-    sent = _call_sendmmsg(fd, hdrs, vlen, flags)
+    sent = sendmmsg_raw(fd, hdrs, vlen, flags)
     del keep
     return sent
 

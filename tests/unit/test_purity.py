@@ -17,6 +17,7 @@ EDGE_MODULES = {
     "ring/engine.py",
     "ring/kernel.py",
     "ring/shm.py",
+    "ring/writer.py",
     "packet/edge.py",
 }
 

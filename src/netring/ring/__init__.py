@@ -4,7 +4,8 @@ Pure parts: :mod:`.abi` (structs, statuses), :mod:`.geometry` (validation as
 ``netlink_set_ring``), :mod:`.states` (the transition table), :mod:`.cursor`
 (RX/TX cursors over any buffer), :mod:`.base` (the common consumer API).
 Edge parts: :mod:`.kernel` (the kernel's rings, where they exist),
-:mod:`.shm` (rings in a memfd), :mod:`.engine` (the user-space engine).
+:mod:`.shm` (rings in a memfd), :mod:`.engine` (the user-space engine),
+:mod:`.writer` (a peer process writing messages straight into a ring).
 
 Quick use::
 
@@ -51,6 +52,8 @@ __all__ = [
     "Feeder",
     "SharedRing",
     "KernelRing",
+    "RingWriter",
+    "RingTimeout",
 ]
 
 # edge classes, imported on first use so that ``import netring.ring`` stays pure
@@ -61,6 +64,8 @@ _LAZY = {
     "FrameSender": "engine",
     "SharedRing": "shm",
     "KernelRing": "kernel",
+    "RingWriter": "writer",
+    "RingTimeout": "writer",
 }
 
 

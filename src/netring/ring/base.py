@@ -139,10 +139,12 @@ class RingBase:
     def release(self, frame: Frame) -> None:
         """Give a frame back (its data views become invalid)."""
         self._rx().release(frame)
+        self._room()  # a producer waiting for room is woken (one load when none waits)
 
     def skip(self, frame: Frame) -> None:
         """Keep a frame (SKIP) and read on; release it later, in any order."""
         self._rx().skip(frame)
+        self._room()  # a paused producer may step over the kept frame now
 
     def data(self, timeout: float | None = None, count: int | None = None,
              batch: int = 256) -> Iterator[memoryview]:

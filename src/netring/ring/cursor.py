@@ -554,6 +554,34 @@ class RxProducer:
             count += 1
         return head, count
 
+    def reserve_frame(self) -> int | None:
+        """Reserve the frame at the head to build one message in place
+        (UNUSED -> RESERVED, as the 3.10-4.5 kernel did for a ring skb), stepping over
+        SKIP frames first.  Returns its ring index, or ``None`` when the ring is
+        full.  Finish with :meth:`publish_one` (RESERVED -> VALID); a consumer
+        waits at a RESERVED frame and never steps over it.
+        """
+        start, cnt = self.reserve(1)
+        if cnt == 0:
+            return None
+        w = self.ring.hdr[start]
+        check("rx", "producer", int(self.ring.words[w]), RESERVED, start)
+        self.ring.words[w] = RESERVED
+        return start
+
+    def drop_reserved(self) -> bool:
+        """If the head frame is RESERVED (a producer reserved it and died before
+        publishing), publish it as VALID with ``nm_len`` 0 -- the kernel's own
+        "message dropped" frame, which consumers release at once.  Call this only
+        as the ring's one producer, when taking over.  True if a frame was dropped.
+        """
+        ring = self.ring
+        i = self.position % ring.n
+        if ring.words[ring.hdr[i]] != RESERVED:
+            return False
+        self.publish_one(0)
+        return True
+
     def data_view(self, i: int) -> memoryview:
         """The writable data area of frame ``i`` (``frame_size - 24`` bytes)."""
         d = self.ring.data[i]

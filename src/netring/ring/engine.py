@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ctypes
 import errno as _errno
+import math
 import mmap
 import os
 import select
@@ -81,6 +82,10 @@ _S1 = _sys.cmsg_space(4) // 4
 _LV2, _TY2, _CRED = _S1 + _SZT, _S1 + _SZT + 1, _S1 + _SZT + 2
 
 
+WAKE_SLICE_MS = 20  # an attached consumer re-checks the ring at least this often (ms)
+WAKE_SLICE = WAKE_SLICE_MS / 1000
+
+
 def default_geometry(frame_size: int = 4096, frame_nr: int = 1024) -> RingGeometry:
     """A ring geometry for this machine's page size."""
     return RingGeometry.for_frames(frame_size, frame_nr, page_size=PAGE_SIZE)
@@ -116,6 +121,15 @@ class RingFiller:
             raise RingError("the shared ring has no RX ring to fill")
         if ring.copy_sock is None:
             raise RingError("fill a ring from the process that created it (COPY stream end)")
+        ring.claim_producer(1)  # one producer per ring: a RingWriter on it is refused
+        try:
+            self._setup(sock, ring, rx, batch, spill, meta, notify)
+        except BaseException:
+            ring.release_producer()
+            raise
+
+    def _setup(self, sock: Any, ring: SharedRing, rx: RingGeometry, batch: int, spill: int,
+               meta: bool, notify: bool) -> None:
         self.sock = sock
         self.fd = _fd(sock)
         self.ring = ring
@@ -218,7 +232,7 @@ class RingFiller:
             ctypes.memset(self._ctrl_addr + start * _CTRL, 0, cnt * _CTRL)
         flags = MSG_TRUNC | (_sys.MSG_WAITFORONE if block else MSG_DONTWAIT)
         while True:
-            got = int(_sys._recvmmsg(self.fd, self._ptrs[start], cnt, flags, None))
+            got = int(_sys.recvmmsg_raw(self.fd, self._ptrs[start], cnt, flags, None))
             if got >= 0:
                 break
             e = ctypes.get_errno()
@@ -294,7 +308,7 @@ class RingFiller:
         for k in range(got):
             h = self._hdrs[start + k].msg_hdr
             ctl = raw[(start + k) * _CTRL : (start + k) * _CTRL + h.msg_controllen]
-            for level, ctype, data in _sys._parse_cmsgs(ctl):
+            for level, ctype, data in _sys.parse_cmsgs(ctl):
                 if level == SOL_NETLINK and ctype == NETLINK_PKTINFO and len(data) >= 4:
                     groups[k] = array("I", data[:4])[0]
                 elif level == socket.SOL_SOCKET and ctype == socket.SCM_CREDENTIALS:
@@ -325,7 +339,8 @@ class RingFiller:
                 sock.sendall(p)
 
     def close(self) -> None:
-        """Drop every pointer into the ring and the spill area."""
+        """Drop every pointer into the ring and the spill area; give up the producer role."""
+        self.ring.release_producer()
         self._hw.release()
         if self._cw is not None:
             self._cw.release()
@@ -628,6 +643,7 @@ class UserRing(RingBase):
     def _room(self) -> None:
         q = self.shared.q
         if self.filler is None and q[C.PAUSED]:
+            q[C.PAUSED] = 0  # one wake-up per pause, not one per released frame
             os.eventfd_write(self.shared.space_efd, 1)
 
     def _wait(self, timeout: float | None) -> bool:
@@ -646,10 +662,42 @@ class UserRing(RingBase):
                 return False
             f.fill()
             return True
-        if not self._poll.poll(ms):
-            return False
-        _drain_efd(self.shared.data_efd)
-        return True
+        return self._sleep(timeout)
+
+    def _sleep(self, timeout: float | None) -> bool:
+        """Attached consumer: announce the wait, re-check, sleep on the data eventfd.
+
+        A :class:`~netring.ring.writer.RingWriter` writes the data eventfd only
+        while ``q[C.WAITING]`` is set (no syscall per message); a socket filler
+        writes it after every batch.  The writer stores a frame's status and the
+        producer position, then loads ``WAITING``; this consumer stores
+        ``WAITING``, then loads the producer position.  x86 may let a load pass an
+        earlier store to another address (store buffer), so without a fence on
+        both sides each can miss the other's store and the wake-up is lost.  The
+        eventfd read below is a syscall (the kernel takes a lock: a full fence on
+        this side), and the poll runs in slices of :data:`WAKE_SLICE` seconds,
+        re-checking the producer position, so a missed wake-up costs at most one
+        slice, never a hang.
+        """
+        q = self.shared.q
+        rx = self.rx
+        efd = self.shared.data_efd
+        deadline = None if timeout is None else time.monotonic() + timeout
+        q[C.WAITING] = 1
+        try:
+            _drain_efd(efd)
+            while True:
+                if rx is not None and int(q[C.RX_PROD]) > rx.position:
+                    return True  # published (or stepped over) since we last looked
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                ms = WAKE_SLICE_MS if left is None else min(WAKE_SLICE_MS, math.ceil(left * 1000))
+                if self._poll.poll(ms):
+                    _drain_efd(efd)
+                    return True
+        finally:
+            q[C.WAITING] = 0
 
     def fill(self) -> int:
         """Fill from the socket now (in-process rings); see :meth:`RingFiller.fill`."""
@@ -794,7 +842,7 @@ class FrameSender:
         self._lens[start : start + k] = lengths
         sent = 0
         while sent < k:
-            r = _sys._call_sendmmsg(fd, self._ptrs[start + sent], k - sent, flags)
+            r = _sys.sendmmsg_raw(fd, self._ptrs[start + sent], k - sent, flags)
             if r <= 0:
                 break
             sent += r

@@ -25,6 +25,7 @@ consumer end of a unix stream socket carrying the bytes of COPY frames (the
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import mmap
 import os
@@ -35,7 +36,7 @@ from typing import Any
 from ..errors import RingError
 from .geometry import MappingLayout, RingGeometry
 
-__all__ = ["SharedRing", "HEADER", "PAGE_SIZE", "COPY_TIMEOUT", "C"]
+__all__ = ["SharedRing", "HEADER", "PAGE_SIZE", "COPY_TIMEOUT", "C", "PRODUCER_KINDS"]
 
 PAGE_SIZE = mmap.PAGESIZE
 COPY_TIMEOUT = 30.0  # seconds either end of the COPY stream waits for the other
@@ -62,13 +63,31 @@ class C:
     BYTES = 16  # message bytes published
     FILLS = 17  # recvmmsg calls that returned messages
     ATTACHES = 18  # consumers that attached
+    PRODUCER = 19  # pid of the process holding the producer role (0: none), see claim_producer
+    PRODUCER_KIND = 20  # what holds it: PRODUCER_KINDS
+    WAITING = 21  # 1 while a consumer sleeps in poll() for data (a RingWriter then wakes it)
+    WAKEUPS = 22  # data eventfd writes a RingWriter made because WAITING was set
     NAMES = {
         "messages": 10, "copies": 11, "ring_full": 12, "enobufs": 13,
-        "truncated": 14, "bytes": 16, "fills": 17, "attaches": 18,
+        "truncated": 14, "bytes": 16, "fills": 17, "attaches": 18, "wakeups": 22,
     }
 
 
+#: ``q[C.PRODUCER_KIND]`` values: who fills the ring.
+PRODUCER_KINDS = {1: "socket filler (RingFiller)", 2: "direct writer (RingWriter)"}
+
+
 _NOREQ = bytes(16)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class SharedRing:
@@ -93,6 +112,7 @@ class SharedRing:
         self.q = memoryview(mm)[:PAGE_SIZE].cast("Q")
         self._copy_sock: socket.socket | None = None
         self._closed = False
+        self._claimed = False
 
     # -- creation / sharing ---------------------------------------------------------
     @classmethod
@@ -210,6 +230,59 @@ class SharedRing:
         """Producer end of the COPY byte stream (only in the creating process)."""
         return self._copy_sock
 
+    # -- the one producer -------------------------------------------------------------
+    def claim_producer(self, kind: int) -> None:
+        """Register this process as the ring's one producer (``kind``: a
+        :data:`PRODUCER_KINDS` key), or refuse.
+
+        A ring has exactly one producer: two would race for the same frames.  The
+        claim is a POSIX record lock on the memfd (atomic between processes, gone
+        when the process dies) plus the producer's pid and kind in the header
+        (which also catches a second claim in the same process, where record locks
+        do not conflict, and names the holder in the error).  A claim left by a
+        dead process is taken over.
+
+        Raises:
+            RingError: another live producer holds the ring.
+        """
+        if self._claimed:
+            raise RingError(f"ring already has a producer: {self._holder()}")
+        fd = self._fds[0]
+        q = self.q
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 0, os.SEEK_SET)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            raise RingError(f"ring already has a producer: {self._holder()}") from None
+        pid = int(q[C.PRODUCER])
+        me = os.getpid()
+        if pid == me:  # our own lock: do not unlock, the other claim still needs it
+            raise RingError(f"ring already has a producer: {self._holder()}")
+        if pid and _alive(pid):
+            fcntl.lockf(fd, fcntl.LOCK_UN, 1, 0, os.SEEK_SET)
+            raise RingError(f"ring already has a producer: {self._holder()}")
+        q[C.PRODUCER_KIND] = kind
+        q[C.PRODUCER] = me
+        self._claimed = True
+
+    def release_producer(self) -> None:
+        """Give up the producer role taken with :meth:`claim_producer` (no-op otherwise)."""
+        if not self._claimed or self._closed:
+            return
+        self._claimed = False
+        if int(self.q[C.PRODUCER]) == os.getpid():
+            self.q[C.PRODUCER] = 0
+            self.q[C.PRODUCER_KIND] = 0
+        try:
+            fcntl.lockf(self._fds[0], fcntl.LOCK_UN, 1, 0, os.SEEK_SET)
+        except OSError:
+            pass
+
+    def _holder(self) -> str:
+        pid, kind = int(self.q[C.PRODUCER]), int(self.q[C.PRODUCER_KIND])
+        return f"{PRODUCER_KINDS.get(kind, 'unknown producer')} in pid {pid}"
+
     def stats(self) -> dict[str, int]:
         """The shared counters (see :class:`C`)."""
         q = self.q
@@ -223,6 +296,7 @@ class SharedRing:
         """Unmap and close every descriptor; ``views`` are released first."""
         if self._closed:
             return
+        self.release_producer()
         self._closed = True
         for v in views:
             if isinstance(v, memoryview):

@@ -5,7 +5,8 @@ walk :data:`TRANSITIONS`; ``docs/rings.md`` embeds :func:`render_table`'s output
 (a test checks the two agree).
 
 Actors: ``producer`` is whoever fills the ring -- the kernel for a kernel RX
-ring, the filler of the user-space engine otherwise -- and ``consumer`` is the
+ring, the filler of the user-space engine or a peer process's
+:class:`~netring.ring.writer.RingWriter` otherwise -- and ``consumer`` is the
 program reading it.  On the TX ring the roles swap: the program produces
 (``user``) and the kernel or :meth:`flush` consumes (``sender``).
 """
@@ -35,11 +36,11 @@ class Transition(NamedTuple):
 TRANSITIONS: tuple[Transition, ...] = (
     # --- RX ring -------------------------------------------------------------------
     Transition("rx", "producer", S.UNUSED, S.RESERVED,
-               "kernel allocates the frame to build a message in place"),
+               "kernel (or RingWriter.frame) reserves the frame to build a message in place"),
     Transition("rx", "producer", S.RESERVED, S.VALID,
-               "message complete (nm_len 0 if the kernel dropped it)"),
+               "message complete (nm_len 0 if dropped, or left by a dead writer)"),
     Transition("rx", "producer", S.UNUSED, S.VALID,
-               "user-space filler: recvmmsg wrote the data, VALID stored last"),
+               "user-space filler (recvmmsg) or RingWriter.send_many: data, then VALID last"),
     Transition("rx", "producer", S.UNUSED, S.COPY,
                "message too large for a frame: it waits in a socket queue"),
     Transition("rx", "consumer", S.VALID, S.UNUSED,
