@@ -27,6 +27,9 @@ def test_demo_json_every_stage_works(capsys: pytest.CaptureFixture[str]) -> None
     assert {"lo", "demo0", "demo1"} <= names
     ring = r["ring"]
     assert ring["ok"] and ring["messages"] == 3000 and ring["in_order"]
+    w = r["writer"]
+    assert w["ok"] and w["messages"] == w["expected"] == 3000 and w["in_order"]
+    assert w["writer_pid_matches"]
 
 
 def test_demo_text_tells_a_newcomer_where_to_look(capsys: pytest.CaptureFixture[str]) -> None:
