@@ -601,9 +601,15 @@ class NetlinkBase:
         self.last_ack = col.ack
         return out
 
-    def _absorb(self, col: ReplyCollector, chunk: Chunk) -> Iterator[Message]:
-        """Feed a datagram to ``col``; yield our data replies, keep notifications."""
-        for msg in self._chunk_messages(chunk):
+    def _absorb(
+        self, col: ReplyCollector, chunk: Chunk, msgs: Iterator[Message] | None = None
+    ) -> Iterator[Message]:
+        """Feed a datagram to ``col``; yield our data replies, keep notifications.
+
+        ``msgs`` is the datagram's message iterator when the caller needs to go on
+        with it after stopping early (see :meth:`_dump_stream`).
+        """
+        for msg in self._chunk_messages(chunk) if msgs is None else msgs:
             if col.done:
                 self._route_after(col, msg, chunk)
                 continue
@@ -758,18 +764,7 @@ class NetlinkBase:
                 if copy:
                     chunk.data = memoryview(chunk.data.tobytes())
                 rest = self._chunk_messages(chunk)
-                for msg in rest:
-                    if col.done:
-                        self._route_after(col, msg, chunk)
-                        continue
-                    v = col.feed(msg, chunk.sender, chunk.group)
-                    if v == OURS:
-                        if msg.type >= _NLMSG_MIN_TYPE:
-                            yield msg
-                    elif v == NOTIFY:
-                        self._keep(msg)
-                    else:
-                        self.stale += 1
+                yield from self._absorb(col, chunk, rest)
         except GeneratorExit:
             # the caller stopped early: drain so the kernel finishes this dump
             self._drain(col, chunk, rest, timeout)
