@@ -36,6 +36,19 @@ A kernel ring publishes nothing, so there the consumer steps over a run of SKIP
 frames only when the first frame after the run shows the kernel has been there
 (VALID, COPY or RESERVED).
 
+Status stores.  Every status word a cursor changes while the other side may
+be working on the ring is stored with one single-item store, ``words[w] = s``
+(CPython packs it with one 4-byte move).  Never with a slice store
+(``words[a:b:stride] = array(...)``): CPython copies each item with a
+``memcpy`` of run-time size, and glibc's ``memcpy`` for 4 bytes stores the word
+*twice* (two overlapping 4-byte moves).  If this process is preempted between
+the two, the other side can see the first store and answer it (the producer
+refills a just-released frame; the consumer releases a just-published one), and
+the second store then silently undoes that answer: a published VALID frame
+turns UNUSED (the consumer, at ``C < P``, steps over it: a lost message) or a
+released frame turns VALID again (read a lap later with stale data).  Header
+words only the producer writes (``nm_len``, ...) may still be stored by slices.
+
 Lifetimes: a :class:`Frame`'s ``data`` (and every message view made from it) is
 valid until the frame is released; call ``bytes(frame.data)`` to keep it.
 """
@@ -232,7 +245,6 @@ class RxConsumer:
     ) -> None:
         self.ring = RingView(buf, geometry, base)
         self.commit_slot = commit_slot
-        self._zeros = array("I", [UNUSED]) * geometry.frame_nr
         self.fetch = fetch
         self.producer_position = producer_position
         self.commit = commit
@@ -401,7 +413,6 @@ class RxConsumer:
         stride = ring.geometry.frame_size >> 2
         fpb = ring.geometry.frames_per_block
         uniform = ring.geometry.uniform
-        zeros = self._zeros
         cq, ci = self.commit_slot if self.commit_slot is not None else (None, 0)
         yielded = 0
         while yielded < limit:
@@ -446,7 +457,9 @@ class RxConsumer:
                 j += 1  # closed while holding a view: that frame was taken
                 raise
             finally:
-                words[w0 : w0 + j * stride : stride] = zeros[:j]
+                # one single-word store per status: never a slice store (module docstring: status stores)
+                for w in range(w0, w0 + j * stride, stride):
+                    words[w] = UNUSED
                 self.position = base + j
                 self.delivered += j
                 if self.commit is not None:
@@ -507,7 +520,6 @@ class RxProducer:
         self.position = position
         self.publish_position = publish_position
         self.consumer_position = consumer_position
-        self._valid = array("I", [VALID]) * geometry.frame_nr
         self.published = 0
         self.copies = 0
         self.skipped = 0
@@ -636,7 +648,8 @@ class RxProducer:
                 for j in range(cnt):
                     words[w0 + j * stride] = COPY if lengths[off + j] > ds else VALID
             else:
-                words[w0:end:stride] = self._valid[:cnt]
+                for w in range(w0, end, stride):  # single-word stores (module docstring: status stores)
+                    words[w] = VALID
             done += cnt
         self.position += done
         self.published += done
