@@ -12,10 +12,10 @@ import signal
 import socket
 import struct
 import time
-from collections.abc import Callable
 
 import pytest
 from nsutil import Netns
+from procutil import fork, reap
 
 from netring.codec import NLM_F, NLMSG, Builder, iter_messages
 from netring.netns import socket_in
@@ -44,34 +44,6 @@ def usersock(ns: Netns, rcvbuf: int = 8 << 20) -> socket.socket:
     except OSError:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     return s
-
-
-def fork(fn: Callable[[], object]) -> int:
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            fn()
-            code = 0
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    return pid
-
-
-def reap(pid: int, timeout: float = 60) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return status
-        time.sleep(0.01)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    raise AssertionError(f"child {pid} did not finish in {timeout}s")
 
 
 def seq_of(view: memoryview) -> int:
@@ -323,7 +295,7 @@ def test_usersock_flood_across_processes_fanout(netns: Netns, mode: str) -> None
     counts = []
     xor = 0
     for pid, fd in zip(pids, results, strict=True):
-        assert os.waitstatus_to_exitcode(reap(pid)) == 0
+        assert reap(pid) == 0
         c, x = struct.unpack("=II", os.read(fd, 8))
         counts.append(c)
         xor ^= x

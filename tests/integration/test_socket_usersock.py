@@ -5,10 +5,10 @@ from __future__ import annotations
 import mmap
 import os
 import struct
-from collections.abc import Callable
 
 import pytest
 from nsutil import Netns
+from procutil import fork, reap
 
 from netring import NETLINK, Message, _sys
 from netring.codec import iter_messages
@@ -17,28 +17,6 @@ from netring.testing import message
 
 USER_MSG = 0x10
 u32 = struct.Struct("=I")
-
-
-def run_child(fn: Callable[[], None]) -> int:
-    """Fork; run ``fn`` in the child (exit 0 on success, 1 on any exception)."""
-    pid = os.fork()
-    if pid == 0:  # child
-        code = 1
-        try:
-            fn()
-            code = 0
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    return pid
-
-
-def reap(pid: int) -> None:
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def recv_n(sock: NetlinkSocket, n: int) -> list[Message]:
@@ -72,13 +50,13 @@ def test_unicast_across_processes_with_credentials(netns: Netns) -> None:
                     body = u32.pack(tx.portid) + b"hello %d" % i
                     tx.sendto(message(USER_MSG, body, 0, i + 1, tx.portid), portid=dest)
 
-        pid = run_child(child)
+        pid = fork(child)
         got = []
         for _ in range(3):
             [m] = rx.recv(timeout=10)
             got.append((m.seq, m.payload.tobytes()[4:], m.creds, m.group))
             assert rx.last_sender == u32.unpack_from(m.payload)[0]  # the kernel's sockaddr_nl
-        reap(pid)
+        assert reap(pid) == 0
     assert got == [(i + 1, b"hello %d" % i, (pid, os.getuid(), os.getgid()), 0) for i in range(3)]
 
 
@@ -94,10 +72,10 @@ def test_multicast_across_processes_with_credentials(netns: Netns) -> None:
                 tx.sendto(message(USER_MSG, b"to group 3", 0, 7, tx.portid), groups=group_mask(3))
                 tx.sendto(message(USER_MSG, b"to group 4", 0, 8, tx.portid), groups=group_mask(4))
 
-        pid = run_child(child)
+        pid = fork(child)
         [m1] = rx1.recv(timeout=10)
         [m2] = rx2.recv(timeout=10)
-        reap(pid)
+        assert reap(pid) == 0
         for m in (m1, m2):
             assert m.payload.tobytes() == b"to group 3" and m.seq == 7
             assert m.creds == (pid, os.getuid(), os.getgid())

@@ -12,9 +12,9 @@ import signal
 import socket
 import struct
 import time
-from collections.abc import Callable
 
 import pytest
+from procutil import fork, reap
 
 from netring.errors import RingError
 from netring.ring import RingGeometry, RingTimeout, RingWriter
@@ -32,34 +32,6 @@ def msg(seq: int, size: int = 64) -> bytes:
 
 def seq_of(view: memoryview | bytes) -> int:
     return int(SEQ.unpack_from(view, 8)[0])
-
-
-def fork(fn: Callable[[], object]) -> int:
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            fn()
-            code = 0
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    return pid
-
-
-def reap(pid: int, timeout: float = 60) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.005)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    raise AssertionError(f"child {pid} did not finish in {timeout}s")
 
 
 def ring_of(frame_size: int, frame_nr: int) -> SharedRing:
