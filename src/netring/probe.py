@@ -83,14 +83,15 @@ def _usersock() -> dict[str, Any]:
 
 
 def _recvmmsg() -> dict[str, Any]:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if not hasattr(libc, "recvmmsg"):
+    from . import _sys
+
+    if _sys.recvmmsg_raw is None:
         return {"ok": False, "error": "libc has no recvmmsg"}
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2) as s:
         s.bind((0, 0))
         # vlen 0 with MSG_DONTWAIT: the kernel validates and returns 0 or EAGAIN;
         # ENOSYS means the syscall is missing.
-        rc = libc.recvmmsg(s.fileno(), None, 0, socket.MSG_DONTWAIT, None)
+        rc = _sys.recvmmsg_raw(s.fileno(), None, 0, socket.MSG_DONTWAIT, None)
         if rc < 0:
             code = ctypes.get_errno()
             if code in (errno.ENOSYS, errno.EOPNOTSUPP):
