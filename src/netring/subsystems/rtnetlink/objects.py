@@ -263,6 +263,12 @@ class RtnlObject:
         except ValueError:
             return f"{self.PREFIX}{t}"
 
+    @property
+    def family(self) -> int:
+        """The address family: the first byte of every rtnetlink family header
+        (``ifi_family``, ``ifa_family``, ``rtm_family``, ``ndm_family``, ``family``)."""
+        return int(self._buf[self._off + 16])
+
     def raw(self, key: int | str) -> Attr | None:
         """The attribute of type ``key`` as a zero-copy :class:`~netring.codec.Attr`.
 
@@ -316,6 +322,28 @@ class RtnlObject:
 
 
 # ---------------------------------------------------------------------------------
+class _RouteLikeHeader(RtnlObject):
+    """The first four bytes ``struct rtmsg`` and ``struct fib_rule_hdr`` share
+    (``family, dst_len, src_len, tos``; fib_rules.h mirrors rtnetlink.h)."""
+
+    __slots__ = ()
+
+    @property
+    def dst_len(self) -> int:
+        """``rtm_dst_len`` / ``dst_len``: prefix length of the destination."""
+        return int(self._buf[self._off + 17])
+
+    @property
+    def src_len(self) -> int:
+        """``rtm_src_len`` / ``src_len``: prefix length of the source."""
+        return int(self._buf[self._off + 18])
+
+    @property
+    def tos(self) -> int:
+        """``rtm_tos`` / ``tos``."""
+        return int(self._buf[self._off + 19])
+
+
 class Link(RtnlObject):
     """A network interface (``RTM_NEWLINK``: ``struct ifinfomsg`` + ``IFLA_*``)."""
 
@@ -325,10 +353,6 @@ class Link(RtnlObject):
     PREFIX = "IFLA_"
     TYPES = (RTM.NEWLINK, RTM.DELLINK)
 
-    @property
-    def family(self) -> int:
-        """``ifi_family``."""
-        return int(self._buf[self._off + 16])
 
     @property
     def type(self) -> int:
@@ -603,10 +627,6 @@ class Address(RtnlObject):
     PREFIX = "IFA_"
     TYPES = (RTM.NEWADDR, RTM.DELADDR)
 
-    @property
-    def family(self) -> int:
-        """``ifa_family``."""
-        return int(self._buf[self._off + 16])
 
     @property
     def prefixlen(self) -> int:
@@ -806,7 +826,7 @@ _MX_NAMES: dict[int, str] = {
 }
 
 
-class Route(RtnlObject):
+class Route(_RouteLikeHeader):
     """A route (``RTM_NEWROUTE``: ``struct rtmsg`` + ``RTA_*``)."""
 
     __slots__ = ()
@@ -816,25 +836,9 @@ class Route(RtnlObject):
     TYPES = (RTM.NEWROUTE, RTM.DELROUTE)
 
     # header fields: rtmsg at +16
-    @property
-    def family(self) -> int:
-        """``rtm_family``."""
-        return int(self._buf[self._off + 16])
 
-    @property
-    def dst_len(self) -> int:
-        """``rtm_dst_len``."""
-        return int(self._buf[self._off + 17])
 
-    @property
-    def src_len(self) -> int:
-        """``rtm_src_len``."""
-        return int(self._buf[self._off + 18])
 
-    @property
-    def tos(self) -> int:
-        """``rtm_tos``."""
-        return int(self._buf[self._off + 19])
 
     @property
     def rtm_table(self) -> int:
@@ -1163,10 +1167,6 @@ class Neighbour(RtnlObject):
     PREFIX = "NDA_"
     TYPES = (RTM.NEWNEIGH, RTM.DELNEIGH)
 
-    @property
-    def family(self) -> int:
-        """``ndm_family``."""
-        return int(self._buf[self._off + 16])
 
     @property
     def ifindex(self) -> int:
@@ -1267,7 +1267,7 @@ class Neighbour(RtnlObject):
 
 
 # ---------------------------------------------------------------------------------
-class Rule(RtnlObject):
+class Rule(_RouteLikeHeader):
     """A policy routing rule (``RTM_NEWRULE``: ``struct fib_rule_hdr`` + ``FRA_*``)."""
 
     __slots__ = ()
@@ -1276,25 +1276,9 @@ class Rule(RtnlObject):
     PREFIX = "FRA_"
     TYPES = (RTM.NEWRULE, RTM.DELRULE)
 
-    @property
-    def family(self) -> int:
-        """``family``."""
-        return int(self._buf[self._off + 16])
 
-    @property
-    def dst_len(self) -> int:
-        """``dst_len``."""
-        return int(self._buf[self._off + 17])
 
-    @property
-    def src_len(self) -> int:
-        """``src_len``."""
-        return int(self._buf[self._off + 18])
 
-    @property
-    def tos(self) -> int:
-        """``tos``."""
-        return int(self._buf[self._off + 19])
 
     @property
     def action(self) -> int:
