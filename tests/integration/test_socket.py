@@ -351,8 +351,16 @@ def test_real_dump_intr_is_raised_and_retry_recovers(netns: Netns) -> None:
                     if interrupted >= 3:
                         break
             assert interrupted >= 3
-            # the socket is clean after each interrupted dump, and retry yields a consistent one
-            msgs = list(sock.dump(RTM_GETADDR, body, retry=500))
+            # the socket is clean after each interrupted dump, and retry yields a consistent one:
+            # swap the endless churn for a bounded one, so the retries outlast it
+            churn.kill()
+            churn.wait()
+            churn = subprocess.Popen(
+                ["sh", "-c", f"for i in $(seq 1 200); do ip -n {netns.name} addr add 10.99.0.1/32"
+                 f" dev nrti1; ip -n {netns.name} addr del 10.99.0.1/32 dev nrti1; done"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            msgs = list(sock.dump(RTM_GETADDR, body, retry=2000))
             assert len(msgs) in (3001, 3002)  # 127.0.0.1 + 3000 (+ the churning address)
             assert all(m.type == 20 for m in msgs)  # copies: still readable after the dump
             assert sock.stale == 0
