@@ -1,9 +1,15 @@
 """netring: high-throughput Linux kernel <-> user messaging through memory-mapped rings.
 
-The public API is re-exported here; see the README for a tour.
+The public API is re-exported here; see the README for a tour.  The pure names
+(codec, errors) load with the package; the OS edge (sockets, rtnetlink, rings)
+loads on first use of one of its names, so ``import netring`` and
+``import netring.codec`` stay cheap and load no ``ctypes``, ``socket`` or ``mmap``.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .codec import (
     NETLINK,
@@ -27,11 +33,24 @@ from .errors import (
     NotSupportedError,
     Overrun,
     RingError,
+    TruncatedError,
 )
-from .rtnl import Event, Monitor, Rtnl
-from .socket import NetlinkSocket
+
+if TYPE_CHECKING:
+    from .conn import Connection
+    from .socket import NetlinkSocket
+    from .subsystems.rtnetlink.edge import Event, Monitor, Rtnl
 
 __version__ = "0.1.0"
+
+#: edge names, imported on first attribute access
+_LAZY = {
+    "Connection": "netring.conn",
+    "NetlinkSocket": "netring.socket",
+    "Rtnl": "netring.subsystems.rtnetlink.edge",
+    "Monitor": "netring.subsystems.rtnetlink.edge",
+    "Event": "netring.subsystems.rtnetlink.edge",
+}
 
 __all__ = [
     "__version__",
@@ -46,6 +65,7 @@ __all__ = [
     "Message",
     "iter_attrs",
     "iter_messages",
+    "Connection",
     "NetlinkSocket",
     "Rtnl",
     "Monitor",
@@ -58,4 +78,18 @@ __all__ = [
     "NotSupportedError",
     "Overrun",
     "RingError",
+    "TruncatedError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'netring' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

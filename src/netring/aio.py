@@ -1,4 +1,4 @@
-"""asyncio helpers for netlink sockets: no threads, just ``loop.add_reader``.
+"""asyncio helpers for netlink connections: no threads, just ``loop.add_reader``.
 
 ::
 
@@ -9,15 +9,16 @@
         ...
 
 Each helper waits for readability with ``loop.add_reader(sock.fileno(), ...)``
-and then receives without blocking (``MSG_DONTWAIT``), so the event loop never
-stalls; the socket itself may stay in blocking mode.  The protocol logic
-(sequence/port-id validation, notifications kept aside, errors, ``NLMSG_DONE``,
-``NLM_F_DUMP_INTR``) is the socket's own
-(:class:`netring.codec.conversation.ReplyCollector`).
+and then receives without blocking, so the event loop never stalls; the socket
+itself may stay in blocking mode.  The protocol logic is the connection's own:
+these helpers drive :class:`netring.conn.Connection` through the same
+primitives its blocking methods use (``begin``, ``recv_chunk``, ``absorb``,
+``abandon``, ``take_pending``, :class:`~netring.conn.DumpRetry`); any
+connection works, e.g. :class:`netring.testing.FakeSocket`.
 
 Lifetimes are those of the synchronous API: messages from :func:`messages` and
 :func:`dump` are views valid until the next iteration step; :func:`request`
-returns copies.  Do not run two helpers on one socket at once.
+returns copies.  Do not run two helpers on one connection at once.
 """
 
 from __future__ import annotations
@@ -27,13 +28,11 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Protocol
 
 from .codec import NLM_F, Message
-from .codec.conversation import Chunk, NetlinkBase, _copy_message
 from .codec.types import ReadableBuffer
+from .conn import DRAIN_TIMEOUT, Chunk, Connection, DumpRetry, copy_message
 from .errors import DumpInterrupted
 
 __all__ = ["readable", "messages", "request", "dump"]
-
-_DRAIN_TIMEOUT = 5.0
 
 
 class _Pollable(Protocol):
@@ -57,31 +56,30 @@ async def readable(sock: _Pollable) -> None:
         loop.remove_reader(fd)
 
 
-async def _recv(sock: NetlinkBase) -> Chunk:
+async def _recv(conn: Connection) -> Chunk:
     while True:
-        chunk = sock._recv(False, None)
+        chunk = conn.recv_chunk(False)
         if chunk is not None:
             return chunk
-        await readable(sock)
+        await readable(conn)
 
 
-async def messages(sock: NetlinkBase) -> AsyncIterator[Message]:
+async def messages(conn: Connection) -> AsyncIterator[Message]:
     """Iterate every received message (kept notifications first), forever.
 
-    :class:`~netring.errors.Overrun` propagates (the iterator ends); the socket
-    stays usable, so iterate again after re-synchronising.
+    :class:`~netring.errors.Overrun` propagates (the iterator ends); the
+    connection stays usable, so iterate again after re-synchronising.
     """
     while True:
-        sock._check_pending_lost()
-        while sock.pending:
-            yield sock.pending.popleft()
-        chunk = await _recv(sock)
-        for msg in sock._chunk_messages(chunk):
+        for msg in conn.take_pending():
+            yield msg
+        chunk = await _recv(conn)
+        for msg in conn.chunk_messages(chunk):
             yield msg
 
 
 async def request(
-    sock: NetlinkBase,
+    conn: Connection,
     type_: int,
     body: ReadableBuffer = b"",
     flags: int = NLM_F.REQUEST | NLM_F.ACK,
@@ -90,24 +88,24 @@ async def request(
     peer: int = 0,
     timeout: float | None = None,
 ) -> list[Message]:
-    """Awaitable :meth:`netring.codec.conversation.NetlinkBase.request` (same arguments and result).
+    """Awaitable :meth:`netring.conn.Connection.request` (same arguments and result).
 
     Raises:
         NetlinkError: the kernel refused.
         TimeoutError: no complete answer within ``timeout`` seconds.
     """
-    col = sock._start(type_, body, flags, op or f"type {type_}", peer, dump=False)
+    col = conn.begin(type_, body, flags, op=op or "", peer=peer)
     out: list[Message] = []
     async with asyncio.timeout(timeout):
         while not col.done:
-            chunk = await _recv(sock)
-            out.extend(_copy_message(m) for m in sock._absorb(col, chunk))
-    sock.last_ack = col.ack
+            chunk = await _recv(conn)
+            out.extend(copy_message(m) for m in conn.absorb(col, chunk))
+    conn.last_ack = col.ack
     return out
 
 
 async def dump(
-    sock: NetlinkBase,
+    conn: Connection,
     type_: int,
     body: ReadableBuffer = b"",
     flags: int = NLM_F.REQUEST | NLM_F.DUMP,
@@ -116,7 +114,7 @@ async def dump(
     retry: int = 0,
     peer: int = 0,
 ) -> AsyncIterator[Message]:
-    """Async :meth:`netring.codec.conversation.NetlinkBase.dump` (same semantics, ``retry`` too).
+    """Async :meth:`netring.conn.Connection.dump` (same semantics, ``retry`` too).
 
     Leaving the iteration early (``break``, then ``aclose()`` - done for you by
     ``contextlib.aclosing`` or when the generator is collected) drains the rest of
@@ -126,27 +124,26 @@ async def dump(
     """
     flags |= NLM_F.REQUEST | NLM_F.DUMP
     name = op or f"dump type {type_}"
-    attempt = 0
+    budget = DumpRetry(name, retry)
     while True:
-        col = sock._start(type_, body, flags, name, peer, dump=True)
+        col = conn.begin(type_, body, flags, op=name, peer=peer, dump=True)
         kept: list[Message] = []
-        it: Iterator[Message] = iter(())
+        it: Iterator[Message] | None = None
         try:
             while not col.done:
-                chunk = await _recv(sock)
-                it = sock._absorb(col, chunk)
+                chunk = await _recv(conn)
+                it = conn.absorb(col, chunk)
                 for msg in it:
                     if retry > 0:
-                        kept.append(_copy_message(msg))
+                        kept.append(copy_message(msg))
                     else:
                         yield msg
         except GeneratorExit:
-            sock._finish_abandoned(col, it, _DRAIN_TIMEOUT)
+            conn.abandon(col, it, DRAIN_TIMEOUT)
             raise
-        except DumpInterrupted:
-            attempt += 1
-            if attempt > retry:
-                raise
+        except DumpInterrupted as exc:
+            conn.restarts += 1
+            budget.failed(exc)
             continue
         for msg in kept:
             yield msg

@@ -101,7 +101,7 @@ def stage_usersock(count: int) -> dict[str, Any]:
 
 def stage_rtnl(count: int) -> dict[str, Any]:
     """Create a veth pair with rtnetlink, give it an address, dump the links."""
-    from .rtnl import Rtnl
+    from . import Rtnl
 
     with Rtnl() as rt:
         rt.link_add("demo0", "veth", peer="demo1")

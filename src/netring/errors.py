@@ -6,8 +6,9 @@ raised, never stored inside decoded data.
 ``DecodeError``       the peer (kernel or process) sent bytes we cannot parse
 ``EncodeError``       the caller asked us to build something invalid
 ``NetlinkError``      the kernel answered a request with a negative errno
-``DumpInterrupted``   a dump reply carried ``NLM_F_DUMP_INTR``
+``DumpInterrupted``   a dump reply carried ``NLM_F_DUMP_INTR`` (a ``NetlinkError``, EINTR)
 ``Overrun``           the kernel dropped messages for this socket (ENOBUFS)
+``TruncatedError``    a datagram did not fit our own receive buffer (MSG_TRUNC)
 ``RingError``         an illegal ring frame transition or ring misuse
 ``NotSupportedError`` the kernel or platform lacks a feature (says which)
 """
@@ -23,6 +24,7 @@ __all__ = [
     "NetlinkError",
     "DumpInterrupted",
     "Overrun",
+    "TruncatedError",
     "RingError",
     "NotSupportedError",
 ]
@@ -91,11 +93,24 @@ class NetlinkError(NetringError, OSError):
         return str(self.strerror)
 
 
-class DumpInterrupted(NetringError):
+class DumpInterrupted(NetlinkError):
     """A dump reply carried ``NLM_F_DUMP_INTR``: the kernel data changed while dumping.
 
-    The dump is inconsistent and should be restarted (``retry=True`` does so).
+    The dump is inconsistent and should be restarted (``retry=N`` does so).  Its
+    errno is ``EINTR``, as libmnl reports the same condition.
+
+    Args:
+        op: the operation (``"dump RTM_GETROUTE"``).
+        seq: the dump request's sequence number.
+        detail: what happened (default: the kernel flagged the dump).
     """
+
+    def __init__(self, op: str = "", seq: int = 0, detail: str | None = None) -> None:
+        super().__init__(
+            _errno.EINTR, op=op, seq=seq,
+            ext_msg=detail or "dump interrupted (NLM_F_DUMP_INTR): the data changed "
+            "while dumping; restart it",
+        )
 
 
 class Overrun(NetringError):
@@ -115,6 +130,26 @@ class Overrun(NetringError):
         )
         self.count = count
         self.drops = drops
+
+
+class TruncatedError(NetringError):
+    """A datagram was larger than the receive buffer netring offered (MSG_TRUNC).
+
+    The kernel has consumed the datagram: its tail is lost.  Size the buffer
+    from the largest message the peer sends (dumps: 32 KiB; notifications of
+    big objects: more) and count this as a loss.
+
+    Attributes:
+        size: the datagram's real length when the kernel reported it, else ``None``.
+        bufsize: the buffer that was offered.
+    """
+
+    def __init__(self, what: str, size: int | None, bufsize: int) -> None:
+        real = f"{size} bytes" if size is not None else "a datagram"
+        super().__init__(f"{what}: {real} truncated to the {bufsize}-byte receive buffer "
+                         "(MSG_TRUNC); its tail is lost")
+        self.size = size
+        self.bufsize = bufsize
 
 
 class RingError(NetringError):

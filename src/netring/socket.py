@@ -1,24 +1,29 @@
-"""The netlink socket edge: a real ``AF_NETLINK`` socket under the pure conversation.
+"""The netlink socket edge: a real ``AF_NETLINK`` socket under the one conversation.
 
 The protocol logic (reply validation, request/ack, dumps, notifications kept
-aside, overrun accounting) is :class:`netring.codec.conversation.NetlinkBase`,
-which imports no OS module.  This module is the thin OS edge beneath it::
+aside, overrun accounting) is :class:`netring.conn.Connection`, which imports
+no OS module.  This module is the thin OS edge beneath it: a
+:class:`SocketTransport` (the five transport members) and
+:class:`NetlinkSocket`, a connection over it that also owns the socket's
+options, groups and batch calls::
 
-    netring.codec.conversation (pure)        netring.socket (this edge)
-    ---------------------------------        --------------------------------------------
-    NetlinkBase._send_datagram()      -----> sendmsg(iov, sockaddr_nl)
-    NetlinkBase._recv_chunk()         <----- recvmsg_into(one buffer) + cmsg -> Chunk
-    NetlinkBase.debug_log             <----- stderr writer when NETRING_DEBUG is set
-                                             socket(), setsockopt, bind, netns, groups,
-                                             poll() for timeouts, recvmmsg/sendmmsg,
-                                             SO_MEMINFO drops, /proc rmem_max
+    netring.conn.Connection (pure)          netring.socket (this edge)
+    ------------------------------          --------------------------------------------
+    transport.send()                 -----> sendmsg(iov, sockaddr_nl)
+    transport.recv()                 <----- recvmsg_into(one buffer) + cmsg -> Chunk
+    transport.drops()                <----- SO_MEMINFO sk_drops
+    debug_log                        <----- stderr writer when NETRING_DEBUG is set
+                                            socket(), setsockopt, bind, netns, groups,
+                                            poll() for timeouts, recvmmsg/sendmmsg
 
 Zero copy and lifetimes: every receive goes into one buffer allocated when the
 socket is made (``bufsize``, 64 KiB by default; the kernel sizes dump skbs to at
 most 32 KiB).  Messages yielded by ``dump``, ``recv`` and ``messages`` are
 :class:`~netring.codec.Message` views into that buffer: **valid until the next
 receive on the socket**.  Call ``msg.tobytes()`` to keep one.  Messages returned
-by ``request`` and kept notifications are copies.
+by ``request`` and kept notifications are copies.  A datagram larger than the
+buffer raises :class:`~netring.errors.TruncatedError` (its real size named) and
+the buffer grows to fit the next one.
 
 Overruns: ENOBUFS on receive raises :class:`~netring.errors.Overrun` carrying the
 running count (``.overruns``) and the kernel drop counter (``SO_MEMINFO``).  The
@@ -27,16 +32,11 @@ socket keeps working: call recv/messages again (and re-synchronise state).
 Debugging: with ``NETRING_DEBUG=1`` in the environment every buffer sent and
 received is written to stderr with :func:`netring.codec.dump_messages`.
 
-The pure names (:class:`NetlinkBase`, :class:`ReplyCollector`,
-:class:`AckCollector`, :class:`Chunk`, :func:`group_mask`, :func:`error_from`,
-``NOTIFY``/``STALE``/``OURS``) are re-exported here for backwards compatibility;
-new code imports them from :mod:`netring.codec.conversation`.
-
-API: ``NetlinkBase`` (see :mod:`netring.codec.conversation`), and
-``NetlinkSocket`` adds: ``fileno() setblocking() getblocking() close() closed``,
-``add_membership(g) drop_membership(g) memberships()``, ``features feature_errors
-require(*names)``, ``rcvbuf sndbuf rcvbuf_forced drops()``, ``setsockopt getsockopt
-socket``, ``recvmmsg(*, block=True, n=None) sendmmsg(buffers, portid=0, groups=0)``.
+API: :class:`~netring.conn.Connection`'s, and ``NetlinkSocket`` adds:
+``fileno() setblocking() getblocking() close() closed``, ``add_membership(g)
+drop_membership(g) memberships()``, ``features feature_errors require(*names)``,
+``rcvbuf sndbuf rcvbuf_forced drops()``, ``setsockopt getsockopt socket``,
+``recvmmsg(*, block=True, n=None) sendmmsg(buffers, portid=0, groups=0)``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ import errno as _errno
 import os
 import select
 import socket as _socket
-import struct
 import sys
 from collections.abc import Sequence
 
@@ -61,51 +60,26 @@ from .codec.constants import (
     NETLINK_LIST_MEMBERSHIPS,
     NETLINK_NO_ENOBUFS,
     NETLINK_PKTINFO,
+    SCM_CREDENTIALS,
+    SK_MEMINFO_DROPS,
+    SK_MEMINFO_VARS,
+    SO,
     SOL_NETLINK,
 )
-from .codec.conversation import (
-    NOTIFY,
-    OURS,
-    STALE,
-    AckCollector,
-    Chunk,
-    DebugLog,
-    NetlinkBase,
-    ReplyCollector,
-    debug_text,
-    error_from,
-    group_mask,
-)
+from .codec.structs import u32, ucred
 from .codec.types import ReadableBuffer
-from .errors import DecodeError, NotSupportedError, Overrun
+from .conn import Chunk, Connection, DebugLog, debug_text
+from .errors import NotSupportedError, TruncatedError
 
 __all__ = [
-    "NetlinkBase",
     "NetlinkSocket",
-    "ReplyCollector",
-    "AckCollector",
-    "Chunk",
-    "NOTIFY",
-    "STALE",
-    "OURS",
-    "error_from",
-    "group_mask",
+    "SocketTransport",
     "net_core_rmem_max",
     "debug_log_from_env",
     "DEFAULT_BUFSIZE",
 ]
 
 DEFAULT_BUFSIZE = 65536
-_SO_SNDBUFFORCE = 32  # <asm-generic/socket.h>
-_SO_RCVBUFFORCE = 33
-_SO_MEMINFO = 55
-_SK_MEMINFO_DROPS = 8  # <linux/sock_diag.h> index of sk_drops in SO_MEMINFO
-_SCM_CREDENTIALS = 2
-
-# struct ucred { pid_t pid; uid_t uid; gid_t gid; }   <linux/socket.h>
-_ucred = struct.Struct("=iII")
-assert _ucred.size == 12
-_u32 = struct.Struct("=I")
 
 
 def net_core_rmem_max() -> int | None:
@@ -125,7 +99,7 @@ def _debug_log(what: str, data: ReadableBuffer) -> None:
 def debug_log_from_env() -> DebugLog | None:
     """The stderr debug hook when ``NETRING_DEBUG`` is set (and not ``0``), else ``None``.
 
-    Read once per socket, when it is made (as :class:`NetlinkSocket` and
+    Read once per connection, when it is made (as :class:`NetlinkSocket` and
     :class:`netring.testing.FakeSocket` do).
     """
     if os.environ.get("NETRING_DEBUG", "") not in ("", "0"):
@@ -144,8 +118,109 @@ def _list_memberships_raw(sock: _socket.socket) -> bytes:
             return raw
 
 
-class NetlinkSocket(NetlinkBase):
+def socket_drops(sock: _socket.socket) -> int | None:
+    """The kernel's drop counter of ``sock`` (``SO_MEMINFO`` ``sk_drops``), or ``None``."""
+    try:
+        raw = sock.getsockopt(_socket.SOL_SOCKET, SO.MEMINFO, 4 * SK_MEMINFO_VARS)
+    except OSError:
+        return None
+    if len(raw) < 4 * (SK_MEMINFO_DROPS + 1):
+        return None
+    return int(u32.unpack_from(raw, 4 * SK_MEMINFO_DROPS)[0])
+
+
+class SocketTransport:
+    """The transport of an ``AF_NETLINK`` socket: one receive buffer, ``recvmsg_into``.
+
+    Implements :class:`netring.conn.Transport` over a bound socket.
+
+    Args:
+        sock: the bound netlink socket.
+        bufsize: size of the one receive buffer.
+        pktinfo: ``NETLINK_PKTINFO`` is on (a group cmsg per multicast datagram).
+        passcred: ``SO_PASSCRED`` is on (credentials cmsg per datagram).
+    """
+
+    __slots__ = ("sock", "portid", "_rbuf", "_rview", "_ancsize")
+
+    def __init__(self, sock: _socket.socket, bufsize: int, *, pktinfo: bool = False,
+                 passcred: bool = False) -> None:
+        self.sock = sock
+        self.portid = int(sock.getsockname()[0])
+        self._rbuf = bytearray(bufsize)
+        self._rview = memoryview(self._rbuf)
+        self._ancsize = (
+            (_socket.CMSG_SPACE(4) if pktinfo else 0) + (_socket.CMSG_SPACE(12) if passcred else 0)
+        )
+
+    @property
+    def bufsize(self) -> int:
+        """Bytes of the receive buffer."""
+        return len(self._rbuf)
+
+    def fileno(self) -> int:
+        """The socket's descriptor."""
+        return self.sock.fileno()
+
+    def drops(self) -> int | None:
+        """``SO_MEMINFO`` ``sk_drops`` of the socket."""
+        return socket_drops(self.sock)
+
+    def send(self, buffers: Sequence[ReadableBuffer], portid: int, groups: int) -> int:
+        """One datagram, one iovec per buffer, to ``portid``/``groups``."""
+        try:
+            return self.sock.sendmsg(buffers, (), 0, (portid, groups))
+        except ConnectionRefusedError:
+            # netlink_sendmsg() broadcasts to the group first, then also unicasts to
+            # port id 0; a protocol with no kernel socket (NETLINK_USERSOCK) refuses
+            # that second part although the multicast was delivered.
+            if groups and portid == 0:
+                return sum(len(memoryview(b)) for b in buffers)
+            raise
+
+    def _wait(self, timeout: float | None) -> None:
+        p = select.poll()
+        p.register(self.sock.fileno(), select.POLLIN | select.POLLERR)
+        ms = None if timeout is None else max(0, int(timeout * 1000))
+        if not p.poll(ms):
+            raise TimeoutError(f"netlink socket: nothing received within {timeout} s")
+
+    def recv(self, block: bool, timeout: float | None) -> Chunk | None:
+        """One datagram into the receive buffer (``MSG_TRUNC`` reports its real size)."""
+        flags = _socket.MSG_TRUNC | (0 if (block and timeout is None) else _socket.MSG_DONTWAIT)
+        while True:
+            try:
+                n, anc, mflags, addr = self.sock.recvmsg_into([self._rview], self._ancsize, flags)
+            except BlockingIOError:
+                if not block:
+                    return None
+                self._wait(timeout)
+                continue
+            break
+        if mflags & _socket.MSG_TRUNC:
+            size = len(self._rbuf)
+            self._rbuf = bytearray(1 << (n - 1).bit_length())  # fits the next one
+            self._rview = memoryview(self._rbuf)
+            raise TruncatedError("netlink socket", n, size)
+        sender, groups = (int(addr[0]), int(addr[1])) if addr else (0, 0)
+        group = 0
+        creds = None
+        for level, ctype, data in anc:
+            if level == SOL_NETLINK and ctype == NETLINK_PKTINFO and len(data) >= 4:
+                group = int(u32.unpack_from(data)[0])
+            elif level == _socket.SOL_SOCKET and ctype == SCM_CREDENTIALS and len(data) >= 12:
+                pid, uid, gid = ucred.unpack_from(data)
+                creds = (int(pid), int(uid), int(gid))
+        if not group and groups:
+            # without NETLINK_PKTINFO the group is only known for groups 1..32
+            group = groups.bit_length()
+        return Chunk(self._rview[:n], sender, group, creds)
+
+
+class NetlinkSocket(Connection):
     """A netlink socket: bind, groups, options, request/ack, dumps, batches.
+
+    A :class:`~netring.conn.Connection` over a :class:`SocketTransport`.
 
     Args:
         protocol: netlink protocol (``NETLINK.ROUTE``, ``NETLINK.USERSOCK``, ...).
@@ -182,6 +257,8 @@ class NetlinkSocket(NetlinkBase):
     Not thread-safe: one socket per thread, or a lock around every call.
     """
 
+    transport: SocketTransport
+
     def __init__(
         self,
         protocol: int,
@@ -201,9 +278,9 @@ class NetlinkSocket(NetlinkBase):
         batch: int = 64,
         batch_bufsize: int = 8192,
     ) -> None:
-        super().__init__(debug_log=debug_log_from_env())
         self.protocol = int(protocol)
         self._closed = True
+        self._batch: _sys.MMsgBatch | None = None
         self._sock = _netns.socket_in(
             netns, _socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, self.protocol
         )
@@ -218,13 +295,12 @@ class NetlinkSocket(NetlinkBase):
         self._passcred = passcred
         self._batch_n = batch
         self._batch_bufsize = batch_bufsize
-        self._batch: _sys.MMsgBatch | None = None
         self._batch_bufs: list[bytearray] = []
         try:
             if rcvbuf is not None:
-                self.rcvbuf_forced = self._set_size(_SO_RCVBUFFORCE, _socket.SO_RCVBUF, rcvbuf)
+                self.rcvbuf_forced = self._set_size(SO.RCVBUFFORCE, _socket.SO_RCVBUF, rcvbuf)
             if sndbuf is not None:
-                self._set_size(_SO_SNDBUFFORCE, _socket.SO_SNDBUF, sndbuf)
+                self._set_size(SO.SNDBUFFORCE, _socket.SO_SNDBUF, sndbuf)
             for name, want, opt in (
                 ("ext_ack", ext_ack, NETLINK_EXT_ACK),
                 ("cap_ack", cap_ack, NETLINK_CAP_ACK),
@@ -234,7 +310,7 @@ class NetlinkSocket(NetlinkBase):
                     self._try_opt(name, SOL_NETLINK, opt)
             for name, want, level, opt in (
                 ("pktinfo", pktinfo, SOL_NETLINK, NETLINK_PKTINFO),
-                ("passcred", passcred, _socket.SOL_SOCKET, _socket.SO_PASSCRED),
+                ("passcred", passcred, _socket.SOL_SOCKET, SO.PASSCRED),
                 ("no_enobufs", no_enobufs, SOL_NETLINK, NETLINK_NO_ENOBUFS),
             ):
                 if want and not self._try_opt(name, level, opt):
@@ -242,15 +318,11 @@ class NetlinkSocket(NetlinkBase):
                         f"{name}: the kernel refused the socket option ({self.feature_errors[name]})"
                     )
             self._sock.bind((portid or 0, groups))
-            self.portid = int(self._sock.getsockname()[0])
+            transport = SocketTransport(self._sock, bufsize, pktinfo=pktinfo, passcred=passcred)
         except BaseException:
             self.close()
             raise
-        self._rbuf = bytearray(bufsize)
-        self._rview = memoryview(self._rbuf)
-        self._ancsize = (
-            (_socket.CMSG_SPACE(4) if pktinfo else 0) + (_socket.CMSG_SPACE(12) if passcred else 0)
-        )
+        super().__init__(transport, debug_log=debug_log_from_env())
 
     # -- options ----------------------------------------------------------------------------
     def _try_opt(self, name: str, level: int, opt: int, value: int = 1) -> bool:
@@ -285,7 +357,7 @@ class NetlinkSocket(NetlinkBase):
 
     @rcvbuf.setter
     def rcvbuf(self, size: int) -> None:
-        self.rcvbuf_forced = self._set_size(_SO_RCVBUFFORCE, _socket.SO_RCVBUF, size)
+        self.rcvbuf_forced = self._set_size(SO.RCVBUFFORCE, _socket.SO_RCVBUF, size)
 
     @property
     def sndbuf(self) -> int:
@@ -294,7 +366,7 @@ class NetlinkSocket(NetlinkBase):
 
     @sndbuf.setter
     def sndbuf(self, size: int) -> None:
-        self._set_size(_SO_SNDBUFFORCE, _socket.SO_SNDBUF, size)
+        self._set_size(SO.SNDBUFFORCE, _socket.SO_SNDBUF, size)
 
     def setsockopt(self, level: int, opt: int, value: int | bytes) -> None:
         """Raw ``setsockopt`` on the underlying socket."""
@@ -305,19 +377,6 @@ class NetlinkSocket(NetlinkBase):
         if buflen:
             return self._sock.getsockopt(level, opt, buflen)
         return self._sock.getsockopt(level, opt)
-
-    def _kernel_drops(self) -> int | None:
-        return self.drops()
-
-    def drops(self) -> int | None:
-        """The kernel's drop counter for this socket (``SO_MEMINFO``), or ``None``."""
-        try:
-            raw = self._sock.getsockopt(_socket.SOL_SOCKET, _SO_MEMINFO, 4 * 16)
-        except OSError:
-            return None
-        if len(raw) < 4 * (_SK_MEMINFO_DROPS + 1):
-            return None
-        return int(_u32.unpack_from(raw, 4 * _SK_MEMINFO_DROPS)[0])
 
     # -- groups -----------------------------------------------------------------------------
     def add_membership(self, group: int) -> None:
@@ -333,7 +392,7 @@ class NetlinkSocket(NetlinkBase):
         raw = _list_memberships_raw(self._sock)
         out: list[int] = []
         for word_i in range(len(raw) // 4):
-            word = int(_u32.unpack_from(raw, word_i * 4)[0])
+            word = int(u32.unpack_from(raw, word_i * 4)[0])
             bit = 0
             while word:
                 if word & 1:
@@ -343,10 +402,6 @@ class NetlinkSocket(NetlinkBase):
         return out
 
     # -- plumbing -----------------------------------------------------------------------------
-    def fileno(self) -> int:
-        """The socket's file descriptor (for ``selectors``/``poll``/asyncio)."""
-        return self._sock.fileno()
-
     def setblocking(self, flag: bool) -> None:
         """Blocking (default) or non-blocking mode.
 
@@ -389,55 +444,6 @@ class NetlinkSocket(NetlinkBase):
         state = "closed" if self._closed else f"portid={self.portid}"
         return f"<NetlinkSocket protocol={self.protocol} {state}>"
 
-    # -- transport --------------------------------------------------------------------------
-    def _send_datagram(self, buffers: Sequence[ReadableBuffer], portid: int, groups: int) -> int:
-        try:
-            return self._sock.sendmsg(buffers, (), 0, (portid, groups))
-        except ConnectionRefusedError:
-            # netlink_sendmsg() broadcasts to the group first, then also unicasts to
-            # port id 0; a protocol with no kernel socket (NETLINK_USERSOCK) refuses
-            # that second part although the multicast was delivered.
-            if groups and portid == 0:
-                return sum(len(memoryview(b)) for b in buffers)
-            raise
-
-    def _wait(self, timeout: float | None) -> None:
-        p = select.poll()
-        p.register(self._sock.fileno(), select.POLLIN | select.POLLERR)
-        ms = None if timeout is None else max(0, int(timeout * 1000))
-        if not p.poll(ms):
-            raise TimeoutError(f"netlink socket: nothing received within {timeout} s")
-
-    def _recv_chunk(self, block: bool, timeout: float | None) -> Chunk | None:
-        flags = 0 if (block and timeout is None) else _sys.MSG_DONTWAIT
-        while True:
-            try:
-                n, anc, mflags, addr = self._sock.recvmsg_into([self._rview], self._ancsize, flags)
-            except BlockingIOError:
-                if not block:
-                    return None
-                self._wait(timeout)
-                continue
-            break
-        if mflags & _sys.MSG_TRUNC:
-            raise DecodeError(
-                f"datagram truncated by the kernel (MSG_TRUNC): larger than bufsize {len(self._rbuf)}",
-                0,
-            )
-        sender, groups = (int(addr[0]), int(addr[1])) if addr else (0, 0)
-        group = 0
-        creds = None
-        for level, ctype, data in anc:
-            if level == SOL_NETLINK and ctype == NETLINK_PKTINFO and len(data) >= 4:
-                group = int(_u32.unpack_from(data)[0])
-            elif level == _socket.SOL_SOCKET and ctype == _SCM_CREDENTIALS and len(data) >= 12:
-                pid, uid, gid = _ucred.unpack_from(data)
-                creds = (int(pid), int(uid), int(gid))
-        if not group and groups:
-            # without NETLINK_PKTINFO the group is only known for groups 1..32
-            group = groups.bit_length()
-        return Chunk(self._rview[:n], sender, group, creds)
-
     # -- batched I/O ---------------------------------------------------------------------------
     def recvmmsg(self, *, block: bool = True, n: int | None = None) -> list[Message]:
         """Receive up to ``n`` datagrams with one ``recvmmsg`` into preallocated slots.
@@ -449,7 +455,7 @@ class NetlinkSocket(NetlinkBase):
 
         Raises:
             Overrun: ENOBUFS (counted in :attr:`overruns`).
-            DecodeError: a datagram was larger than ``batch_bufsize``.
+            TruncatedError: a datagram was larger than ``batch_bufsize``.
         """
         if self._batch is None:
             self._batch_bufs = [bytearray(self._batch_bufsize) for _ in range(self._batch_n)]
@@ -460,16 +466,12 @@ class NetlinkSocket(NetlinkBase):
             got = b.recv(self._sock.fileno(), flags, n)
         except OSError as exc:
             if exc.errno == _errno.ENOBUFS:
-                self.overruns += 1
-                raise Overrun(self.overruns, self._kernel_drops()) from None
+                raise self.overrun() from None
             raise
         out: list[Message] = []
         for i in range(got):
             if b.truncated(i):
-                raise DecodeError(
-                    f"datagram {i} truncated (MSG_TRUNC): larger than batch_bufsize "
-                    f"{self._batch_bufsize}", 0,
-                )
+                raise TruncatedError(f"recvmmsg slot {i}", None, self._batch_bufsize)
             view = b.view(i)
             sender, groups = b.nl_address(i)
             if self.debug_log is not None:
@@ -478,7 +480,7 @@ class NetlinkSocket(NetlinkBase):
             if not group:
                 group = groups.bit_length()
             creds = b.creds(i) if self._passcred else None
-            out.extend(self._chunk_messages(Chunk(view, sender, group, creds)))
+            out.extend(self.chunk_messages(Chunk(view, sender, group, creds)))
         return out
 
     def sendmmsg(

@@ -1,4 +1,4 @@
-"""Changes made through netring.rtnl, each verified by an independent reader: ``ip -j``."""
+"""Changes made through netring.Rtnl, each verified by an independent reader: ``ip -j``."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from nsutil import Netns, sh
 
+from netring import Rtnl
 from netring.errors import NetlinkError
-from netring.rtnl import Rtnl
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from nsutil import Netns
 
+from netring import Rtnl
 from netring.cli import main
 from netring.errors import NetlinkError
-from netring.rtnl import Rtnl
 from netring.subsystems.rtnetlink import AF_INET, AF_INET6
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from nsutil import Netns
 
+from netring import Event, Rtnl
 from netring.cli import main
-from netring.rtnl import Event, Rtnl
 from netring.subsystems.rtnetlink import Route
 
 

@@ -6,7 +6,8 @@ import pytest
 from nsutil import Netns
 
 from netring import NETLINK, Overrun
-from netring.socket import NetlinkSocket, group_mask
+from netring.conn import group_mask
+from netring.socket import NetlinkSocket
 from netring.testing import message
 
 USER_MSG = 0x10

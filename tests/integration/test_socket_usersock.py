@@ -12,7 +12,8 @@ from procutil import fork, reap
 
 from netring import NETLINK, Message, _sys
 from netring.codec import iter_messages
-from netring.socket import NetlinkSocket, group_mask
+from netring.conn import group_mask
+from netring.socket import NetlinkSocket
 from netring.testing import message
 
 USER_MSG = 0x10

@@ -1,7 +1,7 @@
 """Protocol logic of the netlink socket, driven through netring.testing.FakeSocket.
 
 The fake shares every line of request/dump/receive logic with the real
-NetlinkSocket (both subclass NetlinkBase); only the transport differs.
+NetlinkSocket (both are a Connection); only the transport differs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from netring import NLM_F, NLMSG, DumpInterrupted, Message, NetlinkError, Overrun
 from netring.codec import Builder, iter_messages
-from netring.socket import NetlinkBase
+from netring.conn import Connection
 from netring.testing import (
     Datagram,
     FakeSocket,
@@ -47,7 +47,7 @@ def names(msgs: list[Message]) -> list[str]:
 
 
 def test_fake_is_a_netlink_base() -> None:
-    assert isinstance(FakeSocket(), NetlinkBase)
+    assert isinstance(FakeSocket(), Connection)
 
 
 def test_request_ack_returns_no_data_and_keeps_the_ack() -> None:

@@ -26,7 +26,8 @@ def _pure_files() -> list[pathlib.Path]:
     files = [SRC / "errors.py"]
     for d in PURE_DIRS:
         for f in sorted((SRC / d).rglob("*.py")):
-            if str(f.relative_to(SRC)) not in EDGE_MODULES:
+            rel = f.relative_to(SRC)
+            if str(rel) not in EDGE_MODULES and "edge" not in rel.parts:
                 files.append(f)
     return files
 

@@ -195,7 +195,7 @@ def test_random_chunks_raise_only_decode_error(data: bytes) -> None:
     """The reader fed arbitrary bytes, whole and byte by byte, raises only DecodeError
     (or the protocol errors a DONE/ERROR can carry) and terminates."""
     for feed in ([data], [data[:i] for i in range(0, len(data), 37)]):
-        r: DumpReader[Route] = DumpReader(Route, 0)
+        r: DumpReader[Route] = DumpReader(Route, 1)
         for piece in feed:
             if r.done:
                 break

@@ -1,4 +1,4 @@
-"""netring.rtnl over netring.testing.FakeSocket: dump retry on NLM_F_DUMP_INTR,
+"""netring.Rtnl over netring.testing.FakeSocket: dump retry on NLM_F_DUMP_INTR,
 kernel errors with extended-ack text, monitor resync after an overrun.  No root."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from netring import Rtnl
 from netring.codec import Message
 from netring.errors import DumpInterrupted, NetlinkError
-from netring.rtnl import Rtnl
 from netring.subsystems.rtnetlink import AF_INET, RTA, RTM
 from netring.subsystems.rtnetlink.structs import ifinfomsg, rtmsg
 from netring.testing import FakeSocket, dump_reply, error, message, overrun

@@ -10,7 +10,8 @@ import pytest
 
 from netring import NLM_F, DumpInterrupted, Message, NetlinkError, _sys
 from netring.codec import iter_messages
-from netring.socket import NOTIFY, OURS, STALE, AckCollector, ReplyCollector, group_mask
+from netring.codec.reply import NOTIFY, OURS, STALE, AckCollector, ReplyCollector
+from netring.conn import group_mask
 from netring.testing import ack, done, error, message
 
 ME = 77

@@ -55,7 +55,7 @@ def status(key):
 
 out = {}
 if variant in ("netring_list", "netring_count"):
-    from netring.rtnl import Rtnl
+    from netring import Rtnl
     from netring.subsystems.rtnetlink import AF_INET
     rt = Rtnl()
     rt.names()

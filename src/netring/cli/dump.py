@@ -96,8 +96,8 @@ def format_line(kind: str, d: Mapping[str, Any]) -> str:
 
 
 def open_rtnl(args: argparse.Namespace) -> Any:
-    """An :class:`~netring.rtnl.Rtnl` for ``--netns``, or ``None`` after printing why not."""
-    from ..rtnl import Rtnl
+    """An :class:`~netring.Rtnl` for ``--netns``, or ``None`` after printing why not."""
+    from .. import Rtnl
 
     try:
         return Rtnl(args.netns)
@@ -109,7 +109,7 @@ def open_rtnl(args: argparse.Namespace) -> Any:
 
 def _run(args: argparse.Namespace) -> int:
     from ..errors import NetlinkError
-    from ..rtnl import family_of
+    from ..subsystems.rtnetlink.filters import family_of
 
     family = family_of(args.family)
     rt = open_rtnl(args)

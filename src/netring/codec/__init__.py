@@ -29,7 +29,7 @@ from .constants import (
 from .debug import dump_messages
 from .errmsg import ErrorMessage, parse_done, parse_error
 from .message import Message, as_memoryview, iter_messages
-from .reply import is_notification, is_reply
+from .reply import NOTIFY, OURS, STALE, AckCollector, ReplyCollector, classify
 
 __all__ = [
     "NLA_ALIGNTO",
@@ -58,6 +58,10 @@ __all__ = [
     "Message",
     "as_memoryview",
     "iter_messages",
-    "is_notification",
-    "is_reply",
+    "NOTIFY",
+    "OURS",
+    "STALE",
+    "AckCollector",
+    "ReplyCollector",
+    "classify",
 ]

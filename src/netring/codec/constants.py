@@ -179,3 +179,20 @@ NETLINK_LIST_MEMBERSHIPS = 9
 NETLINK_CAP_ACK = 10
 NETLINK_EXT_ACK = 11
 NETLINK_GET_STRICT_CHK = 12
+
+
+class SO(IntEnum):
+    """``SOL_SOCKET`` options netring sets on its sockets (uapi/asm-generic/socket.h).
+
+    Python's :mod:`socket` module lacks the ``*FORCE`` and ``MEMINFO`` ones.
+    """
+
+    PASSCRED = 16
+    SNDBUFFORCE = 32
+    RCVBUFFORCE = 33
+    MEMINFO = 55
+
+
+SCM_CREDENTIALS = 2  # SOL_SOCKET control message: struct ucred (uapi/linux/socket.h)
+SK_MEMINFO_DROPS = 8  # index of sk_drops in SO_MEMINFO's u32 array (uapi/linux/sock_diag.h)
+SK_MEMINFO_VARS = 9  # u32 words SO_MEMINFO returns (SK_MEMINFO_VARS, uapi/linux/sock_diag.h)

@@ -10,11 +10,14 @@ as the datagrams the fake will "receive"::
                    <--------- queue of datagrams   <---------------- return replies
                      recv      (+ inject(...) for notifications / overruns)
 
-:class:`FakeSocket` subclasses :class:`netring.codec.conversation.NetlinkBase`,
-so ``request``, ``request_raw``, ``request_many``, ``dump``, ``recv``,
-``messages``, ``sendto`` and the overrun accounting are the *same code* as the
-real :class:`~netring.socket.NetlinkSocket`; only the two transport primitives
-differ.  ``NETRING_DEBUG`` logs its traffic to stderr like the real socket's.
+:class:`FakeSocket` is a :class:`netring.conn.Connection` over a
+:class:`FakeTransport`, so ``request``, ``request_raw``, ``request_many``,
+``dump``, ``dump_with`` (the rtnetlink dump path), ``recv``, ``messages``,
+``sendto`` and the overrun accounting are the *same code* as the real
+:class:`~netring.socket.NetlinkSocket`; only the transport differs.  Anything
+that takes a connection (``netring.Rtnl(sock=...)``, the asyncio helpers)
+runs its production path over it.  ``NETRING_DEBUG`` logs its traffic to
+stderr like the real socket's.
 
 A handler returns ``None`` (no reply), one reply, or an iterable of replies; a
 reply is ``bytes``/``bytearray`` (one datagram, possibly many messages), a
@@ -37,13 +40,14 @@ from typing import TypeAlias
 
 from ..codec import NLM_F, NLMSG, Message, iter_messages
 from ..codec.constants import NLMSGERR_ATTR
-from ..codec.conversation import Chunk, NetlinkBase
 from ..codec.structs import nlattr, nlmsgerr_error, nlmsghdr, u32
 from ..codec.types import ReadableBuffer
+from ..conn import Chunk, Connection
 from ..socket import debug_log_from_env
 
 __all__ = [
     "FakeSocket",
+    "FakeTransport",
     "Datagram",
     "Handler",
     "Reply",
@@ -206,26 +210,24 @@ def overrun() -> OSError:
     return OSError(_errno.ENOBUFS, "No buffer space available (fake overrun)")
 
 
-class FakeSocket(NetlinkBase):
-    """A netlink socket whose kernel is a handler function.
+class FakeTransport:
+    """A :class:`netring.conn.Transport` whose kernel is a handler function.
 
     Args:
         handler: called with the messages of every datagram sent to port id 0
             (copies); returns the replies to queue (see the module docstring).
-            ``None`` makes a fake that only records what is sent.
+            ``None`` makes a transport that only records what is sent.
         portid: our port id.
-        protocol: the netlink protocol it pretends to speak.
 
     Attributes:
         sent: every datagram sent, as ``(bytes, dest_portid, dest_groups)``.
         queue: datagrams waiting to be received.
+        closed: set by :meth:`close`; further I/O raises ``EBADF``.
     """
 
-    def __init__(self, handler: Handler | None = None, *, portid: int = 4242, protocol: int = 0) -> None:
-        super().__init__(debug_log=debug_log_from_env())
+    def __init__(self, handler: Handler | None = None, *, portid: int = 4242) -> None:
         self.handler = handler
         self.portid = portid
-        self.protocol = protocol
         self.sent: list[tuple[bytes, int, int]] = []
         self.queue: collections.deque[Datagram | OSError] = collections.deque()
         self.closed = False
@@ -240,6 +242,10 @@ class FakeSocket(NetlinkBase):
             self._ring()
         return self._bell[0].fileno()
 
+    def drops(self) -> int | None:
+        """A fake has no kernel drop counter."""
+        return None
+
     def _ring(self) -> None:
         if self._bell is None:
             return
@@ -250,7 +256,6 @@ class FakeSocket(NetlinkBase):
             self._bell[0].recv(16)
             self._rung = False
 
-    # -- test controls ------------------------------------------------------------------------
     def inject(
         self, data: ReadableBuffer | Message | Datagram | OSError, *, sender: int = 0,
         group: int = 0, creds: tuple[int, int, int] | None = None,
@@ -276,8 +281,8 @@ class FakeSocket(NetlinkBase):
             return
         raise TypeError(f"handler returned {type(reply).__name__}, not bytes/Message/Datagram")
 
-    # -- transport ------------------------------------------------------------------------------
-    def _send_datagram(self, buffers: Sequence[ReadableBuffer], portid: int, groups: int) -> int:
+    def send(self, buffers: Sequence[ReadableBuffer], portid: int, groups: int) -> int:
+        """Record the datagram; hand it to the handler when it goes to the kernel."""
         if self.closed:
             raise OSError(_errno.EBADF, "fake socket is closed")
         data = b"".join(bytes(b) for b in buffers)
@@ -287,7 +292,8 @@ class FakeSocket(NetlinkBase):
             self._enqueue(self.handler(reqs))
         return len(data)
 
-    def _recv_chunk(self, block: bool, timeout: float | None) -> Chunk | None:
+    def recv(self, block: bool, timeout: float | None) -> Chunk | None:
+        """The next queued datagram; a blocking receive with nothing queued raises ``TimeoutError``."""
         if self.closed:
             raise OSError(_errno.EBADF, "fake socket is closed")
         if not self.queue:
@@ -301,12 +307,70 @@ class FakeSocket(NetlinkBase):
         return Chunk(memoryview(item.data), item.sender, item.group, item.creds)
 
     def close(self) -> None:
-        """Mark closed (idempotent); further I/O raises ``EBADF``."""
+        """Mark closed (idempotent)."""
         self.closed = True
         if self._bell is not None:
             for s in self._bell:
                 s.close()
             self._bell = None
+
+
+class FakeSocket(Connection):
+    """A netlink connection whose kernel is a handler function.
+
+    Args:
+        handler: called with the messages of every datagram sent to port id 0
+            (copies); returns the replies to queue (see the module docstring).
+            ``None`` makes a fake that only records what is sent.
+        portid: our port id.
+        protocol: the netlink protocol it pretends to speak.
+
+    Attributes:
+        sent: every datagram sent, as ``(bytes, dest_portid, dest_groups)``.
+        queue: datagrams waiting to be received.
+    """
+
+    transport: FakeTransport
+
+    def __init__(self, handler: Handler | None = None, *, portid: int = 4242,
+                 protocol: int = 0) -> None:
+        super().__init__(FakeTransport(handler, portid=portid), debug_log=debug_log_from_env())
+        self.protocol = protocol
+
+    @property
+    def handler(self) -> Handler | None:
+        """The handler playing the kernel (may be replaced)."""
+        return self.transport.handler
+
+    @handler.setter
+    def handler(self, handler: Handler | None) -> None:
+        self.transport.handler = handler
+
+    @property
+    def sent(self) -> list[tuple[bytes, int, int]]:
+        """Every datagram sent, as ``(bytes, dest_portid, dest_groups)``."""
+        return self.transport.sent
+
+    @property
+    def queue(self) -> collections.deque[Datagram | OSError]:
+        """Datagrams waiting to be received."""
+        return self.transport.queue
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self.transport.closed
+
+    def inject(
+        self, data: ReadableBuffer | Message | Datagram | OSError, *, sender: int = 0,
+        group: int = 0, creds: tuple[int, int, int] | None = None,
+    ) -> None:
+        """Queue one datagram (e.g. a multicast notification) or an ``OSError``."""
+        self.transport.inject(data, sender=sender, group=group, creds=creds)
+
+    def close(self) -> None:
+        """Mark closed (idempotent); further I/O raises ``EBADF``."""
+        self.transport.close()
 
     def __enter__(self) -> FakeSocket:
         return self

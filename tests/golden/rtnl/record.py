@@ -12,7 +12,7 @@ import struct
 import subprocess
 import time
 
-from netring.rtnl import Rtnl
+from netring import Rtnl
 from netring.socket import NetlinkSocket
 from netring.subsystems.rtnetlink import requests as rq
 from netring.subsystems.rtnetlink.constants import IFLA, RTEXT_FILTER, RTM

@@ -1,8 +1,9 @@
-"""Sans-I/O reader for one rtnetlink dump: received chunks in, typed views out.
+"""Sans-I/O reader for one rtnetlink dump: received datagrams in, typed views out.
 
-The socket edge sends the ``NLM_F_DUMP`` request and feeds every received
-datagram ("chunk") to :meth:`DumpReader.feed`; the reader walks the messages and
-turns each data message into a lazy view (:mod:`.objects`) over the chunk::
+:meth:`netring.conn.Connection.dump_with` sends the ``NLM_F_DUMP`` request and
+hands every datagram ("chunk") of the reply to :meth:`DumpReader.feed`; the
+reader walks the messages and turns each data message into a lazy view over the
+chunk::
 
     chunk (bytes, one recv, ~32 KiB)
     +-----------+-----------+-----+-----------+------------+
@@ -10,36 +11,42 @@ turns each data message into a lazy view (:mod:`.objects`) over the chunk::
     +-----------+-----------+-----+-----------+------------+
       view(chunk, 0)  view(chunk, 52) ...
 
-Hot path per message: one ``nlmsg_len`` read, one compare of the 32-bit word
-holding ``nlmsg_type | nlmsg_flags << 16`` against the expected
-``RTM_NEWxxx | NLM_F_MULTI`` (``| NLM_F_DUMP_FILTERED`` when the first message of
-the chunk carries it, as strict-checked dumps do) and two slot stores for the view.  Anything else
-(``NLMSG_DONE``, ``NLMSG_ERROR``, ``NLM_F_DUMP_INTR``, another sequence number,
-an unexpected type, a bad length) takes the slow path, which validates fully.
+Hot path per message (an intentional specialisation of the reply rule of
+:mod:`netring.codec.reply`, for unicast datagrams whose first message carries
+our seq and port id: the kernel builds each dump datagram for one request):
+one ``nlmsg_len`` read, one compare of the 32-bit word holding
+``nlmsg_type | nlmsg_flags << 16`` against the expected ``RTM_NEWxxx |
+NLM_F_MULTI`` (``| NLM_F_DUMP_FILTERED`` when the first message of the chunk
+carries it, as strict-checked dumps do) and two slot stores for the view.
+Anything else (``NLMSG_DONE``, ``NLMSG_ERROR``, ``NLM_F_DUMP_INTR``, another
+sequence number, an unexpected type, a bad length) takes the slow path, which
+feeds the message to the dump's :class:`~netring.codec.reply.ReplyCollector`
+and routes what is not ours back to the connection (notifications kept, stale
+replies counted).
 
 Views keep a reference to their chunk, so chunks given to :meth:`feed` must not
-be reused afterwards (pass fresh ``bytes``); with ``keep=False`` nothing is
-kept and a reusable buffer is fine (count-only mode).
+be reused afterwards (fresh ``bytes``); with ``keep=False`` nothing is kept and
+the transport's buffer is fine (count-only mode).
 """
 
 from __future__ import annotations
 
-import struct
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from ...codec import NLM_F, NLMSG, iter_messages, parse_done, parse_error
+from ...codec import NLM_F, NLMSG, Message, iter_messages
+from ...codec.reply import OURS, ReplyCollector
+from ...codec.structs import nlmsghdr, u16, u32
 from ...codec.types import ReadableBuffer
-from ...errors import DecodeError, DumpInterrupted, NetlinkError
+from ...errors import DecodeError
 from .objects import RtnlObject
+
+if TYPE_CHECKING:
+    from ...conn import Chunk
 
 __all__ = ["DumpReader"]
 
 V = TypeVar("V", bound=RtnlObject)
-
-_hh = struct.Struct("=HH")
-_u32 = struct.Struct("=I")
-_nlh = struct.Struct("=IHHII")
-
 
 #: shared int objects for every 4-aligned offset in a 64 KiB datagram: a view's
 #: offset then costs no int allocation (32 bytes per kept view saved)
@@ -48,7 +55,7 @@ _OFFSETS = tuple(range(0, 1 << 16, 4))
 
 def _type_flags_word(type_: int, flags: int) -> int:
     """The host-order u32 at message offset 4 for this type and these flags."""
-    return int(_u32.unpack(_hh.pack(type_, flags))[0])
+    return int(u32.unpack(u16.pack(type_) + u16.pack(flags))[0])
 
 
 def _overrunning_offset(m: memoryview, n4: int) -> int:
@@ -65,40 +72,65 @@ def _overrunning_offset(m: memoryview, n4: int) -> int:
 class DumpReader(Generic[V]):
     """Collects one dump's replies into views of class ``cls`` (sans I/O).
 
+    Made by :meth:`netring.conn.Connection.dump_with` through :meth:`factory`
+    (then ``seq`` is the dump's :class:`~netring.codec.reply.ReplyCollector` and
+    ``route`` the connection's handler for messages that are not ours), or on
+    its own over recorded bytes (``seq`` a number: a collector is made for it).
+
     Args:
         cls: view class (:class:`~.objects.Route`, :class:`~.objects.Link` ...).
-        seq: the dump request's sequence number; other sequence numbers are ignored
-            (counted in :attr:`foreign`).
-        op: operation name used in errors.
+        seq: the dump request's sequence number, or its collector.
+        op: operation name used in errors (when ``seq`` is a number).
         keep: build and keep views (``objects``); ``False`` only counts.
+        route: called with each message that is not ours and its verdict
+            (default: dropped; counted in :attr:`foreign` either way).
 
     Attributes:
         objects: the views, in dump order (when ``keep``).
-        count: data messages seen.
-        done: ``NLMSG_DONE`` (or an error) was seen.
-        interrupted: some message carried ``NLM_F_DUMP_INTR``.
-        foreign: messages with another sequence number (skipped).
+        count: data messages of type ``cls`` seen.
+        foreign: messages that were not ours (another seq, a notification).
     """
 
-    __slots__ = ("cls", "seq", "op", "keep", "objects", "count", "done", "interrupted",
-                 "foreign", "_expect", "_expect_filtered", "_min")
+    __slots__ = ("cls", "col", "route", "keep", "objects", "count", "foreign", "_expect",
+                 "_expect_filtered", "_min")
 
-    def __init__(self, cls: type[V], seq: int, op: str = "dump", keep: bool = True) -> None:
+    def __init__(self, cls: type[V], seq: int | ReplyCollector, op: str = "dump",
+                 keep: bool = True, route: Callable[[Message, int], None] | None = None) -> None:
         self.cls = cls
-        self.seq = seq
-        self.op = op
+        self.col = seq if isinstance(seq, ReplyCollector) else ReplyCollector(
+            seq, 0, op=op, dump=True, ack=False)
+        self.route = route
         self.keep = keep
         self.objects: list[V] = []
         self.count = 0
-        self.done = False
-        self.interrupted = False
         self.foreign = 0
         self._expect = _type_flags_word(cls.TYPES[0], NLM_F.MULTI)
         self._expect_filtered = _type_flags_word(cls.TYPES[0], NLM_F.MULTI | NLM_F.DUMP_FILTERED)
         self._min = 16 + cls.HDR.size
 
-    def feed(self, chunk: ReadableBuffer, n: int | None = None) -> bool:
-        """Process one received datagram (its first ``n`` bytes); returns :attr:`done`.
+    @classmethod
+    def factory(cls, view: type[V], keep: bool = True
+                ) -> Callable[[ReplyCollector, Callable[[Message, int], None]], DumpReader[V]]:
+        """A ``make_reader`` for :meth:`~netring.conn.Connection.dump_with`."""
+        def make(col: ReplyCollector, route: Callable[[Message, int], None]) -> DumpReader[V]:
+            return cls(view, col, keep=keep, route=route)
+        return make
+
+    @property
+    def interrupted(self) -> bool:
+        """Some message of the dump carried ``NLM_F_DUMP_INTR``."""
+        return self.col.interrupted
+
+    @property
+    def done(self) -> bool:
+        """The dump ended."""
+        return self.col.done
+
+    def feed(self, data: ReadableBuffer, n: int | None = None,
+             chunk: Chunk | None = None) -> bool:
+        """Process one received datagram of the dump (its first ``n`` bytes); returns :attr:`done`.
+
+        ``chunk`` says where it came from (sender, group; ``None``: the kernel, unicast).
 
         Raises:
             NetlinkError: ``NLMSG_ERROR`` or a negative ``NLMSG_DONE`` status for our seq.
@@ -106,21 +138,26 @@ class DumpReader(Generic[V]):
             DecodeError: broken message framing.
             RuntimeError: fed after :attr:`done`.
         """
-        if self.done:
+        col = self.col
+        if col.done:
             raise RuntimeError("dump already complete")
         if n is None:
-            n = len(chunk)
+            n = len(data)
+        sender, group = (0, 0) if chunk is None else (chunk.sender, chunk.group)
         if n < 16:
             raise DecodeError(f"datagram of {n} bytes holds no message", 0)
         if n & 3:
-            self._slow_all(chunk, n)
-            return self.done
-        mv = memoryview(chunk)
+            self._slow_all(data, n, sender, group)
+            return col.done
+        mv = memoryview(data)
         m = (mv if n == len(mv) else mv[:n]).cast("I")
         try:
-            if m[2] != self.seq:  # first message's seq: normally all share it
-                self._slow_all(chunk, n)
-                return self.done
+            mport = m[3]
+            if (m[2] != col.seq or (mport and col.portid and mport != col.portid)
+                    or sender != col.peer or group):
+                # first message's seq / port id: normally all of a datagram share them
+                self._slow_all(data, n, sender, group)
+                return col.done
             expect = self._expect
             if m[1] == self._expect_filtered:
                 expect = self._expect_filtered  # strict checking: NLM_F_DUMP_FILTERED too
@@ -136,12 +173,12 @@ class DumpReader(Generic[V]):
                 while i < n4:
                     ln = m[i]
                     if m[i + 1] != expect or ln < minlen:
-                        if self._slow_one(chunk, i << 2, n):
+                        if self._slow_one(data, i << 2, n, sender, group):
                             break
                         ln = m[i]
                     else:
                         v = new(cls)
-                        v._buf = chunk
+                        v._buf = data
                         v._off = offs[i]
                         ap(v)
                         c += 1
@@ -150,7 +187,7 @@ class DumpReader(Generic[V]):
                 while i < n4:
                     ln = m[i]
                     if m[i + 1] != expect or ln < minlen:
-                        if self._slow_one(chunk, i << 2, n):
+                        if self._slow_one(data, i << 2, n, sender, group):
                             break
                         ln = m[i]
                     else:
@@ -165,60 +202,45 @@ class DumpReader(Generic[V]):
         finally:
             m.release()
             mv.release()
-        if self.done:
-            self._finish()
-        return self.done
+        return col.done
 
-    # -- slow path -------------------------------------------------------------------
-    def _slow_one(self, chunk: ReadableBuffer, o: int, n: int) -> bool:
-        """Handle the message at ``o`` fully; True when the dump ended here."""
+    # -- slow path: the shared reply rule ------------------------------------------------
+    def _slow_one(self, data: ReadableBuffer, o: int, n: int, sender: int, group: int) -> bool:
+        """Handle the message at ``o`` through the collector; True when the dump ended."""
         if n - o < 16:
             raise DecodeError(f"truncated nlmsghdr: {n - o} bytes left", o)
-        ln, t, fl, seq, _portid = _nlh.unpack_from(chunk, o)
+        ln, t = nlmsghdr.unpack_from(data, o)[:2]
         if ln < 16 or ln > n - o:
             raise DecodeError(f"nlmsg_len {ln} ({n - o} bytes left)", o)
-        if seq != self.seq:
+        msg = next(iter_messages(data, o, o + ln))
+        col = self.col
+        verdict = col.feed(msg, sender, group)
+        if verdict != OURS:
             self.foreign += 1
+            if self.route is not None:
+                self.route(msg, verdict)
             return False
-        if fl & NLM_F.DUMP_INTR:
-            self.interrupted = True
-        if t == NLMSG.DONE or t == NLMSG.ERROR:
-            msg = next(iter_messages(chunk, o, o + ln))
-            em = parse_done(msg) if t == NLMSG.DONE else parse_error(msg)
-            self.done = True
-            if em.error:
-                raise NetlinkError(-em.error, op=self.op, seq=self.seq, ext_msg=em.msg,
-                                   ext_offset=em.offs, miss_type=em.miss_type)
+        if col.done:
             return True
-        if t < NLMSG.MIN_TYPE:
-            return False
-        if t != self.cls.TYPES[0]:
-            return False  # some other object type in the reply: skip
+        if t < NLMSG.MIN_TYPE or t != self.cls.TYPES[0]:
+            return False  # NOOP, or some other object type in the reply: skip
         if ln < self._min:
             raise DecodeError(
                 f"{self.cls.__name__}: message of {ln} bytes is shorter than its header", o)
         self.count += 1
         if self.keep:
             v = self.cls.__new__(self.cls)
-            v._buf = chunk
+            v._buf = data
             v._off = o
             self.objects.append(v)
         return False
 
-    def _slow_all(self, chunk: ReadableBuffer, n: int) -> None:
+    def _slow_all(self, data: ReadableBuffer, n: int, sender: int, group: int) -> None:
         o = 0
         while o < n:
             if n - o < 16:
                 raise DecodeError(f"truncated nlmsghdr: {n - o} bytes left", o)
-            ln = int(_u32.unpack_from(chunk, o)[0])
-            if self._slow_one(chunk, o, n):
+            ln = int(u32.unpack_from(data, o)[0])
+            if self._slow_one(data, o, n, sender, group):
                 break
             o += (ln + 3) & ~3
-        if self.done:
-            self._finish()
-
-    def _finish(self) -> None:
-        if self.interrupted:
-            raise DumpInterrupted(
-                f"{self.op}: dump seq {self.seq} interrupted (NLM_F_DUMP_INTR): "
-                "the data changed while dumping; restart it")

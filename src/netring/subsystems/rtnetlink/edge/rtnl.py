@@ -13,12 +13,13 @@ routes, neighbours and rules, in any network namespace, over :class:`NetlinkSock
       .monitor("routes", "links")               Monitor: events from RTNLGRP_* groups;
                                                   ENOBUFS -> drain, re-dump, "resync" event
 
-Dumps do not go through :meth:`NetlinkSocket.dump` (which yields one
-:class:`~netring.codec.Message` per reply): they ``recv_into`` a scratch buffer,
-copy each datagram into a fresh ``bytes`` chunk, and let
-:class:`~netring.subsystems.rtnetlink.DumpReader` make one three-slot view per
-message over that chunk.  The socket supplies sequence numbers, sending and the
-error types; ``NLM_F_DUMP_INTR`` restarts the dump (``retry`` times).
+Every exchange goes through the one conversation (:class:`netring.conn.Connection`):
+dumps use :meth:`~netring.conn.Connection.dump_with` with the rtnetlink
+:class:`~netring.subsystems.rtnetlink.DumpReader`, which makes one three-slot
+view per message over a private copy of each received datagram;
+``NLM_F_DUMP_INTR`` (or an overrun mid-dump) restarts the dump (``retry``
+times).  Any connection works: a :class:`~netring.NetlinkSocket` (the default,
+opened in ``netns``), a :class:`netring.testing.FakeSocket`, a ring transport.
 
 The interface-name cache (ifindex -> name, for ``dev`` in ``to_dict``) is filled
 by one link dump on first use and refreshed after link changes.
@@ -29,21 +30,18 @@ from __future__ import annotations
 import errno as _errno
 import gc
 import os
-import select
-import socket as _socket
-import struct
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .codec import NETLINK, NLA_F, NLM_F, Message
-from .codec.conversation import NetlinkBase
-from .codec.structs import u32 as _u32
-from .errors import DecodeError, DumpInterrupted, NetlinkError, Overrun
-from .netns import netns_path
-from .socket import NetlinkSocket
-from .subsystems.rtnetlink import requests as rq
-from .subsystems.rtnetlink.constants import (
+from ....codec import NETLINK, NLA_F, NLM_F
+from ....codec.structs import nlattr
+from ....codec.structs import u32 as _u32
+from ....conn import Connection
+from ....errors import EncodeError, NetlinkError
+from ....netns import netns_path
+from ....socket import NetlinkSocket
+from .. import requests as rq
+from ..constants import (
     AF_INET,
     AF_INET6,
     AF_UNSPEC,
@@ -60,19 +58,15 @@ from .subsystems.rtnetlink.constants import (
     RTN,
     RTNLGRP,
 )
-from .subsystems.rtnetlink.dump import DumpReader
-from .subsystems.rtnetlink.objects import (
-    Address,
-    Link,
-    Neighbour,
-    Route,
-    RtnlObject,
-    Rule,
-    decode,
-)
-from .subsystems.rtnetlink.structs import fib_rule_hdr, ifaddrmsg, ifinfomsg, ndmsg, rtmsg
+from ..dump import DumpReader
+from ..filters import filter_routes, protocol_id, scope_id, table_id
+from ..objects import Address, Link, Neighbour, Route, RtnlObject, Rule
+from ..structs import fib_rule_hdr, ifaddrmsg, ifinfomsg, ndmsg, rtmsg
 
-__all__ = ["Rtnl", "Monitor", "Event", "KINDS", "GROUPS", "family_of"]
+if TYPE_CHECKING:
+    from .monitor import Monitor
+
+__all__ = ["Rtnl", "KINDS", "GROUPS", "KIND_OF_CLASS"]
 
 V = TypeVar("V", bound=RtnlObject)
 
@@ -94,39 +88,8 @@ GROUPS: dict[str, tuple[int, ...]] = {
     "rules": (RTNLGRP.IPV4_RULE, RTNLGRP.IPV6_RULE),
 }
 
-_KIND_OF_CLASS = {Link: "links", Address: "addrs", Route: "routes", Neighbour: "neigh",
-                  Rule: "rules"}
-
-_CHUNK = 1 << 16
-
-
-def family_of(text: str | None) -> int:
-    """``"inet"``/``"4"``/``"ipv4"`` -> AF_INET, ``"inet6"``/``"6"`` -> AF_INET6, else AF_UNSPEC."""
-    if text in ("inet", "4", "ipv4", "-4"):
-        return AF_INET
-    if text in ("inet6", "6", "ipv6", "-6"):
-        return AF_INET6
-    return AF_UNSPEC
-
-
-def _table_id(table: int | str) -> int:
-    if isinstance(table, str):
-        if table in rq.TABLE_BY_NAME:
-            return rq.TABLE_BY_NAME[table]
-        return int(table)
-    return int(table)
-
-
-def _proto_id(proto: int | str | None) -> int | None:
-    if proto is None or isinstance(proto, int):
-        return proto
-    return rq.RTPROT_BY_NAME[proto] if proto in rq.RTPROT_BY_NAME else int(proto)
-
-
-def _scope_id(scope: int | str | None) -> int | None:
-    if scope is None or isinstance(scope, int):
-        return scope
-    return rq.SCOPE_BY_NAME[scope] if scope in rq.SCOPE_BY_NAME else int(scope)
+#: view class -> kind name
+KIND_OF_CLASS: dict[type[RtnlObject], str] = {cls: kind for kind, (cls, _) in KINDS.items()}
 
 
 class Rtnl:
@@ -152,22 +115,19 @@ class Rtnl:
 
     def __init__(
         self, netns: str | os.PathLike[str] | None = None, *, strict_check: bool = True,
-        sock: NetlinkBase | None = None, retry: int = 5, timeout: float | None = 30.0,
+        sock: Connection | None = None, retry: int = 5, timeout: float | None = 30.0,
     ) -> None:
         self.netns = None if netns is None else netns_path(netns)
-        self.sock: NetlinkBase = sock if sock is not None else NetlinkSocket(
+        self.sock: Connection = sock if sock is not None else NetlinkSocket(
             NETLINK.ROUTE, netns=self.netns, strict_check=strict_check)
-        self._real = isinstance(self.sock, NetlinkSocket)
         self.retry = retry
         self.timeout = timeout
-        self.interrupted = 0
-        self._scratch = bytearray(_CHUNK)
         self._names: dict[int, str] | None = None
         self._flags: dict[int, int] | None = None
 
     # -- plumbing -------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the socket."""
+        """Close the connection."""
         close = getattr(self.sock, "close", None)
         if close is not None:
             close()
@@ -179,91 +139,30 @@ class Rtnl:
         self.close()
 
     @property
+    def interrupted(self) -> int:
+        """Dumps restarted because of ``NLM_F_DUMP_INTR`` (or an overrun mid-dump)."""
+        return self.sock.restarts
+
+    @property
     def strict(self) -> bool:
         """The kernel accepted ``NETLINK_GET_STRICT_CHK`` (dump filters apply in-kernel)."""
         features = getattr(self.sock, "features", None)
         return bool(features and features.get("strict_check"))
 
-    def _recv_chunk(self, keep: bool) -> tuple[bytes | bytearray, int]:
-        if not self._real:
-            return self._recv_chunk_generic()
-        assert isinstance(self.sock, NetlinkSocket)
-        raw = self.sock.socket
-        scratch = self._scratch
-        while True:
-            try:
-                n = raw.recv_into(scratch, 0, _socket.MSG_TRUNC | _socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                self._wait()
-                continue
-            except OSError as exc:
-                if exc.errno == _errno.ENOBUFS:
-                    self.sock.overruns += 1
-                    raise Overrun(self.sock.overruns, self.sock.drops()) from None
-                raise
-            break
-        if n > len(scratch):
-            # larger than our buffer: grow it for next time and report the loss
-            self._scratch = bytearray(1 << (n - 1).bit_length())
-            raise DecodeError(f"dump datagram of {n} bytes truncated to {len(scratch)}", 0)
-        if keep:
-            return bytes(memoryview(scratch)[:n]), n
-        return scratch, n
-
-    def _recv_chunk_generic(self) -> tuple[bytes, int]:
-        """One datagram through ``NetlinkBase.recv`` (fakes, other transports)."""
-        while True:
-            msgs = self.sock.recv(timeout=self.timeout)
-            if msgs:
-                data = bytes(msgs[0].buf)
-                return data, len(data)
-
-    def _wait(self) -> None:
-        p = select.poll()
-        p.register(self.sock.fileno(), select.POLLIN | select.POLLERR)
-        ms = None if self.timeout is None else max(0, int(self.timeout * 1000))
-        if not p.poll(ms):
-            raise TimeoutError(f"rtnetlink: no reply within {self.timeout} s")
-
     def _dump_into(self, cls: type[V], type_: int, header: bytes,
                    attrs: Sequence[tuple[int, bytes]] = (), keep: bool = True,
                    op: str | None = None) -> DumpReader[V]:
-        name = op or f"dump {RTM(type_).name}"
-        attempt = 0
-        while True:
-            msg = rq.dump_request(type_, header, attrs)
-            seq = self.sock.next_seq()
-            _u32.pack_into(msg, 8, seq)
-            reader: DumpReader[V] = DumpReader(cls, seq, name, keep)
-            self.sock.send(msg)
-            gc_was = gc.isenabled()
-            if keep:
-                gc.disable()  # views hold no cycles; collections would only slow the dump
-            try:
-                feed = reader.feed
-                while not feed(*self._recv_chunk(keep)):
-                    pass
-                return reader
-            except (DumpInterrupted, Overrun):
-                attempt += 1
-                self.interrupted += 1
-                if not reader.done:
-                    self._drain(seq)
-                if attempt > self.retry:
-                    raise
-            finally:
-                if gc_was:
-                    gc.enable()
-
-    def _drain(self, seq: int) -> None:
-        """Read and drop what is left of an abandoned dump."""
-        reader: DumpReader[Route] = DumpReader(Route, seq, "drain", keep=False)
-        deadline = time.monotonic() + 5
-        while not reader.done and time.monotonic() < deadline:
-            try:
-                reader.feed(*self._recv_chunk(False))
-            except (NetlinkError, DumpInterrupted, DecodeError, Overrun, TimeoutError):
-                return
+        body = memoryview(rq.dump_request(type_, header, attrs))[16:]  # after the nlmsghdr
+        gc_was = gc.isenabled()
+        if keep:
+            gc.disable()  # views hold no cycles; collections would only slow the dump
+        try:
+            return self.sock.dump_with(
+                type_, body, DumpReader.factory(cls, keep), op=op or f"dump {RTM(type_).name}",
+                retry=self.retry, timeout=self.timeout, copy=keep)
+        finally:
+            if gc_was:
+                gc.enable()
 
     # -- dumps ------------------------------------------------------------------------------
     def links(self, *, kind: str | None = None, master: int | None = None,
@@ -283,13 +182,12 @@ class Rtnl:
         if kind is not None:
             # IFLA_LINKINFO { IFLA_INFO_KIND "kind\0" } (nla_len, type, payload, padding)
             raw = kind.encode() + b"\0"
-            nla = struct.pack("=HH", 4 + len(raw), IFLA_INFO.KIND) + raw
+            nla = nlattr.pack(4 + len(raw), IFLA_INFO.KIND) + raw
             attrs.append((IFLA.LINKINFO | NLA_F.NESTED, nla + bytes(-len(nla) & 3)))
         out = self._dump_into(Link, RTM.GETLINK, ifinfomsg.pack(AF_UNSPEC, 0, 0, 0, 0),
                               attrs).objects
         if master is None and kind is None:
-            self._names = {ln.index: ln.name or f"if{ln.index}" for ln in out}
-            self._flags = {ln.index: ln.flags for ln in out}
+            self.note_links(out)
         return out
 
     def addresses(self, *, family: int = AF_UNSPEC, index: int | None = None) -> list[Address]:
@@ -319,8 +217,8 @@ class Rtnl:
 
     def _routes(self, family: int, table: int | str | None, oif: int | None,
                 protocol: int | str | None, rtype: int | None, keep: bool) -> DumpReader[Route]:
-        tid = None if table is None else _table_id(table)
-        pid = _proto_id(protocol)
+        tid = None if table is None else table_id(table)
+        pid = protocol_id(protocol)
         attrs: list[tuple[int, bytes]] = []
         t8 = 0
         if tid is not None:
@@ -332,18 +230,9 @@ class Rtnl:
         hdr = rtmsg.pack(family, 0, 0, 0, t8, pid or 0, 0, rtype or 0, 0)
         reader = self._dump_into(Route, RTM.GETROUTE, hdr, attrs if self.strict else (),
                                  keep=keep)
-        if keep and not self.strict:
-            # without strict checking the kernel ignores the filters and adds IPv4
-            # route exceptions (RTM_F_CLONED), which ip route show leaves out too
-            reader.objects = [r for r in reader.objects if not r.flags & 0x200]
-        if keep and (tid is not None or oif is not None or pid or rtype or
-                     (family and not self.strict)):
-            reader.objects = [
-                r for r in reader.objects
-                if (tid is None or r.table == tid) and (oif is None or r.oif == oif)
-                and (not pid or r.protocol == pid) and (not rtype or r.type == rtype)
-                and (not family or r.family == family)
-            ]
+        if keep:
+            reader.objects = filter_routes(reader.objects, strict=self.strict, family=family,
+                                           table=tid, oif=oif, protocol=pid, rtype=rtype)
         return reader
 
     def neighbours(self, *, family: int = AF_UNSPEC, ifindex: int | None = None,
@@ -379,7 +268,7 @@ class Rtnl:
         if kind == "rules":
             fams = (family,) if family else (AF_INET, AF_INET6)
             return [r for f in fams for r in self.rules(family=f)]
-        raise ValueError(f"unknown kind {kind!r}; have {', '.join(KINDS)}")
+        raise EncodeError(f"unknown kind {kind!r}; have {', '.join(KINDS)}")
 
     # -- names ------------------------------------------------------------------------------
     def names(self, refresh: bool = False) -> dict[int, str]:
@@ -399,6 +288,19 @@ class Rtnl:
     def _forget_names(self) -> None:
         self._names = None
         self._flags = None
+
+    def note_link(self, link: Link) -> None:
+        """Update the name and flag caches from a link seen elsewhere (a notification)."""
+        if self._names is not None:
+            self._names[link.index] = link.name or f"if{link.index}"
+        if self._flags is not None:
+            self._flags[link.index] = link.flags
+
+    def note_links(self, links: Iterable[Link]) -> None:
+        """Replace the name and flag caches with a fresh set of links (a full dump)."""
+        links = list(links)
+        self._names = {ln.index: ln.name or f"if{ln.index}" for ln in links}
+        self._flags = {ln.index: ln.flags for ln in links}
 
     def ifindex(self, dev: int | str) -> int:
         """Interface index of ``dev`` (an index is returned as is).
@@ -437,7 +339,7 @@ class Rtnl:
         msg = rq.route_get(
             dst, src=src, oif=None if oif is None else self.ifindex(oif),
             iif=None if iif is None else self.ifindex(iif),
-            table=None if table is None else _table_id(table), mark=mark, fib_match=fib_match)
+            table=None if table is None else table_id(table), mark=mark, fib_match=fib_match)
         return self._get(Route, msg, f"RTM_GETROUTE {dst}")
 
     # -- changes -----------------------------------------------------------------------------
@@ -513,14 +415,14 @@ class Rtnl:
                  flags: Iterable[str] = ()) -> None:
         """Add an address (``ip addr add PREFIX dev DEV``)."""
         self._addr(RTM.NEWADDR, NLM_F.CREATE | NLM_F.EXCL, dev, prefix, "RTM_NEWADDR",
-                   peer=peer, broadcast=broadcast, label=label, scope=_scope_id(scope),
+                   peer=peer, broadcast=broadcast, label=label, scope=scope_id(scope),
                    valid_lft=valid_lft, preferred_lft=preferred_lft, metric=metric,
                    ifa_flags=rq.addr_flags(*flags))
 
     def addr_replace(self, dev: int | str, prefix: str, **kw: Any) -> None:
         """Add or replace an address (``ip addr replace``); same options as :meth:`addr_add`."""
         flags = kw.pop("flags", ())
-        kw["scope"] = _scope_id(kw.get("scope"))
+        kw["scope"] = scope_id(kw.get("scope"))
         self._addr(RTM.NEWADDR, NLM_F.CREATE | NLM_F.REPLACE, dev, prefix, "RTM_NEWADDR",
                    ifa_flags=rq.addr_flags(*flags), **kw)
 
@@ -546,9 +448,9 @@ class Rtnl:
             nhs.append(d)
         msg = rq.route_request(
             type_, dst, flags=flags, family=family, gateway=gateway,
-            oif=None if dev is None else self.ifindex(dev), table=_table_id(table),
-            metric=metric, prefsrc=prefsrc, protocol=_proto_id(protocol),
-            scope=_scope_id(scope), rtype=rtype, metrics=metrics, nexthops=nhs, pref=pref,
+            oif=None if dev is None else self.ifindex(dev), table=table_id(table),
+            metric=metric, prefsrc=prefsrc, protocol=protocol_id(protocol),
+            scope=scope_id(scope), rtype=rtype, metrics=metrics, nexthops=nhs, pref=pref,
             onlink=onlink, tos=tos, src=src)
         self._do(msg, f"{op} {dst}")
 
@@ -614,179 +516,24 @@ class Rtnl:
 
     def _rule(self, type_: int, flags: int, op: str, **kw: Any) -> None:
         if "table" in kw and kw["table"] is not None:
-            kw["table"] = _table_id(kw["table"])
+            kw["table"] = table_id(kw["table"])
         act = kw.get("action")
         if isinstance(act, str):
             kw["action"] = {"nop": FR_ACT.NOP, "goto": FR_ACT.GOTO, "blackhole": FR_ACT.BLACKHOLE,
                             "unreachable": FR_ACT.UNREACHABLE, "prohibit": FR_ACT.PROHIBIT,
                             "lookup": FR_ACT.TO_TBL, "table": FR_ACT.TO_TBL}[act]
         if "protocol" in kw:
-            kw["protocol"] = _proto_id(kw["protocol"])
+            kw["protocol"] = protocol_id(kw["protocol"])
         self._do(rq.rule_request(type_, flags=flags, **kw), op)
 
     # -- monitor -------------------------------------------------------------------------------
     def monitor(self, *kinds: str, rcvbuf: int | None = None,
-                sock: NetlinkBase | None = None) -> Monitor:
-        """A :class:`Monitor` of ``kinds`` (default: all five) in this namespace.
+                sock: Connection | None = None) -> Monitor:
+        """A :class:`~netring.subsystems.rtnetlink.edge.monitor.Monitor` of ``kinds``
+        (default: all five) in this namespace.
 
-        ``sock``: notification socket to use instead of opening one (e.g. a fake).
+        ``sock``: notification connection to use instead of opening one (e.g. a fake).
         """
+        from .monitor import Monitor
+
         return Monitor(self, kinds or tuple(KINDS), rcvbuf=rcvbuf, sock=sock)
-
-
-class Event:
-    """One monitor event.
-
-    Attributes:
-        kind: ``"links"``, ``"addrs"``, ``"routes"``, ``"neigh"``, ``"rules"``, or
-            ``"resync"``.
-        action: ``"new"``, ``"del"`` or ``"resync"``.
-        obj: the object (a view over a private copy), ``None`` for a resync.
-        state: for a resync: the fresh dump of every monitored kind
-            (``{"routes": [Route, ...], ...}``); ``None`` otherwise.
-    """
-
-    __slots__ = ("kind", "action", "obj", "state")
-
-    def __init__(self, kind: str, action: str, obj: RtnlObject | None = None,
-                 state: dict[str, list[RtnlObject]] | None = None) -> None:
-        self.kind = kind
-        self.action = action
-        self.obj = obj
-        self.state = state
-
-    def to_dict(self, names: Mapping[int, str] | None = None) -> dict[str, Any]:
-        """JSON form: the object's ``ip -j`` dict plus ``"kind"`` (``ip -j monitor`` style)."""
-        if self.obj is None:
-            counts = {k: len(v) for k, v in (self.state or {}).items()}
-            return {"kind": "resync", "objects": counts}
-        d = {"kind": self.kind}
-        d.update(self.obj.to_dict(names))
-        return d
-
-    def __repr__(self) -> str:
-        return f"<Event {self.kind} {self.action} {self.obj!r}>"
-
-
-class Monitor:
-    """Notifications from the rtnetlink multicast groups of some kinds, with resync.
-
-    Opens its own socket (joined to :data:`GROUPS` of each kind) in the
-    :class:`Rtnl`'s namespace; dumps for a resync go through the :class:`Rtnl`.
-
-    On ENOBUFS (the kernel dropped notifications because the receive buffer was
-    full) the monitor drains what is queued, dumps every monitored kind, yields
-    one ``"resync"`` :class:`Event` carrying the fresh state, and goes on: later
-    notifications apply on top of that state, so no change is silently lost.
-
-    Attributes:
-        messages: notifications delivered.
-        overruns: ENOBUFS seen.
-        resyncs: resynchronisations done.
-    """
-
-    def __init__(self, rtnl: Rtnl, kinds: Sequence[str], *, rcvbuf: int | None = None,
-                 sock: NetlinkBase | None = None) -> None:
-        for k in kinds:
-            if k not in GROUPS:
-                raise ValueError(f"unknown kind {k!r}; have {', '.join(GROUPS)}")
-        self.rtnl = rtnl
-        self.kinds = tuple(kinds)
-        if sock is None:
-            real = NetlinkSocket(NETLINK.ROUTE, netns=rtnl.netns, rcvbuf=rcvbuf)
-            for k in self.kinds:
-                for g in GROUPS[k]:
-                    real.add_membership(g)
-            sock = real
-        self.sock: NetlinkBase = sock
-        self.messages = 0
-        self.overruns = 0
-        self.resyncs = 0
-
-    def close(self) -> None:
-        """Close the monitor socket."""
-        close = getattr(self.sock, "close", None)
-        if close is not None:
-            close()
-
-    def __enter__(self) -> Monitor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def fileno(self) -> int:
-        """The notification socket's descriptor (for ``select``/``poll``)."""
-        return self.sock.fileno()
-
-    def _event(self, msg: Message) -> Event | None:
-        obj = decode(msg.tobytes())
-        if obj is None:
-            return None
-        kind = _KIND_OF_CLASS[type(obj)]
-        if kind not in self.kinds:
-            return None
-        if kind == "links" and obj.nlmsg_type != RTM.DELLINK:
-            names = self.rtnl._names
-            if names is not None and isinstance(obj, Link):
-                names[obj.index] = obj.name or f"if{obj.index}"
-                if self.rtnl._flags is not None:
-                    self.rtnl._flags[obj.index] = obj.flags
-        return Event(kind, "del" if obj.deleted else "new", obj)
-
-    def resync(self) -> Event:
-        """Drain queued notifications, dump every monitored kind, return the resync event."""
-        while True:
-            try:
-                if not self.sock.recv(block=False):
-                    break
-            except Overrun:
-                self.overruns += 1
-        state: dict[str, list[RtnlObject]] = {}
-        for k in self.kinds:
-            state[k] = self.rtnl.dump(k)
-        if "links" in self.kinds:
-            self.rtnl._names = {o.index: o.name or f"if{o.index}"
-                                for o in state["links"] if isinstance(o, Link)}
-        self.resyncs += 1
-        return Event("resync", "resync", None, state)
-
-    def events(self, *, timeout: float | None = None, count: int | None = None,
-               idle: float | None = None) -> Iterator[Event]:
-        """Yield events until ``count`` notifications, ``timeout`` seconds in total, or
-        ``idle`` seconds without any notification (whichever comes first).
-
-        A resync event does not count towards ``count``.
-        """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        seen = 0
-        while count is None or seen < count:
-            wait = None if deadline is None else deadline - time.monotonic()
-            if idle is not None:
-                wait = idle if wait is None else min(wait, idle)
-            if wait is not None and wait <= 0:
-                return
-            try:
-                msgs = self.sock.recv(timeout=wait)
-            except Overrun:
-                self.overruns += 1
-                yield self.resync()
-                continue
-            except TimeoutError:
-                return
-            for msg in msgs:
-                ev = self._event(msg)
-                if ev is None:
-                    continue
-                self.messages += 1
-                seen += 1
-                yield ev
-                if count is not None and seen >= count:
-                    return
-
-    def stats(self) -> dict[str, int]:
-        """``{"messages": .., "overruns": .., "resyncs": .., "drops": ..}``."""
-        drops = self.sock.drops() if isinstance(self.sock, NetlinkSocket) else None
-        return {"messages": self.messages, "overruns": self.overruns,
-                "resyncs": self.resyncs, "drops": drops or 0}
-
