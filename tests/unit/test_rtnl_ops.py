@@ -12,9 +12,9 @@ import pytest
 from netring import Rtnl
 from netring.codec import Message
 from netring.errors import DumpInterrupted, NetlinkError
-from netring.subsystems.rtnetlink import AF_INET, RTA, RTM
+from netring.subsystems.rtnetlink import AF_INET, RTA, RTM, RTNLGRP, Link
 from netring.subsystems.rtnetlink.structs import ifinfomsg, rtmsg
-from netring.testing import FakeSocket, dump_reply, error, message, overrun
+from netring.testing import Datagram, FakeSocket, dump_reply, error, message, overrun
 from netring.testing.fake import ack
 
 
@@ -129,3 +129,46 @@ def test_monitor_resyncs_after_overrun() -> None:
     assert state is not None and len(state["routes"]) == 25
     assert events[2].to_dict()["deleted"] is True
     assert mon.stats() == {"messages": 2, "overruns": 1, "resyncs": 1, "drops": 0}
+
+
+def test_notifications_before_an_ack_survive_the_next_dump() -> None:
+    """A change's multicast notifications that arrive before its ACK are kept aside;
+    a dump on the same connection leaves them for the caller (the dump path is the
+    connection's own, so the fake drives the production path)."""
+    k = Kernel()
+
+    def handler(reqs: list[Message]) -> Any:
+        req = reqs[0]
+        if req.type == RTM.NEWLINK:
+            return [Datagram(message(RTM.NEWLINK, link_body(7, "v0")), group=RTNLGRP.LINK),
+                    Datagram(message(RTM.NEWLINK, link_body(8, "v1")), group=RTNLGRP.LINK),
+                    ack(req)]
+        return k(reqs)
+
+    sock = FakeSocket(handler)
+    rt = Rtnl(sock=sock)
+    rt.link_add("v0", "veth", peer="v1")
+    assert len(sock.pending) == 2
+    assert [ln.name for ln in rt.links()] == ["lo", "veth0"]
+    kept = sock.recv(block=False)
+    assert [(m.type, m.group) for m in kept] == [(RTM.NEWLINK, RTNLGRP.LINK)] * 2
+    assert [Link(m.tobytes()).name for m in kept] == ["v0", "v1"]
+    assert sock.recv(block=False) == []
+
+
+def test_dump_keeps_a_notification_datagram_that_arrives_mid_dump() -> None:
+    k = Kernel()
+
+    def handler(reqs: list[Message]) -> Any:
+        out = k(reqs)
+        if reqs[0].type == RTM.GETROUTE:
+            out.insert(1, Datagram(message(RTM.NEWLINK, link_body(9, "late")),
+                                   group=RTNLGRP.LINK))
+        return out
+
+    sock = FakeSocket(handler)
+    rt = Rtnl(sock=sock)
+    assert len(rt.routes()) == 25
+    kept = sock.recv(block=False)
+    assert len(kept) == 1 and Link(kept[0].tobytes()).name == "late"
+    assert sock.stale == 0
