@@ -19,10 +19,12 @@ from procutil import fork, reap
 
 from netring.codec import NLM_F, NLMSG, Builder, iter_messages
 from netring.netns import socket_in
-from netring.ring import RingGeometry, open_ring, probe, ring_support
-from netring.ring.engine import Feeder, UserRing, send_sequence
-from netring.ring.geometry import GeometryError
-from netring.ring.shm import SharedRing
+from netring.nlmmap import RingGeometry, open_ring, probe, ring_support
+from netring.nlmmap.edge.fanout import Feeder
+from netring.nlmmap.edge.shm import SharedRing
+from netring.nlmmap.edge.user import UserRing
+from netring.nlmmap.geometry import GeometryError
+from netring.tools.ringtraffic import send_sequence
 
 NETLINK_ROUTE = 0
 NETLINK_USERSOCK = 2
@@ -371,7 +373,7 @@ def test_consumer_killed_mid_stream_new_consumer_continues(netns: Netns) -> None
 
 
 def test_demo_stream_in_namespace(netns: Netns) -> None:
-    from netring.ring import demo_stream
+    from netring.tools.ringtraffic import demo_stream
 
     out = demo_stream(netns.path, 20_000)
     assert out["messages"] == 20_000 and out["in_order"] and out["backend"] == "user"
