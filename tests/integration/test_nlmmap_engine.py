@@ -17,6 +17,7 @@ import pytest
 from nsutil import Netns
 from procutil import fork, reap
 
+from netring._sys.libc import SO_RCVBUFFORCE
 from netring.codec import NETLINK, NLM_F, NLMSG, Builder, iter_messages
 from netring.codec.constants import NETLINK_ADD_MEMBERSHIP, SOL_NETLINK
 from netring.netns import socket_in
@@ -40,7 +41,7 @@ def usersock(ns: Netns, rcvbuf: int = 8 << 20) -> socket.socket:
     s = socket_in(ns.path, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.USERSOCK)
     s.bind((0, 0))
     try:
-        s.setsockopt(socket.SOL_SOCKET, 33, rcvbuf)  # SO_RCVBUFFORCE
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf)
     except OSError:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     return s

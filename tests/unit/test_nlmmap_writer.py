@@ -16,6 +16,7 @@ import time
 import pytest
 from procutil import fork, reap
 
+from netring.codec import NETLINK
 from netring.errors import RingError
 from netring.nlmmap import RingGeometry, RingTimeout, RingWriter
 from netring.nlmmap.cursor import Frame
@@ -179,7 +180,7 @@ def test_one_producer_per_ring() -> None:
         code = reap(fork(lambda: RingWriter(
             SharedRing.from_fds([os.dup(f) for f in shared.fds()]))))
         assert code == 1  # another process: refused (the child printed the RingError)
-        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2)
+        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.USERSOCK)
         with s, pytest.raises(RingError, match="already has a producer"):
             RingFiller(s, shared)  # nor a socket filler on the same ring
         w.send(msg(0))
@@ -187,7 +188,7 @@ def test_one_producer_per_ring() -> None:
         w2 = RingWriter(shared)  # the role is free again after close()
         w2.send(msg(1))
         w2.close()
-        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2)
+        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.USERSOCK)
         s.bind((0, 0))
         filler = RingFiller(s, shared)
         with pytest.raises(RingError, match="socket filler"):

@@ -42,6 +42,7 @@ from typing import Any, TextIO
 
 from .._sys.libc import SO_RCVBUFFORCE
 from ..codec import NETLINK, NLM_F, NLMSG, Builder, iter_messages
+from ..codec.structs import nlmsghdr
 from ..netns import socket_in
 from ..nlmmap.edge.factory import default_geometry, open_ring, ring_support
 from ..nlmmap.edge.fanout import Feeder
@@ -50,6 +51,7 @@ from ..nlmmap.edge.tx import FrameSender
 from ..nlmmap.edge.user import UserRing
 from ..nlmmap.edge.writer import RingWriter
 from ..nlmmap.geometry import RingGeometry
+from ..subsystems.rtnetlink.constants import RTM
 from ..tools.ringtraffic import send_sequence
 from ._common import command_line, machine, print_table
 
@@ -167,7 +169,7 @@ def _direct_writer(shared: SharedRing, n: int) -> None:
     batch = 256
     stage = bytearray(SIZE * batch)
     for k in range(batch):
-        stage[k * SIZE : k * SIZE + 16] = array("I", [SIZE, 0x10, 0, 0]).tobytes()
+        nlmsghdr.pack_into(stage, k * SIZE, SIZE, NLMSG.MIN_TYPE, 0, 0, 0)
     mv = memoryview(stage)
     words = mv.cast("I")
     views = [mv[k * SIZE : (k + 1) * SIZE] for k in range(batch)]
@@ -279,7 +281,7 @@ def _drain(ns: str, n: int) -> tuple[float, float]:
 # -- 3. route dump ------------------------------------------------------------------------
 def _dump_request() -> bytes:
     b = Builder(64)
-    b.begin(26, NLM_F.REQUEST | NLM_F.DUMP, seq=1)  # RTM_GETROUTE
+    b.begin(RTM.GETROUTE, NLM_F.REQUEST | NLM_F.DUMP, seq=1)
     b.put(bytes([socket.AF_INET]) + bytes(11))
     b.end()
     return b.tobytes()
