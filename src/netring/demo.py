@@ -34,7 +34,7 @@ _SEQ = struct.Struct("=I")
 
 def stage_rings(count: int) -> dict[str, Any]:
     """Which ring backend ``open_ring`` picks on this kernel, and why."""
-    from .ring import ring_support
+    from .nlmmap import ring_support
 
     return dict(ring_support())
 
@@ -42,10 +42,11 @@ def stage_rings(count: int) -> dict[str, Any]:
 def stage_usersock(count: int) -> dict[str, Any]:
     """Stream ``count`` 64-byte USERSOCK messages from a child process; receive them
     with ``recvmmsg`` batches and check nothing was lost or reordered."""
+    from ._sys.nladdr import sockaddr_nl_bytes
     from .socket import NetlinkSocket
 
     with NetlinkSocket(NETLINK.USERSOCK, rcvbuf=4 << 20, passcred=True) as rx:
-        dest = rx.portid
+        dest = sockaddr_nl_bytes(rx.portid)
         pid = os.fork()
         if pid == 0:
             code = 0
@@ -65,7 +66,7 @@ def stage_usersock(count: int) -> dict[str, Any]:
                             if done:
                                 for i in range(done, n):
                                     bufs[i - done][:] = bufs[i]
-                            done += batch.send(tx.fileno(), n=n - done, dest_portid=dest)
+                            done += batch.send(tx.fileno(), n=n - done, name=dest)
                         sent += n
                     batch.close()
             except BaseException:
@@ -119,16 +120,16 @@ def stage_rtnl(count: int) -> dict[str, Any]:
 
 def stage_ring(count: int) -> dict[str, Any]:
     """Stream USERSOCK messages through a ring (kernel or user-space engine)."""
-    from .ring import demo_stream
+    from .tools.ringtraffic import demo_stream
 
     return dict(demo_stream(None, count))
 
 
 def stage_writer(count: int) -> dict[str, Any]:
     """A peer process writes messages straight into a shared ring (no socket)."""
-    from .ring import RingGeometry, RingWriter
-    from .ring.engine import UserRing
-    from .ring.shm import PAGE_SIZE, SharedRing
+    from .nlmmap import RingGeometry, RingWriter
+    from .nlmmap.edge.shm import PAGE_SIZE, SharedRing
+    from .nlmmap.edge.user import UserRing
 
     g = RingGeometry.for_frames(128, 1024, page_size=PAGE_SIZE)
     with SharedRing.create(g) as shared:

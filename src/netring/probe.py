@@ -19,12 +19,20 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from ._sys import libc
+from .codec.constants import (
+    NETLINK,
+    NETLINK_CAP_ACK,
+    NETLINK_EXT_ACK,
+    NETLINK_GET_STRICT_CHK,
+    NLM_F,
+    NLMSG,
+    SOL_NETLINK,
+)
+from .codec.structs import nlmsgerr_error, nlmsghdr
+
 __all__ = ["probe", "FANOUT_MODES"]
 
-SOL_NETLINK = 270
-NETLINK_CAP_ACK = 10
-NETLINK_EXT_ACK = 11
-NETLINK_GET_STRICT_CHK = 12
 SOL_PACKET = 263
 PACKET_VERSION = 10
 PACKET_FANOUT = 18
@@ -33,7 +41,6 @@ NFNL_SUBSYS_QUEUE = 3
 NFNL_SUBSYS_ULOG = 4
 NFQNL_MSG_CONFIG = 2
 NFULNL_MSG_CONFIG = 1
-CLONE_NEWNET = 0x40000000
 
 #: PACKET_FANOUT_* modes (uapi/linux/if_packet.h)
 FANOUT_MODES = {
@@ -56,7 +63,7 @@ def _try(fn: Callable[[], Any]) -> tuple[bool, str | None]:
 
 def _netlink_options() -> dict[str, Any]:
     out: dict[str, Any] = {}
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0) as s:
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.ROUTE) as s:
         for name, opt in (("ext_ack", NETLINK_EXT_ACK), ("cap_ack", NETLINK_CAP_ACK),
                           ("get_strict_chk", NETLINK_GET_STRICT_CHK)):
             ok, err = _try(functools.partial(s.setsockopt, SOL_NETLINK, opt, 1))
@@ -68,12 +75,12 @@ def _netlink_options() -> dict[str, Any]:
 
 def _usersock() -> dict[str, Any]:
     def go() -> None:
-        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2) as a, \
-                socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2) as b:
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.USERSOCK) as a, \
+                socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.USERSOCK) as b:
             a.bind((0, 0))
             b.bind((0, 0))
             b.settimeout(1.0)
-            msg = struct.pack("=IHHII", 20, 0x10, 0, 1, a.getsockname()[0]) + b"ping"
+            msg = nlmsghdr.pack(nlmsghdr.size + 4, NLMSG.MIN_TYPE, 0, 1, a.getsockname()[0]) + b"ping"
             a.sendto(msg, (b.getsockname()[0], 0))
             if b.recv(64) != msg:
                 raise OSError(errno.EIO, "USERSOCK message came back different")
@@ -83,15 +90,13 @@ def _usersock() -> dict[str, Any]:
 
 
 def _recvmmsg() -> dict[str, Any]:
-    from . import _sys
-
-    if _sys.recvmmsg_raw is None:
+    if libc.recvmmsg_raw is None:
         return {"ok": False, "error": "libc has no recvmmsg"}
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2) as s:
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.USERSOCK) as s:
         s.bind((0, 0))
         # vlen 0 with MSG_DONTWAIT: the kernel validates and returns 0 or EAGAIN;
         # ENOSYS means the syscall is missing.
-        rc = _sys.recvmmsg_raw(s.fileno(), None, 0, socket.MSG_DONTWAIT, None)
+        rc = libc.recvmmsg_raw(s.fileno(), None, 0, libc.MSG_DONTWAIT, None)
         if rc < 0:
             code = ctypes.get_errno()
             if code in (errno.ENOSYS, errno.EOPNOTSUPP):
@@ -131,21 +136,22 @@ def _nfnetlink(subsys: int, msg_type: int) -> dict[str, Any]:
     A present subsystem answers ENODEV (nothing bound there); a missing one EINVAL.
     """
     try:
-        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)
+        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.NETFILTER)
     except OSError as exc:
         return {"ok": False, "error": _errname(exc)}
     with s:
         s.bind((0, 0))
         s.settimeout(2.0)
         body = struct.pack("=BBH", 0, 0, socket.htons(65535))
-        s.send(struct.pack("=IHHII", 20, (subsys << 8) | msg_type, 0x5, 1, 0) + body)
+        s.send(nlmsghdr.pack(nlmsghdr.size + len(body), (subsys << 8) | msg_type,
+                             NLM_F.REQUEST | NLM_F.ACK, 1, 0) + body)
         try:
             reply = s.recv(4096)
         except OSError as exc:
             return {"ok": False, "error": _errname(exc)}
-    if len(reply) < 20 or struct.unpack_from("=H", reply, 4)[0] != 2:
+    if len(reply) < nlmsghdr.size + nlmsgerr_error.size or nlmsghdr.unpack_from(reply)[1] != NLMSG.ERROR:
         return {"ok": False, "error": "unexpected reply"}
-    err = -struct.unpack_from("=i", reply, 16)[0]
+    err = -nlmsgerr_error.unpack_from(reply, nlmsghdr.size)[0]
     if err in (errno.EINVAL, errno.EOPNOTSUPP, errno.EPROTONOSUPPORT):
         return {"ok": False, "error": _errname(OSError(err, os.strerror(err)))}
     if err == errno.EPERM:
@@ -161,8 +167,10 @@ def _netns() -> dict[str, Any]:
     if pid == 0:  # child: never returns into the caller's code
         rc = 1
         try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            rc = 0 if libc.unshare(CLONE_NEWNET) == 0 else 10 + ctypes.get_errno()
+            libc.unshare(libc.CLONE_NEWNET)
+            rc = 0
+        except OSError as exc:
+            rc = 10 + (exc.errno or 0)
         finally:
             os._exit(rc)
     _, status = os.waitpid(pid, 0)
@@ -174,7 +182,7 @@ def _netns() -> dict[str, Any]:
 
 
 def _netlink_mmap() -> dict[str, Any]:
-    from .ring import probe as ring_probe
+    from .nlmmap import probe as ring_probe
 
     return dict(ring_probe())
 

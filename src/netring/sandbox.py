@@ -12,7 +12,6 @@ run is interrupted.  Needs root (``unshare(CLONE_NEWNET)``).
 
 from __future__ import annotations
 
-import ctypes
 import os
 import pickle
 import socket
@@ -21,12 +20,12 @@ import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ._sys import libc
 from .errors import NotSupportedError
 
 __all__ = ["run_in_new_netns", "unshare_netns", "set_lo_up"]
 
 T = TypeVar("T")
-CLONE_NEWNET = 0x40000000
 _SIOCGIFFLAGS = 0x8913
 _SIOCSIFFLAGS = 0x8914
 _IFF_UP = 0x1
@@ -34,13 +33,13 @@ _IFF_UP = 0x1
 
 def unshare_netns() -> None:
     """Move the *calling process* into a new network namespace (only for children)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWNET) != 0:
-        code = ctypes.get_errno()
+    try:
+        libc.unshare(libc.CLONE_NEWNET)
+    except OSError as exc:
         raise NotSupportedError(
             f"cannot create a network namespace: unshare(CLONE_NEWNET) failed with "
-            f"{os.strerror(code)} (root / CAP_SYS_ADMIN needed)"
-        )
+            f"{os.strerror(exc.errno or 0)} (root / CAP_SYS_ADMIN needed)"
+        ) from None
 
 
 def set_lo_up() -> None:

@@ -43,13 +43,15 @@ from __future__ import annotations
 
 import errno as _errno
 import os
-import select
 import socket as _socket
 import sys
 from collections.abc import Sequence
 
 from . import _sys
 from . import netns as _netns
+from ._sys.cmsg import decode_netlink_cmsgs
+from ._sys.nladdr import nl_address
+from ._sys.poll import wait_readable
 from .codec import Message
 from .codec.constants import (
     NETLINK_ADD_MEMBERSHIP,
@@ -60,13 +62,12 @@ from .codec.constants import (
     NETLINK_LIST_MEMBERSHIPS,
     NETLINK_NO_ENOBUFS,
     NETLINK_PKTINFO,
-    SCM_CREDENTIALS,
     SK_MEMINFO_DROPS,
     SK_MEMINFO_VARS,
     SO,
     SOL_NETLINK,
 )
-from .codec.structs import u32, ucred
+from .codec.structs import u32
 from .codec.types import ReadableBuffer
 from .conn import Chunk, Connection, DebugLog, debug_text
 from .errors import NotSupportedError, TruncatedError
@@ -179,10 +180,7 @@ class SocketTransport:
             raise
 
     def _wait(self, timeout: float | None) -> None:
-        p = select.poll()
-        p.register(self.sock.fileno(), select.POLLIN | select.POLLERR)
-        ms = None if timeout is None else max(0, int(timeout * 1000))
-        if not p.poll(ms):
+        if not wait_readable(self.sock.fileno(), timeout):
             raise TimeoutError(f"netlink socket: nothing received within {timeout} s")
 
     def recv(self, block: bool, timeout: float | None) -> Chunk | None:
@@ -203,14 +201,7 @@ class SocketTransport:
             self._rview = memoryview(self._rbuf)
             raise TruncatedError("netlink socket", n, size)
         sender, groups = (int(addr[0]), int(addr[1])) if addr else (0, 0)
-        group = 0
-        creds = None
-        for level, ctype, data in anc:
-            if level == SOL_NETLINK and ctype == NETLINK_PKTINFO and len(data) >= 4:
-                group = int(u32.unpack_from(data)[0])
-            elif level == _socket.SOL_SOCKET and ctype == SCM_CREDENTIALS and len(data) >= 12:
-                pid, uid, gid = ucred.unpack_from(data)
-                creds = (int(pid), int(uid), int(gid))
+        group, creds = decode_netlink_cmsgs(anc)
         if not group and groups:
             # without NETLINK_PKTINFO the group is only known for groups 1..32
             group = groups.bit_length()
@@ -473,13 +464,14 @@ class NetlinkSocket(Connection):
             if b.truncated(i):
                 raise TruncatedError(f"recvmmsg slot {i}", None, self._batch_bufsize)
             view = b.view(i)
-            sender, groups = b.nl_address(i)
+            sender, groups = nl_address(b, i)
             if self.debug_log is not None:
                 self.debug_log(f"recvmmsg[{i}] from portid {sender}", view)
-            group = b.group(i) if self._pktinfo else 0
-            if not group:
+            group, creds = decode_netlink_cmsgs(b.cmsgs(i))
+            if not (self._pktinfo and group):
                 group = groups.bit_length()
-            creds = b.creds(i) if self._passcred else None
+            if not self._passcred:
+                creds = None
             out.extend(self.chunk_messages(Chunk(view, sender, group, creds)))
         return out
 

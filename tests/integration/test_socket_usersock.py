@@ -123,15 +123,16 @@ def test_mmsgbatch_fills_mmap_regions_directly(netns: Netns) -> None:
             for i in range(7):
                 assert batch.lengths[i] == sizes[i] and not batch.truncated(i)
                 assert bytes(m[i * frame : i * frame + sizes[i]]) == bufs[i]  # written in place
-                assert batch.portid(i) == tx.portid and batch.groups(i) == 0
-                assert batch.creds(i) == (os.getpid(), os.getuid(), os.getgid())
-                assert batch.group(i) == 0
+                assert _sys.nl_address(batch, i) == (tx.portid, 0)
+                group, creds = _sys.decode_netlink_cmsgs(batch.cmsgs(i))
+                assert creds == (os.getpid(), os.getuid(), os.getgid())
+                assert group == 0
                 assert next(iter_messages(batch.view(i))).seq == i + 1
             assert batch.truncated(7) and batch.msg_flags[7] & _sys.MSG_TRUNC
             assert len(batch.view(7)) == 32
             assert batch.recv(rx.fileno(), _sys.MSG_DONTWAIT) == 0  # EAGAIN -> 0
             # and send straight from the regions
-            assert batch.send(tx.fileno(), lengths=sizes[:3], dest_portid=rx.portid) == 3
+            assert batch.send(tx.fileno(), lengths=sizes[:3], name=_sys.sockaddr_nl_bytes(rx.portid)) == 3
             assert [mm.seq for mm in rx.recvmmsg()] + [mm.seq for mm in rx.recvmmsg(block=False)] == [1, 2, 3]
         finally:
             batch.close()

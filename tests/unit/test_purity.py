@@ -10,24 +10,22 @@ import netring
 SRC = pathlib.Path(netring.__file__).parent
 FORBIDDEN = {"socket", "mmap", "os", "ctypes", "select", "selectors", "fcntl", "subprocess", "signal"}
 
-# Packages/modules that must stay pure.  Edge modules are named explicitly below.
-PURE_DIRS = ("codec", "ring", "packet", "subsystems")
-EDGE_MODULES = {
-    # ring/ and packet/ each keep their OS work in one edge module
-    "ring/engine.py",
-    "ring/kernel.py",
-    "ring/shm.py",
-    "ring/writer.py",
-    "packet/edge.py",
-}
+# Purity is a matter of location: every module under these packages is pure except
+# those in an edge module or folder (``edge.py``, ``edge_*.py``, ``edge/``).
+PURE_PACKAGES = ("codec", "nlmmap", "packet", "subsystems")
+PURE_MODULES = ("errors.py", "conn.py")
+
+
+def _is_edge(rel: pathlib.PurePath) -> bool:
+    """True for a module inside an edge folder, or an edge module itself."""
+    return any(part == "edge" or part.startswith(("edge.", "edge_")) for part in rel.parts[1:])
 
 
 def _pure_files() -> list[pathlib.Path]:
-    files = [SRC / "errors.py"]
-    for d in PURE_DIRS:
+    files = [SRC / m for m in PURE_MODULES]
+    for d in PURE_PACKAGES:
         for f in sorted((SRC / d).rglob("*.py")):
-            rel = f.relative_to(SRC)
-            if str(rel) not in EDGE_MODULES and "edge" not in rel.parts:
+            if not _is_edge(f.relative_to(SRC)):
                 files.append(f)
     return files
 
@@ -55,12 +53,24 @@ def _runtime_imports(tree: ast.AST) -> set[str]:
 def test_pure_modules_import_no_os_module() -> None:
     files = _pure_files()
     assert any(f.parent.name == "codec" for f in files)
+    assert any(f.parent.name == "nlmmap" for f in files)
     offenders = {}
     for f in files:
         bad = _runtime_imports(ast.parse(f.read_text())) & FORBIDDEN
         if bad:
             offenders[str(f.relative_to(SRC))] = sorted(bad)
     assert offenders == {}
+
+
+def test_edge_locations_are_the_only_exemptions() -> None:
+    pure = {str(f.relative_to(SRC)) for f in _pure_files()}
+    assert "nlmmap/cursor.py" in pure and "nlmmap/edge/shm.py" not in pure
+    assert _is_edge(pathlib.PurePath("packet/edge.py"))
+    assert _is_edge(pathlib.PurePath("packet/edge_v3.py"))
+    assert _is_edge(pathlib.PurePath("subsystems/nfqueue/edge.py"))
+    assert _is_edge(pathlib.PurePath("subsystems/nfqueue/edge/sock.py"))
+    assert not _is_edge(pathlib.PurePath("subsystems/rtnetlink/hedge.py"))
+    assert not _is_edge(pathlib.PurePath("nlmmap/edgecase.py"))
 
 
 def test_checker_catches_a_forbidden_import() -> None:

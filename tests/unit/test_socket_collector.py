@@ -115,11 +115,16 @@ def test_parse_cmsgs_pktinfo_and_credentials() -> None:
     hdr = struct.Struct("=Qii")
     raw = hdr.pack(hdr.size + 4, _sys.SOL_NETLINK, _sys.NETLINK_PKTINFO) + struct.pack("=I", 7) + b"\0" * 4
     raw += hdr.pack(hdr.size + 12, _sys.SOL_SOCKET, _sys.SCM_CREDENTIALS) + struct.pack("=iII", 10, 20, 30) + b"\0" * 4
-    got = _sys._parse_cmsgs(raw)
+    got = _sys.parse_cmsgs(raw)
     assert [(lv, t) for lv, t, _ in got] == [(270, 3), (1, 2)]
     assert got[1][2] == struct.pack("=iII", 10, 20, 30)
-    assert _sys._parse_cmsgs(raw[:10]) == []  # truncated header: nothing, no exception
+    assert _sys.parse_cmsgs(raw[:10]) == []  # truncated header: nothing, no exception
     assert _sys.cmsg_space(4) == 24 and _sys.cmsg_space(12) == 32
+    # the one netlink decoder, over parsed cmsgs and over socket.recvmsg's ancillary list
+    assert _sys.decode_netlink_cmsgs(got) == (7, (10, 20, 30))
+    assert _sys.decode_netlink_cmsgs(got[1:]) == (0, (10, 20, 30))
+    assert _sys.decode_netlink_cmsgs([(270, 3, b"\x05\0")]) == (0, None)  # short data: ignored
+    assert _sys.decode_netlink_cmsgs([]) == (0, None)
 
 
 def test_batch_pins_regions_until_closed() -> None:

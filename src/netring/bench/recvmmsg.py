@@ -30,16 +30,15 @@ import sys
 import time
 from typing import Any, TextIO
 
-from .._sys import MMsgBatch
+from .._sys import MMsgBatch, sockaddr_nl_bytes
+from ..codec.constants import NETLINK, SO
 from ..sandbox import run_in_new_netns
 from ._common import command_line, machine, print_table
 
 __all__ = ["run"]
 
-NETLINK_USERSOCK = 2
 MSG_SIZE = 64
 BATCH = 64
-_SO_RCVBUFFORCE = 33  # <asm-generic/socket.h>
 PREFILL_ROUND = 16384  # messages queued per round in the prefilled mode
 
 
@@ -51,7 +50,7 @@ def _sender(dest: int, count: int, rounds: tuple[int, int, int] | None = None) -
     With ``rounds=(size, ready_fd, go_fd)`` it queues ``size`` messages, writes a
     byte to ``ready_fd`` and waits for one on ``go_fd`` before the next round.
     """
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_USERSOCK) as s:
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.USERSOCK) as s:
         s.bind((0, 0))
         me = s.getsockname()[0]
         regions = [
@@ -61,13 +60,14 @@ def _sender(dest: int, count: int, rounds: tuple[int, int, int] | None = None) -
         fd = s.fileno()
         with MMsgBatch(regions, name=False, control=0) as batch:
             send = batch.send
+            name = sockaddr_nl_bytes(dest)
             sent = 0
             while sent < count:
                 stop = count if rounds is None else min(count, sent + rounds[0])
                 while sent < stop - BATCH:
-                    sent += send(fd, dest_portid=dest)
+                    sent += send(fd, name=name)
                 while sent < stop:
-                    sent += send(fd, n=min(BATCH, stop - sent), dest_portid=dest)
+                    sent += send(fd, n=min(BATCH, stop - sent), name=name)
                 if rounds is not None:
                     os.write(rounds[1], b"r")
                     os.read(rounds[2], 1)
@@ -81,9 +81,9 @@ def _receive(variant: str, count: int, prefill: bool = False) -> float:
     not counted.  ``prefill``: in rounds of :data:`PREFILL_ROUND` messages the
     sender queues a round and waits; only the receiver's drains are timed.
     """
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_USERSOCK) as r:
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.USERSOCK) as r:
         if prefill:
-            r.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, 256 << 20)
+            r.setsockopt(socket.SOL_SOCKET, SO.RCVBUFFORCE, 256 << 20)
         else:
             r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         r.bind((0, 0))

@@ -8,8 +8,8 @@ import pytest
 
 from netring.codec import Builder
 from netring.errors import Overrun, RingError
-from netring.ring import FlushResult, RingBase, RingGeometry
-from netring.ring.cursor import Frame, RxConsumer, RxProducer, TxProducer, TxSender
+from netring.nlmmap import FlushResult, RingBase, RingGeometry
+from netring.nlmmap.cursor import Frame, RxConsumer, RxProducer, TxProducer, TxSender
 
 
 def _msg(seq: int, pad: int = 0) -> bytes:

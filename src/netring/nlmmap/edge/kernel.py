@@ -12,7 +12,7 @@ says, and run the documented consumer protocol through the pure cursors::
     TX:  build in frame, nm_len, VALID;  sendto(fd, NULL, 0, 0, &addr)  (one call)
 
 Kernels since 4.6 answer ``setsockopt(NETLINK_RX_RING)`` with ENOPROTOOPT: then
-:func:`probe` says so and :func:`netring.ring.open_ring` uses the user-space
+:func:`probe` says so and :func:`netring.nlmmap.open_ring` uses the user-space
 engine.  On this project's test machines only the probe can run; the set-up and
 consumer code below follow the 4.5 sources (see docs/rings.md) and are untested
 against a live kernel ring.
@@ -24,32 +24,34 @@ import ctypes
 import errno as _errno
 import mmap
 import os
-import select
 import socket
-import struct
 from typing import Any
 
-from ..errors import NotSupportedError, RingError
-from .base import FlushResult, RingBase
-from .cursor import Frame, RxConsumer, TxProducer, TxSender
-from .geometry import MappingLayout, RingGeometry
+from ..._sys.libc import sendto_raw
+from ..._sys.mapping import PAGE_SIZE
+from ..._sys.nladdr import sockaddr_nl_bytes
+from ..._sys.poll import POLLERR, POLLIN, Readable
+from ...codec.constants import NETLINK, NETLINK_RX_RING, NETLINK_TX_RING, NLMSG, SOL_NETLINK
+from ...codec.structs import nlmsghdr
+from ...errors import NotSupportedError, RingError
+from ..abi import nl_mmap_req
+from ..base import FlushResult, RingBase
+from ..cursor import Frame, RxConsumer, TxProducer, TxSender
+from ..geometry import MappingLayout, RingGeometry
 
-__all__ = ["probe", "KernelRing", "NETLINK_RX_RING", "NETLINK_TX_RING"]
+__all__ = ["probe", "KernelRing"]
 
-SOL_NETLINK = 270
-NETLINK_RX_RING = 6
-NETLINK_TX_RING = 7
-NETLINK_USERSOCK = 2
-_ZERO_REQ = bytes(16)
+# an all-zero nl_mmap_req: the kernel's "destroy the ring" request
+_ZERO_REQ = nl_mmap_req.pack(0, 0, 0, 0)
 # nlmsghdr{len 16, NLMSG_NOOP, flags 0, seq 0, pid 0}: skipped by every kernel receiver
-_NOOP = struct.pack("=IHHII", 16, 1, 0, 0, 0)
+_NOOP = nlmsghdr.pack(nlmsghdr.size, NLMSG.NOOP, 0, 0, 0)
 
 
 def _setring(s: socket.socket, opt: int, req: bytes) -> None:
     s.setsockopt(SOL_NETLINK, opt, req)
 
 
-def probe(protocol: int = NETLINK_USERSOCK) -> dict[str, Any]:
+def probe(protocol: int = NETLINK.USERSOCK) -> dict[str, Any]:
     """Ask the running kernel whether it still has netlink rings.
 
     Opens a fresh netlink socket, tries a one-page ``NETLINK_RX_RING`` and
@@ -58,7 +60,7 @@ def probe(protocol: int = NETLINK_USERSOCK) -> dict[str, Any]:
     Returns:
         ``{"rx": bool, "tx": bool, "error": "ENOPROTOOPT (...)" | None}``
     """
-    g = RingGeometry(mmap.PAGESIZE, 1, mmap.PAGESIZE, 1, mmap.PAGESIZE).pack()
+    g = RingGeometry(PAGE_SIZE, 1, PAGE_SIZE, 1, PAGE_SIZE).pack()
     out: dict[str, Any] = {"rx": False, "tx": False, "error": None}
     try:
         s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, protocol)
@@ -80,13 +82,6 @@ def probe(protocol: int = NETLINK_USERSOCK) -> dict[str, Any]:
             except OSError:
                 pass
     return out
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_sendto: Any = _libc.sendto
-_sendto.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
-                    ctypes.c_void_p, ctypes.c_uint32]
-_sendto.restype = ctypes.c_ssize_t
 
 
 class KernelRing(RingBase):
@@ -127,8 +122,7 @@ class KernelRing(RingBase):
         if tx is not None:
             self.tx = TxProducer(self.mm, tx, layout.tx_offset)
             self._sender = TxSender(self.mm, tx, layout.tx_offset, check_messages=False)
-        self._poll = select.poll()
-        self._poll.register(s.fileno(), select.POLLIN | select.POLLERR)
+        self._readable = Readable(s.fileno(), events=POLLIN | POLLERR)
         self._buf = bytearray(65536)
         self.overruns = 0
 
@@ -143,10 +137,9 @@ class KernelRing(RingBase):
         return self.overruns
 
     def _wait(self, timeout: float | None) -> bool:
-        ms = -1 if timeout is None else max(0, int(timeout * 1000))
-        ev = self._poll.poll(ms)  # poll() also continues a running dump (netlink_poll)
+        ev = self._readable.events(timeout)  # poll() also continues a running dump (netlink_poll)
         for _fd, mask in ev:
-            if mask & select.POLLERR:
+            if mask & POLLERR:
                 err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                 if err == _errno.ENOBUFS:
                     self.overruns += 1
@@ -169,10 +162,9 @@ class KernelRing(RingBase):
             d = ring.data[b.index]
             ring.buf[d : d + 16] = _NOOP
             ring.words[ring.hdr[b.index] + 1] = 16
-        addr = ctypes.create_string_buffer(
-            int(socket.AF_NETLINK).to_bytes(2, "little") + bytes(2)
-            + portid.to_bytes(4, "little") + groups.to_bytes(4, "little"), 12)
-        n = int(_sendto(self.sock.fileno(), None, 0, 0, ctypes.addressof(addr), 12))
+        name = sockaddr_nl_bytes(portid, groups)
+        addr = ctypes.create_string_buffer(name, len(name))
+        n = int(sendto_raw(self.sock.fileno(), None, 0, 0, ctypes.addressof(addr), len(name)))
         e = ctypes.get_errno() if n < 0 else 0
         # follow the kernel's TX head: it set every frame it consumed UNUSED, in order
         # (after an error the count of consumed frames is not reported; the statuses say it)

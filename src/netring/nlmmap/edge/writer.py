@@ -1,9 +1,9 @@
 """A direct ring producer: a peer process writes netlink messages straight into a
 shared RX ring -- no socket, no system call per message.
 
-OS edge module (``os``, ``select``).  This is the user-space counterpart of the
+OS edge module (``os``, eventfds and polling from :mod:`netring._sys`).  This is the user-space counterpart of the
 kernel constructing messages in a mapped RX ring (``netlink_mmap`` 3.10-4.5):
-the frame logic is the pure :class:`~netring.ring.cursor.RxProducer`; this
+the frame logic is the pure :class:`~netring.nlmmap.cursor.RxProducer`; this
 module adds the producer claim, the credentials and the two wake-ups::
 
     writer process                      shared memfd ring (RX)             consumer process
@@ -27,7 +27,7 @@ descriptors (``fork`` or ``SCM_RIGHTS``; the file is mode 0600) can write at all
 Trust them as you trust those processes.
 
 One producer per ring: a second :class:`RingWriter`, or a socket filler
-(:class:`~netring.ring.engine.RingFiller`, :class:`~netring.ring.engine.Feeder`),
+(:class:`~netring.nlmmap.edge.filler.RingFiller`, :class:`~netring.nlmmap.edge.fanout.Feeder`),
 on the same ring is refused (:meth:`SharedRing.claim_producer`).  A process that
 forks must not write from both sides of the fork with the same writer.
 
@@ -40,21 +40,20 @@ size for the largest message.
 
 from __future__ import annotations
 
-import math
 import os
-import select
-import time
 from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import RingError
-from .cursor import RxProducer
-from .shm import C, SharedRing
+from ..._sys import eventfd
+from ..._sys.poll import Readable, deadline_after, ms_left
+from ...errors import RingError
+from ..cursor import RxProducer
+from .shm import HeaderWord, SharedRing
 
 __all__ = ["RingWriter", "RingTimeout", "WRITER_KIND"]
 
-WRITER_KIND = 2  # q[C.PRODUCER_KIND] of a RingWriter (shm.PRODUCER_KINDS)
+WRITER_KIND = 2  # q[HeaderWord.PRODUCER_KIND] of a RingWriter (shm.PRODUCER_KINDS)
 ROOM_SLICE_MS = 20  # a writer waiting for room re-checks the ring at least this often
 
 
@@ -71,18 +70,11 @@ class RingTimeout(RingError, TimeoutError):
         self.sent = sent
 
 
-def _drain(fd: int) -> None:
-    try:
-        os.eventfd_read(fd)
-    except BlockingIOError:
-        pass
-
-
 class RingWriter:
     """Write netlink messages directly into a :class:`SharedRing`'s RX ring.
 
     The consumer reads them with the ordinary ring API
-    (:meth:`UserRing.attach(shared) <netring.ring.engine.UserRing.attach>`, then
+    (:meth:`UserRing.attach(shared) <netring.nlmmap.edge.user.UserRing.attach>`, then
     ``messages()``, ``data()``, ``recv()``/``release()``/``skip()``)::
 
         shared = SharedRing.receive(unix_sock)        # or inherited through fork
@@ -102,7 +94,7 @@ class RingWriter:
     Raises:
         RingError: the ring has no RX ring, or already has a producer.
 
-    Frames follow :data:`~netring.ring.states.TRANSITIONS`: ``frame()`` moves the
+    Frames follow :data:`~netring.nlmmap.states.TRANSITIONS`: ``frame()`` moves the
     head frame UNUSED -> RESERVED, ``commit()`` RESERVED -> VALID (headers first,
     status last); ``send_many()`` moves runs UNUSED -> VALID.  Frames the consumer
     keeps (SKIP) are stepped over, as the kernel's ``netlink_forward_ring`` does,
@@ -126,7 +118,7 @@ class RingWriter:
             self.group = group
             self.timeout = timeout
             self.pid, self.uid, self.gid = os.getpid(), os.getuid(), os.getgid()
-            self.prod = RxProducer(shared.mm, rx, shared.rx_base, position=int(q[C.RX_PROD]),
+            self.prod = RxProducer(shared.mm, rx, shared.rx_base, position=int(q[HeaderWord.RX_PROD]),
                                    publish_position=self._publish_position,
                                    consumer_position=self._consumer_position)
             n = rx.frame_nr
@@ -139,8 +131,7 @@ class RingWriter:
             self._q = q
             self._data_efd = shared.data_efd
             self._space_efd = shared.space_efd
-            self._room = select.poll()
-            self._room.register(shared.space_efd, select.POLLIN)
+            self._room = Readable(shared.space_efd)
             self.messages = 0
             self.bytes = 0
             self.ring_full = 0
@@ -153,19 +144,19 @@ class RingWriter:
 
     # -- shared header -------------------------------------------------------------------
     def _publish_position(self, pos: int) -> None:
-        self._q[C.RX_PROD] = pos
+        self._q[HeaderWord.RX_PROD] = pos
 
     def _consumer_position(self) -> int:
-        return int(self._q[C.RX_CONS])
+        return int(self._q[HeaderWord.RX_CONS])
 
     def _wake(self) -> None:
         """Write the data eventfd if (and only if) a consumer announced it sleeps."""
         q = self._q
-        if q[C.WAITING]:
-            q[C.WAITING] = 0  # one wake-up per sleep; the consumer sets it again
-            os.eventfd_write(self._data_efd, 1)
+        if q[HeaderWord.WAITING]:
+            q[HeaderWord.WAITING] = 0  # one wake-up per sleep; the consumer sets it again
+            eventfd.signal(self._data_efd)
             self.wakeups += 1
-            q[C.WAKEUPS] += 1
+            q[HeaderWord.WAKEUPS] += 1
 
     def _wait_room(self, timeout: float, sent: int) -> None:
         """Sleep until the consumer frees a frame (or steps the writer over a kept
@@ -178,27 +169,27 @@ class RingWriter:
         """
         q = self._q
         self.ring_full += 1
-        q[C.RING_FULL] += 1
+        q[HeaderWord.RING_FULL] += 1
         self._wake()  # the consumer may be asleep with frames to read
-        deadline = time.monotonic() + timeout
+        deadline = deadline_after(timeout)
         try:
             while True:
                 # (re-)announce: the consumer clears PAUSED when it wakes us, and a
                 # wake-up may bring no room at the head (a kept frame released elsewhere)
-                q[C.PAUSED] = 1
-                _drain(self._space_efd)
+                q[HeaderWord.PAUSED] = 1
+                eventfd.drain(self._space_efd)
                 if self.prod.reserve(1)[1]:
                     return
-                if not q[C.PAUSED]:
+                if not q[HeaderWord.PAUSED]:
                     continue  # woken between the store and the drain: look again
-                left = deadline - time.monotonic()
-                if left <= 0:
+                ms = ms_left(deadline, ROOM_SLICE_MS)
+                if ms == 0:
                     raise RingTimeout(
                         f"ring full for {timeout:g}s: the consumer released no frame "
                         f"({sent} messages of this call were written)", sent)
-                self._room.poll(min(ROOM_SLICE_MS, math.ceil(left * 1000)))
+                self._room.wait_ms(ms)
         finally:
-            q[C.PAUSED] = 0
+            q[HeaderWord.PAUSED] = 0
 
     def _check_size(self, length: int, what: str = "message") -> None:
         ds = self.geometry.data_size
@@ -269,8 +260,8 @@ class RingWriter:
                               creds=self._creds)
         self._reserved = None
         q = self._q
-        q[C.MESSAGES] += 1
-        q[C.BYTES] += length
+        q[HeaderWord.MESSAGES] += 1
+        q[HeaderWord.BYTES] += length
         self.messages += 1
         self.bytes += length
         self._wake()
@@ -337,8 +328,8 @@ class RingWriter:
             prod.publish(start, run, groups=groups, pids=pids, uids=uids, gids=gids)
             done += cnt
             nbytes = sum(run)
-            q[C.MESSAGES] += cnt
-            q[C.BYTES] += nbytes
+            q[HeaderWord.MESSAGES] += cnt
+            q[HeaderWord.BYTES] += nbytes
             self.messages += cnt
             self.bytes += nbytes
             self._wake()

@@ -17,17 +17,17 @@ import pytest
 from nsutil import Netns
 from procutil import fork, reap
 
-from netring.codec import NLM_F, NLMSG, Builder, iter_messages
+from netring.codec import NETLINK, NLM_F, NLMSG, Builder, iter_messages
+from netring.codec.constants import NETLINK_ADD_MEMBERSHIP, SO, SOL_NETLINK
 from netring.netns import socket_in
-from netring.ring import RingGeometry, open_ring, probe, ring_support
-from netring.ring.engine import Feeder, UserRing, send_sequence
-from netring.ring.geometry import GeometryError
-from netring.ring.shm import SharedRing
+from netring.nlmmap import RingGeometry, open_ring, probe, ring_support
+from netring.nlmmap.edge.fanout import Feeder
+from netring.nlmmap.edge.shm import SharedRing
+from netring.nlmmap.edge.user import UserRing
+from netring.nlmmap.geometry import GeometryError
+from netring.subsystems.rtnetlink.constants import RTM
+from netring.tools.ringtraffic import send_sequence
 
-NETLINK_ROUTE = 0
-NETLINK_USERSOCK = 2
-RTM_GETROUTE = 26
-RTM_NEWROUTE = 24
 SEQ = struct.Struct("=I")
 
 
@@ -37,10 +37,10 @@ def _kernel_version() -> tuple[int, int]:
 
 
 def usersock(ns: Netns, rcvbuf: int = 8 << 20) -> socket.socket:
-    s = socket_in(ns.path, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_USERSOCK)
+    s = socket_in(ns.path, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.USERSOCK)
     s.bind((0, 0))
     try:
-        s.setsockopt(socket.SOL_SOCKET, 33, rcvbuf)  # SO_RCVBUFFORCE
+        s.setsockopt(socket.SOL_SOCKET, SO.RCVBUFFORCE, rcvbuf)
     except OSError:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     return s
@@ -85,14 +85,14 @@ def test_open_ring_falls_back_and_says_why(netns: Netns) -> None:
 
 def _dump_request(seq: int) -> bytes:
     b = Builder(64)
-    b.begin(RTM_GETROUTE, NLM_F.REQUEST | NLM_F.DUMP, seq=seq)
+    b.begin(RTM.GETROUTE, NLM_F.REQUEST | NLM_F.DUMP, seq=seq)
     b.put(bytes([socket.AF_INET]) + bytes(11))  # struct rtmsg, family AF_INET
     b.end()
     return b.tobytes()
 
 
 def _plain_dump(ns: Netns, seq: int) -> list[bytes]:
-    s = socket_in(ns.path, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
+    s = socket_in(ns.path, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.ROUTE)
     with s:
         s.bind((0, 0))
         s.settimeout(10)
@@ -106,7 +106,7 @@ def _plain_dump(ns: Netns, seq: int) -> list[bytes]:
                 if m.type == NLMSG.DONE:
                     done = True
                     break
-                assert m.type == RTM_NEWROUTE, m
+                assert m.type == RTM.NEWROUTE, m
                 out.append(_normalise(m.data))
             if done:
                 return out
@@ -120,7 +120,7 @@ def _normalise(data: memoryview) -> bytes:
 
 
 def _ring_dump(ns: Netns, seq: int, geometry: RingGeometry) -> tuple[list[bytes], dict[str, int]]:
-    s = socket_in(ns.path, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
+    s = socket_in(ns.path, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.ROUTE)
     with s:
         s.bind((0, 0))
         ring = open_ring(s, geometry, None, backend="user")
@@ -131,7 +131,7 @@ def _ring_dump(ns: Netns, seq: int, geometry: RingGeometry) -> tuple[list[bytes]
             for m in ring.messages(timeout=10):
                 if m.type == NLMSG.DONE:
                     return out, ring.stats()
-                assert m.type == RTM_NEWROUTE, m
+                assert m.type == RTM.NEWROUTE, m
                 out.append(_normalise(m.data))
         finally:
             ring.close()
@@ -371,7 +371,7 @@ def test_consumer_killed_mid_stream_new_consumer_continues(netns: Netns) -> None
 
 
 def test_demo_stream_in_namespace(netns: Netns) -> None:
-    from netring.ring import demo_stream
+    from netring.tools.ringtraffic import demo_stream
 
     out = demo_stream(netns.path, 20_000)
     assert out["messages"] == 20_000 and out["in_order"] and out["backend"] == "user"
@@ -382,11 +382,11 @@ def test_overrun_counted_and_surfaced(netns: Netns) -> None:
     ring counts it and the consumer gets Overrun once, then reads on."""
     from netring.errors import Overrun
 
-    r = socket_in(netns.path, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_USERSOCK)
+    r = socket_in(netns.path, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.USERSOCK)
     s = usersock(netns)
     with r, s:
         r.bind((0, 0))
-        r.setsockopt(270, 1, 3)  # NETLINK_ADD_MEMBERSHIP, group 3
+        r.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, 3)  # group 3
         r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
         ring = open_ring(r, RingGeometry.for_frames(512, 64), None, backend="user")
         try:

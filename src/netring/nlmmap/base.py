@@ -1,10 +1,10 @@
 """The one consumer API shared by kernel rings and user-space rings (pure).
 
-A backend supplies an :class:`~netring.ring.cursor.RxConsumer` and a way to
+A backend supplies an :class:`~netring.nlmmap.cursor.RxConsumer` and a way to
 wait; everything the program calls lives here, so code written against a ring
 does not know which backend fills it::
 
-    ring = netring.ring.open_ring(sock)          # kernel ring or user-space engine
+    ring = netring.nlmmap.open_ring(sock)          # kernel ring or user-space engine
     for msg in ring.messages(timeout=1.0):       # views, valid until the next one
         handle(msg)
     f = ring.recv()                              # or frame by frame:
@@ -35,7 +35,7 @@ class FlushResult:
         bytes: bytes handed to the kernel.
         syscalls: ``sendmsg`` calls made (1 unless IOV_MAX or the socket's send
             buffer forced a split).
-        bad: frames not sent because they were malformed (:class:`~netring.ring.cursor.BadFrame`);
+        bad: frames not sent because they were malformed (:class:`~netring.nlmmap.cursor.BadFrame`);
             they are released, the others are sent.
     """
 

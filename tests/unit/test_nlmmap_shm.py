@@ -17,9 +17,9 @@ import pytest
 
 import netring
 from netring.errors import RingError
-from netring.ring.cursor import Frame, RxConsumer, RxProducer
-from netring.ring.geometry import GeometryError, MappingLayout, RingGeometry
-from netring.ring.shm import PAGE_SIZE, C, SharedRing
+from netring.nlmmap.cursor import Frame, RxConsumer, RxProducer
+from netring.nlmmap.edge.shm import PAGE_SIZE, HeaderWord, SharedRing
+from netring.nlmmap.geometry import GeometryError, MappingLayout, RingGeometry
 
 ID = struct.Struct("=Q")
 
@@ -42,7 +42,7 @@ def test_attach_checks_the_header() -> None:
     with SharedRing.create(g) as r:
         fds = [os.dup(f) for f in r.fds()]
         other = SharedRing.from_fds(fds, expect=MappingLayout(g, None))
-        assert other.layout.rx == g and r.q[C.ATTACHES] == 1
+        assert other.layout.rx == g and r.q[HeaderWord.ATTACHES] == 1
         other.close()
         fds = [os.dup(f) for f in r.fds()]
         with pytest.raises(RingError, match="not the expected"):
@@ -71,7 +71,7 @@ def test_pass_ring_with_scm_rights() -> None:
             try:
                 child = SharedRing.receive(b)
                 child.mm[child.rx_base + 24 : child.rx_base + 28] = b"ping"
-                child.q[C.RX_PROD] = 1  # pretend: one frame published
+                child.q[HeaderWord.RX_PROD] = 1  # pretend: one frame published
                 child.close()
                 code = 0
             finally:
@@ -79,7 +79,7 @@ def test_pass_ring_with_scm_rights() -> None:
         r.send(a)
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
-        assert bytes(r.mm[r.rx_base + 24 : r.rx_base + 28]) == b"ping" and r.q[C.RX_PROD] == 1
+        assert bytes(r.mm[r.rx_base + 24 : r.rx_base + 28]) == b"ping" and r.q[HeaderWord.RX_PROD] == 1
         a.close()
         b.close()
 
@@ -90,8 +90,8 @@ def _producer(shared: SharedRing, total: int, seed: int) -> None:
     assert g is not None
     q = shared.q
     prod = RxProducer(shared.mm, g, shared.rx_base,
-                      publish_position=lambda p: q.__setitem__(C.RX_PROD, p),
-                      consumer_position=lambda: int(q[C.RX_CONS]))
+                      publish_position=lambda p: q.__setitem__(HeaderWord.RX_PROD, p),
+                      consumer_position=lambda: int(q[HeaderWord.RX_CONS]))
     nxt = 0
     deadline = time.monotonic() + 30
     while nxt < total and time.monotonic() < deadline:
@@ -123,8 +123,8 @@ def test_two_processes_race_skip_release_no_loss_no_reorder(seed: int) -> None:
                 os._exit(code)
         q = shared.q
         cons = RxConsumer(shared.mm, g, shared.rx_base,
-                          producer_position=lambda: int(q[C.RX_PROD]),
-                          commit_slot=(q, C.RX_CONS))
+                          producer_position=lambda: int(q[HeaderWord.RX_PROD]),
+                          commit_slot=(q, HeaderWord.RX_CONS))
         rnd = random.Random(seed)
         got: list[int] = []
         held: list[Frame] = []
@@ -172,8 +172,8 @@ def test_two_processes_race_skip_release_no_loss_no_reorder(seed: int) -> None:
 
 _CHILD = """
 import ctypes, mmap, os, signal, sys
-from netring.ring.cursor import RxConsumer, RxProducer
-from netring.ring.geometry import RingGeometry
+from netring.nlmmap.cursor import RxConsumer, RxProducer
+from netring.nlmmap.geometry import RingGeometry
 mode, addr_file = sys.argv[1], sys.argv[2]
 g = RingGeometry.for_frames(64, 4)
 m = mmap.mmap(-1, g.size)

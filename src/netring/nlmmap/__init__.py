@@ -1,15 +1,23 @@
 """Memory-mapped netlink rings: the 3.10-4.5 ABI, kept exact, on today's kernels.
 
-Pure parts: :mod:`.abi` (structs, statuses), :mod:`.geometry` (validation as
-``netlink_set_ring``), :mod:`.states` (the transition table), :mod:`.cursor`
-(RX/TX cursors over any buffer), :mod:`.base` (the common consumer API).
-Edge parts: :mod:`.kernel` (the kernel's rings, where they exist),
-:mod:`.shm` (rings in a memfd), :mod:`.engine` (the user-space engine),
-:mod:`.writer` (a peer process writing messages straight into a ring).
+Pure modules, here (they import no OS module)::
+
+    abi        struct nl_mmap_req / nl_mmap_hdr, NL_MMAP_STATUS
+    geometry   RingGeometry, MappingLayout: validation as netlink_set_ring()
+    states     TRANSITIONS: the frame-state table code, tests and docs share
+    cursor     RxConsumer, RxProducer, TxProducer, TxSender over any buffer
+    base       RingBase: the one consumer API of every backend
+
+OS modules, in :mod:`.edge`: ``kernel`` (the kernel's rings, where they exist),
+``shm`` (rings in a memfd), ``filler`` and ``fanout`` (a socket into rings),
+``tx`` (sending frames), ``user`` (the user-space backend), ``factory``
+(:func:`open_ring`), ``writer`` (a peer process writing frames directly).
+They load on first use of their names, so ``import netring.nlmmap`` loads no
+ctypes, mmap or socket.
 
 Quick use::
 
-    ring = netring.ring.open_ring(sock)      # kernel ring or user-space engine
+    ring = netring.nlmmap.open_ring(sock)    # kernel ring or user-space engine
     print(ring)                              # says which, and why
     for msg in ring.messages(timeout=1):
         ...
@@ -47,21 +55,22 @@ __all__ = [
     "probe",
     "ring_support",
     "open_ring",
-    "demo_stream",
     "UserRing",
     "Feeder",
     "SharedRing",
     "KernelRing",
     "RingWriter",
     "RingTimeout",
+    "RingFiller",
+    "FrameSender",
 ]
 
-# edge classes, imported on first use so that ``import netring.ring`` stays pure
+# edge classes, imported on first use so that ``import netring.nlmmap`` stays pure
 _LAZY = {
-    "UserRing": "engine",
-    "Feeder": "engine",
-    "RingFiller": "engine",
-    "FrameSender": "engine",
+    "UserRing": "user",
+    "Feeder": "fanout",
+    "RingFiller": "filler",
+    "FrameSender": "tx",
     "SharedRing": "shm",
     "KernelRing": "kernel",
     "RingWriter": "writer",
@@ -72,40 +81,30 @@ _LAZY = {
 def __getattr__(name: str) -> Any:
     mod = _LAZY.get(name)
     if mod is None:
-        raise AttributeError(f"module 'netring.ring' has no attribute {name!r}")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
 
-    return getattr(importlib.import_module(f"{__name__}.{mod}"), name)
+    return getattr(importlib.import_module(f"{__name__}.edge.{mod}"), name)
 
 
 def probe() -> dict[str, Any]:
     """``{"rx": bool, "tx": bool, "error": "ENOPROTOOPT (...)" | None}`` for this kernel."""
-    from .kernel import probe as _probe
+    from .edge.kernel import probe as _probe
 
     return _probe()
 
 
 def ring_support() -> dict[str, Any]:
     """The backend :func:`open_ring` picks here and why (probe result included)."""
-    from .engine import ring_support as _rs
+    from .edge.factory import ring_support as _rs
 
     return _rs()
 
 
 def open_ring(sock: Any, rx: RingGeometry | None = None, tx: RingGeometry | None = None,
               **kw: Any) -> RingBase:
-    """Open a ring on a bound netlink socket; see :func:`netring.ring.engine.open_ring`."""
-    from .engine import open_ring as _open
+    """Open a ring on a bound netlink socket; see :func:`netring.nlmmap.edge.factory.open_ring`."""
+    from .edge.factory import open_ring as _open
 
     return _open(sock, rx, tx, **kw)
 
-
-def demo_stream(netns_path: str | None = None, count: int = 100_000) -> dict[str, Any]:
-    """Stream ``count`` USERSOCK messages from a child process through a ring.
-
-    Returns figures: backend, reason, messages, seconds, msgs_per_s, copies,
-    ring_full, in_order.  See :func:`netring.ring.engine.demo_stream`.
-    """
-    from .engine import demo_stream as _demo
-
-    return _demo(netns_path, count)

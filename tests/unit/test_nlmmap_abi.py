@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from netring.errors import RingError
-from netring.ring.abi import (
+from netring.nlmmap.abi import (
     NL_MMAP_HDRLEN,
     NL_MMAP_MSG_ALIGNMENT,
     NL_MMAP_STATUS,
     nl_mmap_hdr,
     nl_mmap_req,
 )
-from netring.ring.geometry import RULES, GeometryError, MappingLayout, RingGeometry, validate
-from netring.ring.states import ALLOWED, TRANSITIONS, check, render_table
+from netring.nlmmap.geometry import RULES, GeometryError, MappingLayout, RingGeometry, validate
+from netring.nlmmap.states import ALLOWED, TRANSITIONS, check, render_table
 
 
 def test_abi_sizes_and_values() -> None:
@@ -138,13 +138,21 @@ def test_every_exported_name_imports() -> None:
     import subprocess
     import sys
 
-    import netring.ring as ring
+    import netring.nlmmap as ring
 
     for name in ring.__all__:
         assert getattr(ring, name) is not None, name
     with pytest.raises(AttributeError):
         ring.NoSuchThing  # noqa: B018
     # importing the package loads no edge module (they come on first use)
-    code = "import sys, netring.ring; print(sorted(m for m in sys.modules if m.startswith('netring.ring.')))"
+    code = "import sys, netring.nlmmap; print(sorted(m for m in sys.modules if m.startswith('netring.nlmmap.')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "engine" not in out.stdout and "kernel" not in out.stdout and "shm" not in out.stdout
+    assert "edge" not in out.stdout and "kernel" not in out.stdout and "shm" not in out.stdout
+    # and the package itself adds no OS module to what ``import netring`` loaded
+    code = ("import sys, netring; before = set(sys.modules); import netring.nlmmap; "
+            "print(sorted(set(sys.modules) - before))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    added = eval(out.stdout)  # noqa: S307 - our own subprocess printing a list of names
+    ours = [m for m in added if m.startswith("netring")]
+    assert ours and all(m.startswith("netring.nlmmap") and ".edge" not in m for m in ours)
+    assert not {"ctypes", "mmap", "socket", "select", "fcntl", "os"} & set(added)

@@ -33,23 +33,27 @@ import socket
 import struct
 from typing import Any
 
-from ..errors import RingError
-from .geometry import MappingLayout, RingGeometry
+from ..._sys import eventfd
+from ..._sys.mapping import PAGE_SIZE, map_shared, sealed_memfd
+from ...codec.constants import SO
+from ...errors import RingError
+from ..abi import nl_mmap_req
+from ..geometry import MappingLayout, RingGeometry
 
-__all__ = ["SharedRing", "HEADER", "PAGE_SIZE", "COPY_TIMEOUT", "C", "PRODUCER_KINDS"]
+__all__ = ["SharedRing", "HEADER", "PAGE_SIZE", "COPY_TIMEOUT", "HeaderWord", "PRODUCER_KINDS"]
 
-PAGE_SIZE = mmap.PAGESIZE
 COPY_TIMEOUT = 30.0  # seconds either end of the COPY stream waits for the other
 MAGIC = b"NETRING\x01"
 VERSION = 1
 
 # magic[8] version u32, page_size u32, rx nl_mmap_req, tx nl_mmap_req, pad to 64
-HEADER = struct.Struct("=8sII16s16s16x")
+HEADER = struct.Struct(f"=8sII{nl_mmap_req.size}s{nl_mmap_req.size}s16x")
 assert HEADER.size == 64
 
 
-class C:
-    """Indices of the u64 counters that follow the 64-byte header (``q[C.X]``)."""
+class HeaderWord:
+    """Indices of the u64 words of the shared header page (``q[HeaderWord.RX_PROD]``):
+    the positions and counters that follow the 64-byte :data:`HEADER`."""
 
     BASE = 8  # first counter word (64 bytes / 8)
     RX_PROD = 8  # producer's published position (RxProducer.position)
@@ -68,16 +72,17 @@ class C:
     WAITING = 21  # 1 while a consumer sleeps in poll() for data (a RingWriter then wakes it)
     WAKEUPS = 22  # data eventfd writes a RingWriter made because WAITING was set
     NAMES = {
-        "messages": 10, "copies": 11, "ring_full": 12, "enobufs": 13,
-        "truncated": 14, "bytes": 16, "fills": 17, "attaches": 18, "wakeups": 22,
+        "messages": MESSAGES, "copies": COPIES, "ring_full": RING_FULL, "enobufs": ENOBUFS,
+        "truncated": TRUNCATED, "bytes": BYTES, "fills": FILLS, "attaches": ATTACHES,
+        "wakeups": WAKEUPS,
     }
 
 
-#: ``q[C.PRODUCER_KIND]`` values: who fills the ring.
+#: ``q[HeaderWord.PRODUCER_KIND]`` values: who fills the ring.
 PRODUCER_KINDS = {1: "socket filler (RingFiller)", 2: "direct writer (RingWriter)"}
 
 
-_NOREQ = bytes(16)
+_NOREQ = bytes(nl_mmap_req.size)  # an all-zero nl_mmap_req: "no ring"
 
 
 def _alive(pid: int) -> bool:
@@ -100,7 +105,7 @@ class SharedRing:
         layout: the rings' :class:`MappingLayout`.
         mm: the shared mapping (header + rings).
         rx_base, tx_base: offsets of the RX and TX rings in ``mm``.
-        q: the header as a memoryview of u64 (counters at :class:`C` indices).
+        q: the header as a memoryview of u64 (counters at :class:`HeaderWord` indices).
     """
 
     def __init__(self, fds: list[int], layout: MappingLayout, mm: mmap.mmap) -> None:
@@ -130,22 +135,19 @@ class SharedRing:
             if g is not None and g.page_size != PAGE_SIZE:
                 raise RingError(f"geometry page size {g.page_size} != this machine's {PAGE_SIZE}")
         size = PAGE_SIZE + layout.size
-        fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        fd = sealed_memfd(name, size)
         fds = [fd]
         try:
-            os.fchmod(fd, 0o600)
-            os.ftruncate(fd, size)
-            fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW)
-            mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            mm = map_shared(fd, size)
             HEADER.pack_into(mm, 0, MAGIC, VERSION, PAGE_SIZE,
                              rx.pack() if rx else _NOREQ, tx.pack() if tx else _NOREQ)
-            fds.append(os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK))  # data ready
-            fds.append(os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK))  # room again
+            fds.append(eventfd.create())  # data ready
+            fds.append(eventfd.create())  # room again
             a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             for s in (a, b):
                 try:
-                    s.setsockopt(socket.SOL_SOCKET, 32, copy_buffer)  # SO_SNDBUFFORCE
-                    s.setsockopt(socket.SOL_SOCKET, 33, copy_buffer)  # SO_RCVBUFFORCE
+                    s.setsockopt(socket.SOL_SOCKET, SO.SNDBUFFORCE, copy_buffer)
+                    s.setsockopt(socket.SOL_SOCKET, SO.RCVBUFFORCE, copy_buffer)
                 except OSError:
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, copy_buffer)
             fds.append(b.detach())  # consumer end: travels with the ring
@@ -186,9 +188,9 @@ class SharedRing:
         if st.st_size != PAGE_SIZE + layout.size:
             raise RingError(f"ring file is {st.st_size} bytes, header says "
                             f"{PAGE_SIZE + layout.size}")
-        mm = mmap.mmap(fd, st.st_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        mm = map_shared(fd, st.st_size)
         ring = cls(list(fds), layout, mm)
-        ring.q[C.ATTACHES] += 1
+        ring.q[HeaderWord.ATTACHES] += 1
         return ring
 
     def fds(self) -> list[int]:
@@ -255,15 +257,15 @@ class SharedRing:
             if exc.errno not in (errno.EAGAIN, errno.EACCES):
                 raise
             raise RingError(f"ring already has a producer: {self._holder()}") from None
-        pid = int(q[C.PRODUCER])
+        pid = int(q[HeaderWord.PRODUCER])
         me = os.getpid()
         if pid == me:  # our own lock: do not unlock, the other claim still needs it
             raise RingError(f"ring already has a producer: {self._holder()}")
         if pid and _alive(pid):
             fcntl.lockf(fd, fcntl.LOCK_UN, 1, 0, os.SEEK_SET)
             raise RingError(f"ring already has a producer: {self._holder()}")
-        q[C.PRODUCER_KIND] = kind
-        q[C.PRODUCER] = me
+        q[HeaderWord.PRODUCER_KIND] = kind
+        q[HeaderWord.PRODUCER] = me
         self._claimed = True
 
     def release_producer(self) -> None:
@@ -271,24 +273,24 @@ class SharedRing:
         if not self._claimed or self._closed:
             return
         self._claimed = False
-        if int(self.q[C.PRODUCER]) == os.getpid():
-            self.q[C.PRODUCER] = 0
-            self.q[C.PRODUCER_KIND] = 0
+        if int(self.q[HeaderWord.PRODUCER]) == os.getpid():
+            self.q[HeaderWord.PRODUCER] = 0
+            self.q[HeaderWord.PRODUCER_KIND] = 0
         try:
             fcntl.lockf(self._fds[0], fcntl.LOCK_UN, 1, 0, os.SEEK_SET)
         except OSError:
             pass
 
     def _holder(self) -> str:
-        pid, kind = int(self.q[C.PRODUCER]), int(self.q[C.PRODUCER_KIND])
+        pid, kind = int(self.q[HeaderWord.PRODUCER]), int(self.q[HeaderWord.PRODUCER_KIND])
         return f"{PRODUCER_KINDS.get(kind, 'unknown producer')} in pid {pid}"
 
     def stats(self) -> dict[str, int]:
-        """The shared counters (see :class:`C`)."""
+        """The shared counters (see :class:`HeaderWord`)."""
         q = self.q
-        out = {k: int(q[i]) for k, i in C.NAMES.items()}
-        out["producer_position"] = int(q[C.RX_PROD])
-        out["consumer_position"] = int(q[C.RX_CONS])
+        out = {k: int(q[i]) for k, i in HeaderWord.NAMES.items()}
+        out["producer_position"] = int(q[HeaderWord.RX_PROD])
+        out["consumer_position"] = int(q[HeaderWord.RX_CONS])
         return out
 
     # -- lifetime ----------------------------------------------------------------------

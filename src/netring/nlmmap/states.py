@@ -6,7 +6,7 @@ walk :data:`TRANSITIONS`; ``docs/rings.md`` embeds :func:`render_table`'s output
 
 Actors: ``producer`` is whoever fills the ring -- the kernel for a kernel RX
 ring, the filler of the user-space engine or a peer process's
-:class:`~netring.ring.writer.RingWriter` otherwise -- and ``consumer`` is the
+:class:`~netring.nlmmap.edge.writer.RingWriter` otherwise -- and ``consumer`` is the
 program reading it.  On the TX ring the roles swap: the program produces
 (``user``) and the kernel or :meth:`flush` consumes (``sender``).
 """

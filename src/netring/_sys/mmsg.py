@@ -1,8 +1,9 @@
-"""Batched socket system calls through ctypes: ``recvmmsg``, ``sendmmsg``, ``sendmsg``, ``setns``.
+"""Family-neutral batches of ``struct mmsghdr`` for ``recvmmsg``/``sendmmsg``.
 
-This is an OS edge module (it imports :mod:`ctypes`); nothing here knows netlink
-semantics beyond decoding the sender address and the two control messages the
-netlink socket edge asks for.
+OS edge module (``ctypes``).  Nothing here knows an address family: sender
+addresses stay raw ``struct sockaddr`` bytes (decode them with the family's
+helper, :func:`netring._sys.nladdr.nl_address` for netlink) and control
+messages raw cmsgs (:mod:`netring._sys.cmsg` decodes them).
 
 The central object is :class:`MMsgBatch`: N ``struct mmsghdr`` prepared once, each
 with one iovec pointing at a caller-provided *writable* buffer region::
@@ -16,8 +17,8 @@ with one iovec pointing at a caller-provided *writable* buffer region::
       control[i]  ``control`` bytes for cmsgs (NETLINK_PKTINFO, SCM_CREDENTIALS, ...)
 
     one recvmmsg(fd, mmsghdr[0..n), n, flags) fills up to n regions per syscall;
-    afterwards lengths[i], msg_flags[i], portid(i), groups(i), group(i), creds(i)
-    describe message i (valid for i < the returned count).
+    afterwards lengths[i], msg_flags[i], name(i), cmsgs(i) describe message i
+    (valid for i < the returned count).
 
 API::
 
@@ -28,22 +29,17 @@ API::
     batch.truncated(i)    bool(msg_flags[i] & MSG_TRUNC)
     batch.view(i)         memoryview of region i cut to lengths[i] (zero copy)
     batch.name(i)         raw sender address bytes (msg_namelen of them)
-    batch.portid(i)       sockaddr_nl.nl_pid of the sender (0: the kernel)
-    batch.nl_address(i)   (nl_pid, nl_groups) of the sender in one call
-    batch.groups(i)       sockaddr_nl.nl_groups (1 << (group-1) for multicast, 0 unicast)
+    batch.name_view(i)    the same, in place (zero copy)
     batch.cmsgs(i)        [(level, type, data bytes), ...]
-    batch.group(i)        NETLINK_PKTINFO group (0 when absent or unicast)
-    batch.creds(i)        SCM_CREDENTIALS (pid, uid, gid) or None
-    batch.send(fd, lengths=None, n=None, flags=0, dest_portid=0, dest_groups=0)
-                          sendmmsg of regions[0..n) (each cut to lengths[i]) -> sent count
-                          (headers built on first use and reused: no per-slot Python work)
+    batch.send(fd, lengths=None, n=None, flags=0, name=None)
+                          sendmmsg of regions[0..n) (each cut to lengths[i]) to the
+                          raw address ``name`` -> sent count (headers built on first
+                          use and reused: no per-slot Python work)
     batch.close()         drop every pointer into the regions (required before
                           closing an mmap the regions live in)
 
-    sendmmsg(fd, buffers, dest_portid=0, dest_groups=0, flags=0) -> int   one datagram per buffer
-    sendmsg(fd, buffers, dest_portid=0, dest_groups=0, flags=0) -> int    one datagram, one iovec per buffer
-    setns(fd, nstype=CLONE_NEWNET) -> None                                 the calling *thread* only
-    gettid() -> int
+    sendmmsg_to(fd, buffers, name=None, flags=0) -> int   one datagram per buffer
+    sendmsg_to(fd, buffers, name=None, flags=0) -> int    one datagram, one iovec per buffer
 
 Lifetime rule: the batch holds ctypes pointers into the regions (taken with
 ``ctypes.c_char.from_buffer``, which also pins them: a ``bytearray`` cannot be
@@ -67,143 +63,34 @@ import errno as _errno
 import operator
 import os
 import struct
-import threading
 from collections.abc import Sequence
 from typing import Any, Literal
 
-__all__ = [
-    "MMsgBatch",
-    "recvmmsg_raw",
-    "sendmmsg_raw",
-    "parse_cmsgs",
-    "sendmmsg",
-    "sendmsg",
-    "setns",
-    "gettid",
-    "have_recvmmsg",
-    "cmsg_space",
-    "MSG_PEEK",
-    "MSG_TRUNC",
-    "MSG_DONTWAIT",
-    "MSG_CTRUNC",
-    "MSG_WAITFORONE",
-    "CLONE_NEWNET",
-    "SOL_SOCKET",
-    "SCM_CREDENTIALS",
-    "SOL_NETLINK",
-    "NETLINK_PKTINFO",
-    "IOV_MAX",
-]
+from .cmsg import cmsg_align, parse_cmsgs
+from .libc import (
+    IOV_MAX,
+    MSG_TRUNC,
+    MSG_WAITFORONE,
+    SIZE_FMT,
+    iovec,
+    mmsghdr,
+    msghdr,
+    recvmmsg_raw,
+    sendmmsg_raw,
+    sendmsg_raw,
+)
 
-# <bits/socket.h>, <linux/socket.h>
-MSG_PEEK = 0x2
-MSG_CTRUNC = 0x8
-MSG_TRUNC = 0x20
-MSG_DONTWAIT = 0x40
-MSG_WAITFORONE = 0x10000
-SOL_SOCKET = 1
-SCM_CREDENTIALS = 2
-SOL_NETLINK = 270
-NETLINK_PKTINFO = 3
-AF_NETLINK = 16
-CLONE_NEWNET = 0x40000000  # <linux/sched.h>
-IOV_MAX = 1024  # <limits.h> UIO_MAXIOV
-_NAME_SIZE = 128  # sizeof(struct sockaddr_storage)
+__all__ = ["MMsgBatch", "sendmmsg_to", "sendmsg_to", "pin_buffer", "NAME_SIZE"]
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-class iovec(ctypes.Structure):
-    """``struct iovec`` (``<sys/uio.h>``)."""
-
-    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
-
-
-class msghdr(ctypes.Structure):
-    """``struct msghdr`` (``<sys/socket.h>``, glibc layout)."""
-
-    _fields_ = [
-        ("msg_name", ctypes.c_void_p),
-        ("msg_namelen", ctypes.c_uint32),
-        ("msg_iov", ctypes.POINTER(iovec)),
-        ("msg_iovlen", ctypes.c_size_t),
-        ("msg_control", ctypes.c_void_p),
-        ("msg_controllen", ctypes.c_size_t),
-        ("msg_flags", ctypes.c_int),
-    ]
-
-
-class mmsghdr(ctypes.Structure):
-    """``struct mmsghdr { struct msghdr msg_hdr; unsigned int msg_len; }`` (``<sys/socket.h>``)."""
-
-    _fields_ = [("msg_hdr", msghdr), ("msg_len", ctypes.c_uint)]
-
-
-assert ctypes.sizeof(iovec) == 2 * ctypes.sizeof(ctypes.c_void_p)
-assert ctypes.sizeof(msghdr) in (28, 56)  # 32-bit / 64-bit
-
-# struct sockaddr_nl { sa_family_t nl_family; u16 nl_pad; u32 nl_pid; u32 nl_groups; }  uapi/linux/netlink.h
-_sockaddr_nl = struct.Struct("=HHII")
-assert _sockaddr_nl.size == 12
-# struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; }  <bits/socket.h>
-_SIZE_T = ctypes.sizeof(ctypes.c_size_t)
-_cmsghdr = struct.Struct("=Qii" if _SIZE_T == 8 else "=Iii")
-assert _cmsghdr.size == 2 * _SIZE_T
-# struct ucred { pid_t pid; uid_t uid; gid_t gid; }  <linux/socket.h>
-_ucred = struct.Struct("=iII")
-assert _ucred.size == 12
-_u32 = struct.Struct("=I")
+NAME_SIZE = 128  # sizeof(struct sockaddr_storage)
 
 _IOVEC_SIZE = ctypes.sizeof(iovec)
 _MMSGHDR_SIZE = ctypes.sizeof(mmsghdr)
-_SIZE_FMT: Literal["Q", "I"] = "Q" if _SIZE_T == 8 else "I"  # size_t as a struct/array/memoryview code
-assert struct.calcsize(_SIZE_FMT) == _SIZE_T
 _OFF_MSG_LEN = mmsghdr.msg_len.offset
 _OFF_MSG_FLAGS = mmsghdr.msg_hdr.offset + msghdr.msg_flags.offset
 _OFF_MSG_NAMELEN = mmsghdr.msg_hdr.offset + msghdr.msg_namelen.offset
 _OFF_MSG_CONTROLLEN = mmsghdr.msg_hdr.offset + msghdr.msg_controllen.offset
 _memmove = ctypes.memmove
-
-_recvmmsg: Any = getattr(_libc, "recvmmsg", None)
-if _recvmmsg is not None:
-    _recvmmsg.argtypes = [
-        ctypes.c_int, ctypes.POINTER(mmsghdr), ctypes.c_uint, ctypes.c_int, ctypes.c_void_p,
-    ]
-    _recvmmsg.restype = ctypes.c_int
-# ``recvmmsg_raw(fd, POINTER(mmsghdr), vlen, flags, timeout) -> int``: the C function
-# itself (-1 and ``ctypes.get_errno()`` on failure), or None when the C library lacks it.
-# For callers that build their own ``mmsghdr`` arrays (the ring filler).
-recvmmsg_raw: Any = _recvmmsg
-_sendmmsg: Any = getattr(_libc, "sendmmsg", None)
-if _sendmmsg is not None:
-    _sendmmsg.argtypes = [ctypes.c_int, ctypes.POINTER(mmsghdr), ctypes.c_uint, ctypes.c_int]
-    _sendmmsg.restype = ctypes.c_int
-_sendmsg: Any = _libc.sendmsg
-_sendmsg.argtypes = [ctypes.c_int, ctypes.POINTER(msghdr), ctypes.c_int]
-_sendmsg.restype = ctypes.c_ssize_t
-_setns: Any = getattr(_libc, "setns", None)
-if _setns is not None:
-    _setns.argtypes = [ctypes.c_int, ctypes.c_int]
-    _setns.restype = ctypes.c_int
-
-
-def have_recvmmsg() -> bool:
-    """True when the C library exports ``recvmmsg`` and ``sendmmsg``."""
-    return _recvmmsg is not None and _sendmmsg is not None
-
-
-def _raise_errno(what: str) -> None:
-    e = ctypes.get_errno()
-    raise OSError(e, f"{what}: {os.strerror(e)}")
-
-
-def _cmsg_align(n: int) -> int:
-    return (n + _SIZE_T - 1) & ~(_SIZE_T - 1)
-
-
-def cmsg_space(datalen: int) -> int:
-    """``CMSG_SPACE(datalen)``: control bytes one cmsg of ``datalen`` bytes needs."""
-    return _cmsghdr.size + _cmsg_align(datalen)
 
 
 def _as_byte_view(buf: Any) -> memoryview:
@@ -213,7 +100,7 @@ def _as_byte_view(buf: Any) -> memoryview:
     return mv
 
 
-def _pin(buf: Any) -> tuple[int, int, Any]:
+def pin_buffer(buf: Any) -> tuple[int, int, Any]:
     """Address, length and a keep-alive object for any buffer (no copy when possible).
 
     Writable buffers are pinned in place (``from_buffer``); ``bytes`` are used in
@@ -233,24 +120,6 @@ def _pin(buf: Any) -> tuple[int, int, Any]:
     else:
         keep = (ctypes.c_char * n).from_buffer(mv)
     return ctypes.addressof(keep), n, keep
-
-
-def parse_cmsgs(raw: bytes) -> list[tuple[int, int, bytes]]:
-    """``[(cmsg_level, cmsg_type, data), ...]`` of a control buffer (a truncated
-    trailing cmsg is dropped, never an exception)."""
-    out: list[tuple[int, int, bytes]] = []
-    off = 0
-    hlen = _cmsghdr.size
-    while off + hlen <= len(raw):
-        clen, level, ctype = _cmsghdr.unpack_from(raw, off)
-        if clen < hlen or off + clen > len(raw):
-            break
-        out.append((level, ctype, raw[off + hlen : off + clen]))
-        off += _cmsg_align(clen)
-    return out
-
-
-_parse_cmsgs = parse_cmsgs  # old private name, kept for existing callers
 
 
 class MMsgBatch:
@@ -289,9 +158,9 @@ class MMsgBatch:
         self._iovs = (iovec * n)()
         self._keep: list[Any] = []
         self._caps: list[int] = []
-        self._name_size = _NAME_SIZE if name else 0
-        self._names = (ctypes.c_char * (_NAME_SIZE * n))() if name else None
-        self._control_size = _cmsg_align(control) if control > 0 else 0
+        self._name_size = NAME_SIZE if name else 0
+        self._names = (ctypes.c_char * (NAME_SIZE * n))() if name else None
+        self._control_size = cmsg_align(control) if control > 0 else 0
         self._controls = (
             (ctypes.c_char * (self._control_size * n))() if self._control_size else None
         )
@@ -317,7 +186,7 @@ class MMsgBatch:
             h.msg_namelen = self._name_size
             h.msg_controllen = self._control_size
             if self._names is not None:
-                h.msg_name = names_addr + i * _NAME_SIZE
+                h.msg_name = names_addr + i * NAME_SIZE
             if self._controls is not None:
                 h.msg_control = ctrl_addr + i * self._control_size
         # pristine copy: recv() restores the slots the kernel rewrote with one memmove
@@ -328,17 +197,17 @@ class MMsgBatch:
         self._lens = _field(self._hdrs, _OFF_MSG_LEN, "I")
         self._flags = _field(self._hdrs, _OFF_MSG_FLAGS, "i")
         self._namelens = _field(self._hdrs, _OFF_MSG_NAMELEN, "I")
-        self._ctrllens = _field(self._hdrs, _OFF_MSG_CONTROLLEN, _SIZE_FMT)
+        self._ctrllens = _field(self._hdrs, _OFF_MSG_CONTROLLEN, SIZE_FMT)
         self.lengths = _FieldView(self._lens)
         self.msg_flags = _FieldView(self._flags)
         # send side, built on first send()
         self._send_hdrs: Any = None
         self._send_iovs: Any = None
         self._send_lens: memoryview | None = None  # iov_len of every send iovec
-        self._send_addr = (ctypes.c_char * _sockaddr_nl.size)()
-        self._send_dest: tuple[int, int] | None = None
+        self._send_addr = (ctypes.c_char * NAME_SIZE)()
+        self._send_name: bytes | None = None  # destination the send headers point at
         self._send_full = True  # the send iovecs hold the whole regions
-        self._caps_arr = array.array(_SIZE_FMT, self._caps)
+        self._caps_arr = array.array(SIZE_FMT, self._caps)
         self._uniform_cap = self._caps[0] if len(set(self._caps)) == 1 else -1
         self._closed = False
 
@@ -362,7 +231,7 @@ class MMsgBatch:
         """
         if self._closed:
             raise ValueError("MMsgBatch is closed")
-        if _recvmmsg is None:
+        if recvmmsg_raw is None:
             raise OSError(_errno.ENOSYS, "recvmmsg is not available in this C library")
         vlen = self.size if n is None else n
         if not 1 <= vlen <= self.size:
@@ -374,7 +243,7 @@ class MMsgBatch:
             _memmove(hdrs, self._pristine, self._dirty * _MMSGHDR_SIZE)
         self._dirty = vlen  # conservative until the call reports what it filled
         while True:
-            got = int(_recvmmsg(fd, hdrs, vlen, flags, None))
+            got = int(recvmmsg_raw(fd, hdrs, vlen, flags, None))
             if got >= 0:
                 self.count = got
                 self._dirty = got
@@ -405,28 +274,16 @@ class MMsgBatch:
 
     def name(self, i: int) -> bytes:
         """The raw sender address of message ``i`` (``msg_namelen`` bytes)."""
+        return bytes(self.name_view(i))
+
+    def name_view(self, i: int) -> memoryview:
+        """The sender address of message ``i`` in place (zero copy; valid until the next
+        recv).  Decode it with the family's helper, e.g. :func:`netring._sys.nladdr.nl_address`."""
         if self._names is None:
-            return b""
-        ln = min(int(self._namelens[i]), _NAME_SIZE)
-        start = i * _NAME_SIZE
-        return bytes(memoryview(self._names)[start : start + ln])
-
-    def nl_address(self, i: int) -> tuple[int, int]:
-        """``(nl_pid, nl_groups)`` of message ``i``'s ``sockaddr_nl`` (``(0, 0)`` if none)."""
-        if self._names is None or self._namelens[i] < 12:
-            return 0, 0
-        fam, _pad, portid, groups = _sockaddr_nl.unpack_from(self._names, i * _NAME_SIZE)
-        if fam != AF_NETLINK:
-            return 0, 0
-        return int(portid), int(groups)
-
-    def portid(self, i: int) -> int:
-        """Sender port id of message ``i`` from its ``sockaddr_nl`` (0: the kernel)."""
-        return self.nl_address(i)[0]
-
-    def groups(self, i: int) -> int:
-        """``nl_groups`` of message ``i``'s sender address (non-zero: multicast)."""
-        return self.nl_address(i)[1]
+            return memoryview(b"")
+        ln = min(int(self._namelens[i]), NAME_SIZE)
+        start = i * NAME_SIZE
+        return memoryview(self._names)[start : start + ln]
 
     def cmsgs(self, i: int) -> list[tuple[int, int, bytes]]:
         """The control messages of message ``i`` as ``(level, type, data)``."""
@@ -436,21 +293,6 @@ class MMsgBatch:
         start = i * self._control_size
         return parse_cmsgs(bytes(memoryview(self._controls)[start : start + ln]))
 
-    def group(self, i: int) -> int:
-        """``NETLINK_PKTINFO`` destination group of message ``i`` (0: none/unicast)."""
-        for level, ctype, data in self.cmsgs(i):
-            if level == SOL_NETLINK and ctype == NETLINK_PKTINFO and len(data) >= 4:
-                return int(_u32.unpack_from(data)[0])
-        return 0
-
-    def creds(self, i: int) -> tuple[int, int, int] | None:
-        """``SCM_CREDENTIALS`` ``(pid, uid, gid)`` of message ``i``, or ``None``."""
-        for level, ctype, data in self.cmsgs(i):
-            if level == SOL_SOCKET and ctype == SCM_CREDENTIALS and len(data) >= 12:
-                pid, uid, gid = _ucred.unpack_from(data)
-                return int(pid), int(uid), int(gid)
-        return None
-
     # -- sending ----------------------------------------------------------------------
     def _build_send(self) -> None:
         """The send headers: the receive ones point name/control at scratch space."""
@@ -459,14 +301,11 @@ class MMsgBatch:
         self._send_iovs = (iovec * n)()
         ctypes.memmove(self._send_iovs, self._iovs, n * _IOVEC_SIZE)
         iovs_addr = ctypes.addressof(self._send_iovs)
-        addr = ctypes.addressof(self._send_addr)
         for i in range(n):
             h = self._send_hdrs[i].msg_hdr
             h.msg_iov = ctypes.cast(iovs_addr + i * _IOVEC_SIZE, ctypes.POINTER(iovec))
             h.msg_iovlen = 1
-            h.msg_name = addr
-            h.msg_namelen = _sockaddr_nl.size
-        self._send_lens = memoryview(self._send_iovs).cast("B").cast(_SIZE_FMT)[1::2]
+        self._send_lens = memoryview(self._send_iovs).cast("B").cast(SIZE_FMT)[1::2]
         self._send_full = True
 
     def send(
@@ -475,8 +314,7 @@ class MMsgBatch:
         lengths: Sequence[int] | None = None,
         n: int | None = None,
         flags: int = 0,
-        dest_portid: int = 0,
-        dest_groups: int = 0,
+        name: bytes | None = None,
     ) -> int:
         """Send regions ``0..n`` as ``n`` datagrams with one ``sendmmsg``.
 
@@ -487,15 +325,15 @@ class MMsgBatch:
         Args:
             lengths: bytes to send from each region (default: the whole region).
             n: number of slots to send (default ``len(lengths)`` or all).
-            dest_portid, dest_groups: netlink destination (both 0: the kernel).
+            name: the destination address as raw ``struct sockaddr`` bytes (for
+                netlink :func:`netring._sys.nladdr.sockaddr_nl_bytes`); ``None``:
+                no address (a connected socket).
 
         Returns:
             Datagrams sent (may be fewer than ``n``; resend the rest).
         """
         if self._closed:
             raise ValueError("MMsgBatch is closed")
-        if _sendmmsg is None:
-            raise OSError(_errno.ENOSYS, "sendmmsg is not available in this C library")
         vlen = n if n is not None else (len(lengths) if lengths is not None else self.size)
         if not 1 <= vlen <= self.size:
             raise ValueError(f"n={vlen} outside 1..{self.size}")
@@ -509,18 +347,30 @@ class MMsgBatch:
                 self._send_full = True
         else:
             self._set_send_lengths(lens, lengths, vlen)
-        if self._send_dest != (dest_portid, dest_groups):
-            _sockaddr_nl.pack_into(self._send_addr, 0, AF_NETLINK, 0, dest_portid, dest_groups)
-            self._send_dest = (dest_portid, dest_groups)
+        if name != self._send_name:
+            self._set_send_name(name)
         return sendmmsg_raw(fd, self._send_hdrs, vlen, flags)
+
+    def _set_send_name(self, name: bytes | None) -> None:
+        if name is not None and not 0 < len(name) <= NAME_SIZE:
+            raise ValueError(f"address of {len(name)} bytes outside 1..{NAME_SIZE}")
+        addr = ctypes.addressof(self._send_addr) if name else None
+        ln = len(name) if name else 0
+        if name:
+            ctypes.memmove(self._send_addr, name, ln)
+        for i in range(self.size):
+            h = self._send_hdrs[i].msg_hdr
+            h.msg_name = addr
+            h.msg_namelen = ln
+        self._send_name = name
 
     def _set_send_lengths(self, lens: memoryview, lengths: Sequence[int], vlen: int) -> None:
         if len(lengths) < vlen:
             raise ValueError(f"{len(lengths)} lengths for {vlen} slots")
         try:
-            want = array.array(_SIZE_FMT, lengths[:vlen])
+            want = array.array(SIZE_FMT, lengths[:vlen])
         except OverflowError:
-            want = array.array(_SIZE_FMT, [0] * vlen)  # a negative length: report it below
+            want = array.array(SIZE_FMT, [0] * vlen)  # a negative length: report it below
             bad = next(i for i in range(vlen) if lengths[i] < 0)
             raise ValueError(
                 f"length {lengths[bad]} of slot {bad} outside its region of {self._caps[bad]}"
@@ -585,28 +435,10 @@ class _FieldView(Sequence[int]):
         return self._mv[i]
 
 
-def sendmmsg_raw(fd: int, hdrs: Any, vlen: int, flags: int) -> int:
-    """``sendmmsg`` over a caller-built ``mmsghdr`` array; returns datagrams sent.
-
-    ``EINTR`` is retried; any other failure raises :class:`OSError`.
-    """
-    while True:
-        sent = int(_sendmmsg(fd, hdrs, vlen, flags))
-        if sent >= 0:
-            return sent
-        e = ctypes.get_errno()
-        if e != _errno.EINTR:
-            raise OSError(e, f"sendmmsg: {os.strerror(e)}")
-
-
-_call_sendmmsg = sendmmsg_raw  # old private name, kept for existing callers
-
-
-def sendmmsg(
+def sendmmsg_to(
     fd: int,
     buffers: Sequence[Any],
-    dest_portid: int = 0,
-    dest_groups: int = 0,
+    name: bytes | None = None,
     flags: int = 0,
 ) -> int:
     """Send each buffer as its own datagram with one ``sendmmsg`` call.
@@ -615,41 +447,38 @@ def sendmmsg(
         fd: socket file descriptor.
         buffers: any buffers (bytes, bytearray, memoryview, mmap); not copied
             unless read-only and not ``bytes``.
-        dest_portid, dest_groups: netlink destination (both 0: the kernel).
+        name: destination address as raw ``struct sockaddr`` bytes (``None``: none).
 
     Returns:
         Datagrams sent (may be fewer than ``len(buffers)``).
     """
-    if _sendmmsg is None:
-        raise OSError(_errno.ENOSYS, "sendmmsg is not available in this C library")
     vlen = len(buffers)
     if vlen == 0:
         return 0
-    addr = _sockaddr_nl.pack(AF_NETLINK, 0, dest_portid, dest_groups)
-    abuf = ctypes.create_string_buffer(addr, len(addr))
+    abuf = ctypes.create_string_buffer(name, len(name)) if name else None
     hdrs = (mmsghdr * vlen)()
     iovs = (iovec * vlen)()
     keep = []
     for i, b in enumerate(buffers):
-        a, ln, k = _pin(b)
+        a, ln, k = pin_buffer(b)
         keep.append(k)
         iovs[i].iov_base = a
         iovs[i].iov_len = ln
         h = hdrs[i].msg_hdr
         h.msg_iov = ctypes.pointer(iovs[i])
         h.msg_iovlen = 1
-        h.msg_name = ctypes.addressof(abuf)
-        h.msg_namelen = len(addr)
+        if abuf is not None:
+            h.msg_name = ctypes.addressof(abuf)
+            h.msg_namelen = len(abuf)
     sent = sendmmsg_raw(fd, hdrs, vlen, flags)
     del keep
     return sent
 
 
-def sendmsg(
+def sendmsg_to(
     fd: int,
     buffers: Sequence[Any],
-    dest_portid: int = 0,
-    dest_groups: int = 0,
+    name: bytes | None = None,
     flags: int = 0,
 ) -> int:
     """Send the buffers as ONE datagram, one iovec per buffer (scatter-gather).
@@ -662,43 +491,22 @@ def sendmsg(
     """
     if len(buffers) > IOV_MAX:
         raise ValueError(f"{len(buffers)} buffers exceed IOV_MAX ({IOV_MAX})")
-    addr = _sockaddr_nl.pack(AF_NETLINK, 0, dest_portid, dest_groups)
-    abuf = ctypes.create_string_buffer(addr, len(addr))
+    abuf = ctypes.create_string_buffer(name, len(name)) if name else None
     iovs = (iovec * max(1, len(buffers)))()
     keep = []
     for i, b in enumerate(buffers):
-        a, ln, k = _pin(b)
+        a, ln, k = pin_buffer(b)
         keep.append(k)
         iovs[i].iov_base = a
         iovs[i].iov_len = ln
     hdr = msghdr()
-    hdr.msg_name = ctypes.addressof(abuf)
-    hdr.msg_namelen = len(addr)
+    if abuf is not None:
+        hdr.msg_name = ctypes.addressof(abuf)
+        hdr.msg_namelen = len(abuf)
     hdr.msg_iov = ctypes.cast(iovs, ctypes.POINTER(iovec))
     hdr.msg_iovlen = len(buffers)
-    while True:
-        sent = int(_sendmsg(fd, ctypes.byref(hdr), flags))
-        if sent >= 0:
-            del keep
-            return sent
-        e = ctypes.get_errno()
-        if e != _errno.EINTR:
-            raise OSError(e, f"sendmsg: {os.strerror(e)}")
+    sent = sendmsg_raw(fd, ctypes.byref(hdr), flags)
+    del keep
+    return sent
 
 
-def setns(fd: int, nstype: int = CLONE_NEWNET) -> None:
-    """``setns(2)``: move the calling *thread* into the namespace ``fd`` refers to.
-
-    Raises:
-        OSError: with the errno (``EPERM`` without CAP_SYS_ADMIN, ``EINVAL`` for a
-            file that is not a namespace of ``nstype``).
-    """
-    if _setns is None:
-        raise OSError(_errno.ENOSYS, "setns is not available in this C library")
-    if int(_setns(fd, nstype)) != 0:
-        _raise_errno("setns")
-
-
-def gettid() -> int:
-    """The calling thread's kernel thread id."""
-    return threading.get_native_id()

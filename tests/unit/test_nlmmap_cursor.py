@@ -12,9 +12,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from netring.codec import Builder
 from netring.errors import RingError
-from netring.ring.abi import NL_MMAP_STATUS as S
-from netring.ring.cursor import Frame, RxConsumer, RxProducer, TxProducer, TxSender
-from netring.ring.geometry import RingGeometry
+from netring.nlmmap.abi import NL_MMAP_STATUS as S
+from netring.nlmmap.cursor import Frame, RxConsumer, RxProducer, TxProducer, TxSender
+from netring.nlmmap.geometry import RingGeometry
 
 ID = struct.Struct("=I")
 

@@ -16,11 +16,13 @@ import time
 import pytest
 from procutil import fork, reap
 
+from netring.codec import NETLINK
 from netring.errors import RingError
-from netring.ring import RingGeometry, RingTimeout, RingWriter
-from netring.ring.cursor import Frame
-from netring.ring.engine import RingFiller, UserRing
-from netring.ring.shm import PAGE_SIZE, C, SharedRing
+from netring.nlmmap import RingGeometry, RingTimeout, RingWriter
+from netring.nlmmap.cursor import Frame
+from netring.nlmmap.edge.filler import RingFiller
+from netring.nlmmap.edge.shm import PAGE_SIZE, HeaderWord, SharedRing
+from netring.nlmmap.edge.user import UserRing
 
 HDR = struct.Struct("=IHHII")  # struct nlmsghdr
 SEQ = struct.Struct("=I")
@@ -139,7 +141,7 @@ def test_kept_frames_are_stepped_over_and_released_later() -> None:
             ring.release(h)
         assert reap(writer) == 0
         assert seen == list(range(total))
-        assert ring.stats()["consumer_position"] == shared.q[C.RX_PROD]
+        assert ring.stats()["consumer_position"] == shared.q[HeaderWord.RX_PROD]
         ring.close()
 
 
@@ -155,7 +157,7 @@ def test_oversized_and_empty_messages_are_refused_before_anything_is_written() -
             w.send(b"")
         with pytest.raises(RingError, match="does not fit"):
             w.frame(ds + 1)
-        assert shared.q[C.RX_PROD] == 0 and w.messages == 0  # nothing published
+        assert shared.q[HeaderWord.RX_PROD] == 0 and w.messages == 0  # nothing published
         view = w.frame()
         assert view is not None and len(view) == ds  # the whole data area
         with pytest.raises(RingError, match="does not fit"):
@@ -167,7 +169,7 @@ def test_oversized_and_empty_messages_are_refused_before_anything_is_written() -
         with pytest.raises(RingError, match="without a frame"):
             w.commit(8)
         w.send(bytes(ds))  # exactly a data area fits
-        assert shared.q[C.RX_PROD] == 2
+        assert shared.q[HeaderWord.RX_PROD] == 2
 
 
 def test_one_producer_per_ring() -> None:
@@ -178,7 +180,7 @@ def test_one_producer_per_ring() -> None:
         code = reap(fork(lambda: RingWriter(
             SharedRing.from_fds([os.dup(f) for f in shared.fds()]))))
         assert code == 1  # another process: refused (the child printed the RingError)
-        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2)
+        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.USERSOCK)
         with s, pytest.raises(RingError, match="already has a producer"):
             RingFiller(s, shared)  # nor a socket filler on the same ring
         w.send(msg(0))
@@ -186,7 +188,7 @@ def test_one_producer_per_ring() -> None:
         w2 = RingWriter(shared)  # the role is free again after close()
         w2.send(msg(1))
         w2.close()
-        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2)
+        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.USERSOCK)
         s.bind((0, 0))
         filler = RingFiller(s, shared)
         with pytest.raises(RingError, match="socket filler"):
@@ -264,7 +266,7 @@ def test_sleeping_consumer_is_woken_without_a_syscall_per_message() -> None:
         assert [seq_of(v) for v in ring.data(timeout=2, count=999)] == list(range(1, 1000))
         assert reap(writer) == 0
         assert 1 <= shared.stats()["wakeups"] <= 2  # the first send_many woke it; no more
-        assert shared.q[C.WAITING] == 0
+        assert shared.q[HeaderWord.WAITING] == 0
         ring.close()
 
 
