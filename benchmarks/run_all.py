@@ -15,4 +15,4 @@ if __name__ == "__main__":
     only = [a for a in sys.argv[1:] if not a.startswith("-")] or NAMES
     for name in only:
         print(f"\n===== netring bench {name}{' --quick' if quick else ''} =====")
-        importlib.import_module(f"netring.bench.{name}").run(quick=quick, out=sys.stdout)
+        importlib.import_module(f"netring.tools.bench.{name}").run(quick=quick, out=sys.stdout)

@@ -11,7 +11,7 @@ import pytest
 from nsutil import have_root
 
 from netring.cli import main
-from netring.probe import probe
+from netring.tools.probe import probe
 
 pytestmark = pytest.mark.skipif(not have_root(), reason="needs root: AF_PACKET and nfnetlink probes")
 

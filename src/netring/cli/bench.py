@@ -1,5 +1,5 @@
 """``netring bench NAME``: run one of the side-by-side benchmarks shipped in
-``netring.bench`` and print its ratios (``--json`` for one JSON object)."""
+``netring.tools.bench`` and print its ratios (``--json`` for one JSON object)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ __all__ = ["register"]
 
 
 def _available() -> list[str]:
-    from .. import bench
+    from ..tools import bench
 
     return sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
 
@@ -33,7 +33,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"netring bench: unknown benchmark {args.name!r}; have: {', '.join(names)}",
               file=sys.stderr)
         return 2
-    mod = importlib.import_module(f"netring.bench.{args.name}")
+    mod = importlib.import_module(f"netring.tools.bench.{args.name}")
     result: dict[str, Any] = mod.run(quick=args.quick, out=None if args.json else sys.stdout)
     if args.json:
         print(json.dumps(result))

@@ -18,7 +18,7 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..demo import run_demo
+    from ..tools.demo import run_demo
 
     results = run_demo(args.count, None if args.json else sys.stdout)
     if args.json:

@@ -20,7 +20,7 @@ def _yes(ok: object) -> str:
 
 
 def format_probe(r: dict[str, Any]) -> str:
-    """Human-readable rendering of :func:`netring.probe.probe`'s result."""
+    """Human-readable rendering of :func:`netring.tools.probe.probe`'s result."""
     lines = [f"kernel              {r['kernel']}"]
     mm = r.get("netlink_mmap", {})
     if "rx" in mm:
@@ -61,7 +61,7 @@ def format_probe(r: dict[str, Any]) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..probe import probe
+    from ..tools.probe import probe
 
     result = probe()
     print(json.dumps(result) if args.json else format_probe(result))

@@ -12,7 +12,7 @@ import socket
 import struct
 
 from netring.codec import NLM_F, Builder
-from netring.sandbox import run_in_new_netns
+from netring.tools.sandbox import run_in_new_netns
 
 HERE = pathlib.Path(__file__).parent
 SOL_NETLINK, NETLINK_EXT_ACK, NETLINK_CAP_ACK = 270, 11, 10

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from typing import Any, TextIO
 
-from ..codec import iter_messages
+from ...codec import iter_messages
 from ._common import command_line, machine, print_table, timeit
 
 __all__ = ["run", "record_route_dump"]

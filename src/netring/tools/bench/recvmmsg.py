@@ -30,8 +30,8 @@ import sys
 import time
 from typing import Any, TextIO
 
-from .._sys import MMsgBatch, sockaddr_nl_bytes
-from ..codec.constants import NETLINK, SO
+from ..._sys import MMsgBatch, sockaddr_nl_bytes
+from ...codec.constants import NETLINK, SO
 from ..sandbox import run_in_new_netns
 from ._common import command_line, machine, print_table
 

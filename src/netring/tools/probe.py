@@ -19,8 +19,8 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from ._sys import libc
-from .codec.constants import (
+from .._sys import libc
+from ..codec.constants import (
     NETLINK,
     NETLINK_CAP_ACK,
     NETLINK_EXT_ACK,
@@ -29,7 +29,7 @@ from .codec.constants import (
     NLMSG,
     SOL_NETLINK,
 )
-from .codec.structs import nlmsgerr_error, nlmsghdr
+from ..codec.structs import nlmsgerr_error, nlmsghdr
 
 __all__ = ["probe", "FANOUT_MODES"]
 
@@ -182,7 +182,7 @@ def _netns() -> dict[str, Any]:
 
 
 def _netlink_mmap() -> dict[str, Any]:
-    from .nlmmap import probe as ring_probe
+    from ..nlmmap import probe as ring_probe
 
     return dict(ring_probe())
 

@@ -1,7 +1,7 @@
 """``netring demo``: a self-contained tour of the main job, in a private namespace.
 
 Everything runs in a forked child that unshares a brand-new network namespace
-(see :mod:`netring.sandbox`); when the child exits the namespace is gone, so the
+(see :mod:`netring.tools.sandbox`); when the child exits the namespace is gone, so the
 demo leaves nothing behind.  Each stage reports what flowed and how fast; a
 stage whose capability is missing prints one line saying so and the demo goes on.
 
@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from .codec import NETLINK
-from .errors import NetringError
+from ..codec import NETLINK
+from ..errors import NetringError
 from .sandbox import run_in_new_netns
 
 __all__ = ["run_demo", "STAGES"]
@@ -34,7 +34,7 @@ _SEQ = struct.Struct("=I")
 
 def stage_rings(count: int) -> dict[str, Any]:
     """Which ring backend ``open_ring`` picks on this kernel, and why."""
-    from .nlmmap import ring_support
+    from ..nlmmap import ring_support
 
     return dict(ring_support())
 
@@ -42,8 +42,8 @@ def stage_rings(count: int) -> dict[str, Any]:
 def stage_usersock(count: int) -> dict[str, Any]:
     """Stream ``count`` 64-byte USERSOCK messages from a child process; receive them
     with ``recvmmsg`` batches and check nothing was lost or reordered."""
-    from ._sys.nladdr import sockaddr_nl_bytes
-    from .socket import NetlinkSocket
+    from .._sys.nladdr import sockaddr_nl_bytes
+    from ..socket import NetlinkSocket
 
     with NetlinkSocket(NETLINK.USERSOCK, rcvbuf=4 << 20, passcred=True) as rx:
         dest = sockaddr_nl_bytes(rx.portid)
@@ -51,7 +51,7 @@ def stage_usersock(count: int) -> dict[str, Any]:
         if pid == 0:
             code = 0
             try:
-                from ._sys import MMsgBatch
+                from .._sys import MMsgBatch
 
                 with NetlinkSocket(NETLINK.USERSOCK) as tx:
                     bufs = [bytearray(64) for _ in range(64)]
@@ -102,7 +102,7 @@ def stage_usersock(count: int) -> dict[str, Any]:
 
 def stage_rtnl(count: int) -> dict[str, Any]:
     """Create a veth pair with rtnetlink, give it an address, dump the links."""
-    from . import Rtnl
+    from .. import Rtnl
 
     with Rtnl() as rt:
         rt.link_add("demo0", "veth", peer="demo1")
@@ -120,16 +120,16 @@ def stage_rtnl(count: int) -> dict[str, Any]:
 
 def stage_ring(count: int) -> dict[str, Any]:
     """Stream USERSOCK messages through a ring (kernel or user-space engine)."""
-    from .tools.ringtraffic import demo_stream
+    from .ringtraffic import demo_stream
 
     return dict(demo_stream(None, count))
 
 
 def stage_writer(count: int) -> dict[str, Any]:
     """A peer process writes messages straight into a shared ring (no socket)."""
-    from .nlmmap import RingGeometry, RingWriter
-    from .nlmmap.edge.shm import PAGE_SIZE, SharedRing
-    from .nlmmap.edge.user import UserRing
+    from ..nlmmap import RingGeometry, RingWriter
+    from ..nlmmap.edge.shm import PAGE_SIZE, SharedRing
+    from ..nlmmap.edge.user import UserRing
 
     g = RingGeometry.for_frames(128, 1024, page_size=PAGE_SIZE)
     with SharedRing.create(g) as shared:

@@ -20,8 +20,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ._sys import libc
-from .errors import NotSupportedError
+from .._sys import libc
+from ..errors import NotSupportedError
 
 __all__ = ["run_in_new_netns", "unshare_netns", "set_lo_up"]
 

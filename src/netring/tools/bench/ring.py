@@ -40,19 +40,19 @@ import time
 from array import array
 from typing import Any, TextIO
 
-from ..codec import NETLINK, NLM_F, NLMSG, Builder, iter_messages
-from ..codec.constants import SO
-from ..codec.structs import nlmsghdr
-from ..netns import socket_in
-from ..nlmmap.edge.factory import default_geometry, open_ring, ring_support
-from ..nlmmap.edge.fanout import Feeder
-from ..nlmmap.edge.shm import SharedRing
-from ..nlmmap.edge.tx import FrameSender
-from ..nlmmap.edge.user import UserRing
-from ..nlmmap.edge.writer import RingWriter
-from ..nlmmap.geometry import RingGeometry
-from ..subsystems.rtnetlink.constants import RTM
-from ..tools.ringtraffic import send_sequence
+from ...codec import NETLINK, NLM_F, NLMSG, Builder, iter_messages
+from ...codec.constants import SO
+from ...codec.structs import nlmsghdr
+from ...netns import socket_in
+from ...nlmmap.edge.factory import default_geometry, open_ring, ring_support
+from ...nlmmap.edge.fanout import Feeder
+from ...nlmmap.edge.shm import SharedRing
+from ...nlmmap.edge.tx import FrameSender
+from ...nlmmap.edge.user import UserRing
+from ...nlmmap.edge.writer import RingWriter
+from ...nlmmap.geometry import RingGeometry
+from ...subsystems.rtnetlink.constants import RTM
+from ..ringtraffic import send_sequence
 from ._common import command_line, machine, print_table
 
 __all__ = ["run"]
