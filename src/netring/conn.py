@@ -240,6 +240,18 @@ class Connection:
         """The transport's kernel drop counter, or ``None``."""
         return self.transport.drops()
 
+    def close(self) -> None:
+        """Close the transport when it can be closed (idempotent where it is)."""
+        close = getattr(self.transport, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- sequence numbers ---------------------------------------------------------------
     def next_seq(self) -> int:
         """A fresh sequence number (1..2**32-1, never 0; wraps around)."""

@@ -61,6 +61,7 @@ __all__ = [
     "KernelRing",
     "RingWriter",
     "RingTimeout",
+    "RingTransport",
     "RingFiller",
     "FrameSender",
 ]
@@ -75,6 +76,7 @@ _LAZY = {
     "KernelRing": "kernel",
     "RingWriter": "writer",
     "RingTimeout": "writer",
+    "RingTransport": "transport",
 }
 
 

@@ -10,4 +10,5 @@
     user      UserRing: the user-space backend behind the common consumer API
     factory   open_ring, ring_support, default_geometry
     writer    RingWriter: a peer process writes frames directly (no socket)
+    transport RingTransport: a ring as the transport of netring.conn.Connection
 """
