@@ -241,7 +241,7 @@ class Connection:
         return self.transport.drops()
 
     def close(self) -> None:
-        """Close the transport when it can be closed (idempotent where it is)."""
+        """Close the transport, when it has a ``close`` (idempotent where it is)."""
         close = getattr(self.transport, "close", None)
         if close is not None:
             close()

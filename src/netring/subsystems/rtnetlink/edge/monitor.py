@@ -99,10 +99,8 @@ class Monitor:
         self.resyncs = 0
 
     def close(self) -> None:
-        """Close the monitor socket."""
-        close = getattr(self.sock, "close", None)
-        if close is not None:
-            close()
+        """Close the monitor's connection."""
+        self.sock.close()
 
     def __enter__(self) -> Monitor:
         return self

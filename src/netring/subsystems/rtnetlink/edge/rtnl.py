@@ -128,9 +128,7 @@ class Rtnl:
     # -- plumbing -------------------------------------------------------------------------
     def close(self) -> None:
         """Close the connection."""
-        close = getattr(self.sock, "close", None)
-        if close is not None:
-            close()
+        self.sock.close()
 
     def __enter__(self) -> Rtnl:
         return self
