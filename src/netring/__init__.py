@@ -9,7 +9,6 @@ loads on first use of one of its names, so ``import netring`` and
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from .codec import (
     NETLINK,
@@ -36,6 +35,7 @@ from .errors import (
     TruncatedError,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from .conn import Connection
     from .socket import NetlinkSocket
@@ -82,7 +82,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'netring' has no attribute {name!r}")

@@ -20,13 +20,15 @@ the buffer's already finished messages intact.
 
 from __future__ import annotations
 
-import ipaddress
 import struct
 
 from ..errors import EncodeError
 from .constants import NLM_F
 from .structs import be16, be32, be64, nlattr, nlmsghdr, s8, s16, s32, s64, u8, u16, u32, u64
-from .types import WritableBuffer
+from .types import TYPE_CHECKING, WritableBuffer
+
+if TYPE_CHECKING:
+    from ipaddress import IPv4Address, IPv6Address
 
 __all__ = ["Builder"]
 
@@ -233,8 +235,10 @@ class Builder:
         """Append a zero-length (flag) attribute."""
         return self.attr(type_, b"")
 
-    def attr_ip(self, type_: int, value: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> int:
+    def attr_ip(self, type_: int, value: str | IPv4Address | IPv6Address) -> int:
         """Append an IPv4 (4-byte) or IPv6 (16-byte) address attribute."""
+        import ipaddress  # on first use: most programs never build an address attribute
+
         try:
             addr = ipaddress.ip_address(value)
         except ValueError as exc:
