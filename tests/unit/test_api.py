@@ -50,3 +50,28 @@ def test_python_dash_m_runs_the_cli() -> None:
                          text=True, timeout=60)
     assert out.returncode == 0
     assert out.stdout.strip() == f"netring {netring.__version__}"
+
+
+_EDGE_MODULES = ("ctypes", "socket", "mmap", "select", "selectors", "fcntl", "typing",
+                 "ipaddress")
+
+
+@pytest.mark.parametrize("stmt", ["import netring", "import netring.codec",
+                                  "import netring.nlmmap", "import netring.pcap"])
+def test_importing_the_pure_layer_loads_no_os_module(stmt: str) -> None:
+    """The package top and the pure packages load no OS binding (and not typing):
+    edge names are imported on first use."""
+    code = (f"import sys; {stmt}; "
+            f"print(','.join(m for m in {_EDGE_MODULES!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == ""
+
+
+def test_edge_names_load_on_first_use() -> None:
+    code = ("import sys, netring; assert 'socket' not in sys.modules; "
+            "s = netring.NetlinkSocket; assert 'netring.socket' in sys.modules; "
+            "print(s.__module__, netring.Rtnl.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["netring.socket", "netring.subsystems.rtnetlink.edge.rtnl"]

@@ -25,7 +25,11 @@ Quick use::
 
 from __future__ import annotations
 
-from typing import Any
+from ..codec.types import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+
 
 from .abi import NL_MMAP_HDRLEN, NL_MMAP_MSG_ALIGNMENT, NL_MMAP_STATUS, nl_mmap_hdr, nl_mmap_req
 from .base import FlushResult, RingBase

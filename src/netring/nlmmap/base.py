@@ -16,9 +16,13 @@ ring, reading them makes no system call.
 
 from __future__ import annotations
 
+from ..codec.types import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+
 import time
 from collections.abc import Iterator
-from typing import Any
 
 from ..codec.message import Message, iter_messages
 from ..errors import Overrun, RingError

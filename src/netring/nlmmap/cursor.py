@@ -55,9 +55,13 @@ valid until the frame is released; call ``bytes(frame.data)`` to keep it.
 
 from __future__ import annotations
 
+from ..codec.types import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+
 from array import array
 from collections.abc import Callable, Generator, Iterator
-from typing import Any
 
 from ..codec.message import Message, iter_messages
 from ..errors import DecodeError, RingError

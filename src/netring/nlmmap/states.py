@@ -13,7 +13,7 @@ program reading it.  On the TX ring the roles swap: the program produces
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import namedtuple
 
 from ..errors import RingError
 from .abi import NL_MMAP_STATUS
@@ -23,11 +23,20 @@ __all__ = ["Transition", "TRANSITIONS", "ALLOWED", "check", "render_table"]
 S = NL_MMAP_STATUS
 
 
-class Transition(NamedTuple):
-    """One legal status change of a frame."""
+class Transition(namedtuple("Transition", "ring actor old new why")):
+    """One legal status change of a frame.
 
-    ring: str  # "rx" or "tx"
-    actor: str  # "producer" / "consumer" (rx), "user" / "sender" (tx)
+    Attributes:
+        ring: ``"rx"`` or ``"tx"``.
+        actor: ``"producer"`` / ``"consumer"`` (rx), ``"user"`` / ``"sender"`` (tx).
+        old: the status before (:class:`~netring.nlmmap.abi.NL_MMAP_STATUS`).
+        new: the status after.
+        why: when the transition happens, in words.
+    """
+
+    __slots__ = ()
+    ring: str
+    actor: str
     old: NL_MMAP_STATUS
     new: NL_MMAP_STATUS
     why: str
