@@ -42,6 +42,15 @@ from .codec.structs import u32 as _u32
 from .errors import DecodeError, DumpInterrupted, NetlinkError, Overrun
 from .netns import netns_path
 from .socket import NetlinkSocket
+from .subsystems.rtnetlink import (
+    Address,
+    Link,
+    Neighbour,
+    Route,
+    RtnlObject,
+    Rule,
+    decode,
+)
 from .subsystems.rtnetlink import requests as rq
 from .subsystems.rtnetlink.constants import (
     AF_INET,
@@ -61,15 +70,6 @@ from .subsystems.rtnetlink.constants import (
     RTNLGRP,
 )
 from .subsystems.rtnetlink.dump import DumpReader
-from .subsystems.rtnetlink.objects import (
-    Address,
-    Link,
-    Neighbour,
-    Route,
-    RtnlObject,
-    Rule,
-    decode,
-)
 from .subsystems.rtnetlink.structs import fib_rule_hdr, ifaddrmsg, ifinfomsg, ndmsg, rtmsg
 
 __all__ = ["Rtnl", "Monitor", "Event", "KINDS", "GROUPS", "family_of"]

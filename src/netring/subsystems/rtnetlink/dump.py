@@ -30,7 +30,7 @@ from typing import Generic, TypeVar
 from ...codec import NLM_F, NLMSG, iter_messages, parse_done, parse_error
 from ...codec.types import ReadableBuffer
 from ...errors import DecodeError, DumpInterrupted, NetlinkError
-from .objects import RtnlObject
+from .base import RtnlObject
 
 __all__ = ["DumpReader"]
 
