@@ -11,12 +11,14 @@ tail (``::ffff:1.2.3.4``).  The views use these so their text matches ``ip``::
 
 from __future__ import annotations
 
+from .types import ReadableBuffer
+
 __all__ = ["ntop4", "ntop6"]
 
 
-def ntop4(b: bytes | bytearray | memoryview) -> str:
-    """Dotted quad of 4 bytes."""
-    return f"{b[0]}.{b[1]}.{b[2]}.{b[3]}"
+def ntop4(b: ReadableBuffer, offset: int = 0) -> str:
+    """Dotted quad of the 4 bytes at ``offset`` of ``b`` (read in place, no slice)."""
+    return f"{b[offset]}.{b[offset + 1]}.{b[offset + 2]}.{b[offset + 3]}"
 
 
 def ntop6(b: bytes | bytearray | memoryview) -> str:
@@ -38,7 +40,7 @@ def ntop6(b: bytes | bytearray | memoryview) -> str:
     if best_len < 2:
         return ":".join(f"{x:x}" for x in w)
     if best_base == 0 and (best_len == 6 or (best_len == 5 and w[5] == 0xFFFF)):
-        return ("::ffff:" if best_len == 5 else "::") + ntop4(b[12:16])
+        return ("::ffff:" if best_len == 5 else "::") + ntop4(b, 12)
     head = ":".join(f"{x:x}" for x in w[:best_base])
     tail = ":".join(f"{x:x}" for x in w[best_base + best_len:])
     return head + "::" + tail

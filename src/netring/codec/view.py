@@ -359,7 +359,7 @@ class MessageView:
             return None
         pos, n, _type = f
         if n == 4:
-            return ntop4(self._buf[pos + 4:pos + 8])
+            return ntop4(self._buf, pos + 4)
         if n == 16:
             return ntop6(bytes(self._buf[pos + 4:pos + 20]))
         raise DecodeError(f"{self._attr_name(t)}: {n} bytes is no IP address", pos)

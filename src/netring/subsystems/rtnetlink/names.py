@@ -18,6 +18,7 @@ from .constants import (
     AF_MPLS,
     AF_PACKET,
     AF_UNSPEC,
+    ARPHRD,
     IF_LINK_MODE,
     IF_OPER,
     IFF,
@@ -68,7 +69,8 @@ _LLTYPE = {
     0xFFFF: "void",
 }
 # link types whose 4/16-byte hardware address is an IP address (ll_addr_n2a)
-_IP_HW_TYPES = frozenset((768, 769, 776, 778, 823))
+_IP_HW_TYPES = frozenset(int(t) for t in (
+    ARPHRD.TUNNEL, ARPHRD.TUNNEL6, ARPHRD.SIT, ARPHRD.IPGRE, ARPHRD.IP6GRE))
 
 # print_link_flags' order; the names are the IFF_* names
 _LINK_FLAGS = tuple((int(f), str(f.name)) for f in (
