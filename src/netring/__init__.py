@@ -15,6 +15,7 @@ from .codec import (
     Builder,
     ErrorMessage,
     Message,
+    MessageView,
     iter_attrs,
     iter_messages,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "Builder",
     "ErrorMessage",
     "Message",
+    "MessageView",
     "iter_attrs",
     "iter_messages",
     "NetlinkSocket",
