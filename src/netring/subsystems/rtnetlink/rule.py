@@ -32,6 +32,12 @@ _FRH_TABLE = NLMSG_HDRLEN + 4
 _FRH_ACTION = NLMSG_HDRLEN + 7
 _FRH_FLAGS = NLMSG_HDRLEN + 8
 
+# FIB_RULE_* flags as plain ints (IntFlag arithmetic runs Python code)
+_INVERT = int(FIB_RULE.INVERT)
+_IIF_DETACHED = int(FIB_RULE.IIF_DETACHED)
+_OIF_DETACHED = int(FIB_RULE.OIF_DETACHED)
+_UNRESOLVED = int(FIB_RULE.UNRESOLVED)
+
 #: ``FRA_FWMASK`` when absent: every bit of the mark is compared
 _FWMASK_ALL = 0xFFFFFFFF
 #: ``FRA_SUPPRESS_PREFIXLEN`` / ``FRA_SUPPRESS_IFGROUP`` value meaning "not set"
@@ -161,7 +167,7 @@ class Rule(RouteLikeHeader):
         at = self._index()
         host_len = host_prefix_len(self.family)
         flags = self.flags
-        if flags & FIB_RULE.INVERT:
+        if flags & _INVERT:
             d["not"] = None
         d["priority"] = self.priority or 0
         if FRA.SRC in at:
@@ -191,11 +197,11 @@ class Rule(RouteLikeHeader):
                     d["fwmask"] = f"{mask:#x}"
         if FRA.IIFNAME in at:
             d["iif"] = self.iifname
-            if flags & FIB_RULE.IIF_DETACHED:
+            if flags & _IIF_DETACHED:
                 d["iif_detached"] = None
         if FRA.OIFNAME in at:
             d["oif"] = self.oifname
-            if flags & FIB_RULE.OIF_DETACHED:
+            if flags & _OIF_DETACHED:
                 d["oif_detached"] = None
         if FRA.L3MDEV in at and self.l3mdev:
             d["l3mdev"] = None
@@ -235,7 +241,7 @@ class Rule(RouteLikeHeader):
             d["nat"] = "none"
         elif act == FR_ACT.GOTO:
             d["goto"] = self.goto if FRA.GOTO in at else "none"
-            if flags & FIB_RULE.UNRESOLVED:
+            if flags & _UNRESOLVED:
                 d["unresolved"] = None
         elif act == FR_ACT.NOP:
             d["action"] = "nop"
