@@ -20,6 +20,7 @@ from .codec import (
     Builder,
     ErrorMessage,
     Message,
+    MessageView,
     iter_attrs,
     iter_messages,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "Builder",
     "ErrorMessage",
     "Message",
+    "MessageView",
     "iter_attrs",
     "iter_messages",
     "Connection",

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netring.codec import NLM_F, NLMSG, Builder
+from netring.codec.inet import ntop6
 from netring.errors import DecodeError, DumpInterrupted, EncodeError, NetlinkError
 from netring.subsystems.rtnetlink import (
     AF_INET,
@@ -30,7 +31,6 @@ from netring.subsystems.rtnetlink import (
     decode,
 )
 from netring.subsystems.rtnetlink import requests as rq
-from netring.subsystems.rtnetlink.names import ntop6
 from netring.subsystems.rtnetlink.structs import rtmsg
 
 SEQ = 77

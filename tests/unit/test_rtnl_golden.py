@@ -122,7 +122,7 @@ def test_views_keep_only_buffer_and_offset() -> None:
     r = routes[0]
     assert not hasattr(r, "__dict__")
     slots = [x for c in Route.__mro__ for x in c.__dict__.get("__slots__", ())]
-    assert slots == ["_buf", "_off", "_at"]  # the whole hierarchy keeps three slots
+    assert slots == ["_buf", "_off", "_idx"]  # the whole hierarchy keeps three slots
     copy = r.copy()
     assert copy.tobytes() == r.tobytes() and copy.to_dict(NAMES) == r.to_dict(NAMES)
     assert r.nlmsg_type == RTM.NEWROUTE and r.seq == META["seq"]["routes"]

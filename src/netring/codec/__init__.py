@@ -1,4 +1,5 @@
-"""Pure netlink codec: messages, attributes, in-place builder, errors, reply checks.
+"""Pure netlink codec: messages, attributes, lazy message views, in-place builder,
+errors, reply checks.
 
 Imports no OS module; everything here works on plain buffers.
 """
@@ -15,7 +16,7 @@ from .align import (
     nlmsg_length,
     nlmsg_space,
 )
-from .attribute import Attr, attr_table, iter_attrs
+from .attribute import Attr, attr_index, attr_table, iter_attrs, walk_attrs
 from .builder import Builder
 from .constants import (
     NETLINK,
@@ -30,6 +31,7 @@ from .debug import dump_messages
 from .errmsg import ErrorMessage, parse_done, parse_error
 from .message import Message, as_memoryview, iter_messages
 from .reply import NOTIFY, OURS, STALE, AckCollector, ReplyCollector, classify
+from .view import MessageView
 
 __all__ = [
     "NLA_ALIGNTO",
@@ -41,8 +43,10 @@ __all__ = [
     "nlmsg_length",
     "nlmsg_space",
     "Attr",
+    "attr_index",
     "attr_table",
     "iter_attrs",
+    "walk_attrs",
     "Builder",
     "NETLINK",
     "NLA_F",
@@ -64,4 +68,5 @@ __all__ = [
     "AckCollector",
     "ReplyCollector",
     "classify",
+    "MessageView",
 ]

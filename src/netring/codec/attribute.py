@@ -7,26 +7,31 @@
     +---------+---------+------------------+---------+
        u16       u16 (bit 15 NLA_F_NESTED, bit 14 NLA_F_NET_BYTEORDER, low 14 bits: type)
 
-:func:`iter_attrs` walks a region; :class:`Attr` getters check the exact payload
-length and raise :class:`~netring.errors.DecodeError` (with the attribute's
-offset) on a mismatch.  Unknown attributes are simply iterated past.
+:func:`walk_attrs` is netring's one TLV walk: every other attribute reader
+(:func:`iter_attrs`, :func:`attr_index`, :func:`attr_table`, the lazy
+:class:`~netring.codec.view.MessageView`) is built on it, so framing is checked
+in one place.  :class:`Attr` getters check the exact payload length and raise
+:class:`~netring.errors.DecodeError` (with the attribute's offset) on a
+mismatch.  Unknown attributes are simply iterated past.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 
 from ..errors import DecodeError
+from .constants import NLA_F, NLA_TYPE_MASK
 from .structs import be16, be32, be64, nlattr, s8, s16, s32, s64, u8, u16, u32, u64
 from .types import ReadableBuffer
 
-__all__ = ["Attr", "iter_attrs", "attr_table"]
+__all__ = ["Attr", "walk_attrs", "iter_attrs", "attr_index", "attr_table"]
 
 _unpack_nla = nlattr.unpack_from
-_NLA_TYPE_MASK = 0x3FFF
-_NLA_F_NET_BYTEORDER = 0x4000
-_NLA_F_NESTED = 0x8000
+# plain ints: the hot loops mask with these, and IntFlag arithmetic is slow
+_NLA_TYPE_MASK = int(NLA_TYPE_MASK)
+_NLA_F_NET_BYTEORDER = int(NLA_F.NET_BYTEORDER)
+_NLA_F_NESTED = int(NLA_F.NESTED)
+_NLA_F_ANY = _NLA_F_NESTED | _NLA_F_NET_BYTEORDER
 
 
 class Attr:
@@ -198,6 +203,8 @@ class Attr:
     def ipv6(self) -> str:
         """IPv6 address payload (16 bytes) in compressed text form."""
         self._check(16, "IPv6 address")
+        import ipaddress  # on first use: importing it costs more than the rest of the codec
+
         return str(ipaddress.IPv6Address(bytes(self.buf[self.offset + 4 : self.offset + 20])))
 
     def ip(self) -> str:
@@ -232,34 +239,74 @@ class Attr:
         return f"<Attr type={self.type} len={self.len}{flags} at {self.offset}>"
 
 
-def iter_attrs(buf: ReadableBuffer, offset: int = 0, end: int | None = None) -> Iterator[Attr]:
-    """Iterate the attributes in ``buf[offset:end]`` as zero-copy views.
+def walk_attrs(buf: ReadableBuffer, offset: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """Walk the attributes in ``buf[offset:end]``: ``(offset, nla_len, nla_type)`` each.
+
+    This is the one TLV walk of netring; ``nla_type`` is yielded raw (flag bits
+    included) so callers can mask it or keep the flags.  Each step advances by the
+    aligned ``nla_len`` (at least 4 bytes), so the walk always terminates.
+
+    Args:
+        buf: a flat byte buffer (``bytes``, ``bytearray``, a ``"B"`` memoryview, mmap).
+        offset: where the first attribute header starts.
+        end: end of the region (the parent message's or attribute's end).
 
     Raises:
-        DecodeError: a header is truncated, ``nla_len < 4``, or an attribute runs
-            past ``end`` (its parent's end); ``offset`` names the bad attribute.
+        DecodeError: ``end`` lies past the buffer, a header is truncated,
+            ``nla_len < 4``, or an attribute runs past ``end``; ``offset`` names
+            the bad attribute.
     """
-    mv = buf if isinstance(buf, memoryview) else memoryview(buf)
-    if mv.format != "B" or mv.ndim != 1:
-        mv = mv.cast("B")
-    if end is None:
-        end = len(mv)
-    elif end > len(mv):
-        raise DecodeError(f"attribute region end {end} past a {len(mv)}-byte buffer", offset)
+    if end > len(buf):
+        raise DecodeError(f"attribute region end {end} past a {len(buf)}-byte buffer", offset)
     unpack = _unpack_nla
-    new = Attr
     while offset < end:
         if end - offset < 4:
             raise DecodeError(f"truncated nlattr: {end - offset} bytes left", offset)
-        length, type_ = unpack(mv, offset)
+        length, type_ = unpack(buf, offset)
         if length < 4:
             raise DecodeError(f"nla_len {length} < 4", offset)
         if length > end - offset:
             raise DecodeError(
                 f"nla_len {length} runs past its parent ({end - offset} bytes left)", offset
             )
-        yield new(mv, offset, length, type_ & _NLA_TYPE_MASK, type_ & 0xC000)
+        yield offset, length, type_
         offset += (length + 3) & ~3
+
+
+def iter_attrs(buf: ReadableBuffer, offset: int = 0, end: int | None = None) -> Iterator[Attr]:
+    """Iterate the attributes in ``buf[offset:end]`` as zero-copy views.
+
+    Raises:
+        DecodeError: see :func:`walk_attrs`.
+    """
+    mv = buf if isinstance(buf, memoryview) else memoryview(buf)
+    if mv.format != "B" or mv.ndim != 1:
+        mv = mv.cast("B")
+    if end is None:
+        end = len(mv)
+    new = Attr
+    for pos, length, type_ in walk_attrs(mv, offset, end):
+        yield new(mv, pos, length, type_ & _NLA_TYPE_MASK, type_ & _NLA_F_ANY)
+
+
+def attr_index(buf: ReadableBuffer, offset: int, end: int) -> dict[int, int]:
+    """Index of a region's attributes: ``{type: offset of its header}``.
+
+    The type has ``NLA_F_NESTED`` / ``NLA_F_NET_BYTEORDER`` masked off.  A repeated
+    type keeps its **first** occurrence, as iproute2's ``parse_rtattr`` does (the
+    ``ip -j`` output netring mirrors is built that way); use :func:`iter_attrs` to
+    see every occurrence.  ``buf`` is a flat byte buffer (see :func:`walk_attrs`).
+
+    Raises:
+        DecodeError: see :func:`walk_attrs`.
+    """
+    index: dict[int, int] = {}
+    mask = _NLA_TYPE_MASK
+    for pos, _length, type_ in walk_attrs(buf, offset, end):
+        t = type_ & mask
+        if t not in index:
+            index[t] = pos
+    return index
 
 
 def attr_table(buf: ReadableBuffer, offset: int = 0, end: int | None = None) -> dict[int, Attr]:

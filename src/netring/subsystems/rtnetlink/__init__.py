@@ -3,9 +3,14 @@
 * :mod:`.constants` - ``RTM``, ``IFLA``, ``IFA``, ``RTA``, ``NDA``, ``FRA``, ``RTN``,
   ``RTPROT``, ``RT_SCOPE``, ``RT_TABLE``, ``RTNLGRP``, ``IFF`` ... (kernel names).
 * :mod:`.structs` - one :class:`struct.Struct` per kernel header.
-* :mod:`.objects` - :class:`Link`, :class:`Address`, :class:`Route`,
-  :class:`Neighbour`, :class:`Rule`: slotted views decoded on access, with an
-  iproute2-compatible ``to_dict()``.
+* :mod:`.base` - :class:`RtnlObject`, the rtnetlink flavour of the codec's lazy
+  :class:`~netring.codec.view.MessageView`.
+* :mod:`.link`, :mod:`.address`, :mod:`.route` (with :class:`NextHop`),
+  :mod:`.neighbour`, :mod:`.rule` - :class:`Link`, :class:`Address`,
+  :class:`Route`, :class:`Neighbour`, :class:`Rule`: slotted views decoded on
+  access, with an iproute2-compatible ``to_dict()``; :mod:`.jsonfmt` holds the
+  ``ip -j`` pieces they share.
+* :mod:`.registry` - :data:`OBJECT_CLASSES` (message type -> view) and :func:`decode`.
 * :mod:`.dump` - :class:`DumpReader`, the sans-I/O dump collector (hot path).
 * :mod:`.requests` - request encoders writing into a :class:`~netring.codec.Builder`.
 * :mod:`.names` - iproute2's names for protocols, scopes, tables, flags.
@@ -15,6 +20,8 @@ The OS side (sockets, namespaces) is :mod:`netring.rtnl`.
 
 from __future__ import annotations
 
+from .address import Address
+from .base import RtnlObject
 from .constants import (
     AF_INET,
     AF_INET6,
@@ -42,24 +49,19 @@ from .constants import (
     RTNH_F,
     RTNLGRP,
     RTPROT,
+    USER_HZ,
 )
 from .dump import DumpReader
-from .objects import (
-    OBJECT_CLASSES,
-    Address,
-    Link,
-    Neighbour,
-    NextHop,
-    Route,
-    RtnlObject,
-    Rule,
-    decode,
-)
+from .link import Link
+from .neighbour import Neighbour
+from .registry import OBJECT_CLASSES, decode
+from .route import NextHop, Route
+from .rule import Rule
 
 __all__ = [
     "AF_INET", "AF_INET6", "AF_UNSPEC", "ARPHRD", "FIB_RULE", "FR_ACT", "FRA", "IF_OPER",
     "IFA", "IFA_F", "IFF", "IFLA", "IFLA_INFO", "NDA", "NTF", "NUD", "RT_SCOPE", "RT_TABLE",
-    "RTA", "RTAX", "RTM", "RTM_F", "RTN", "RTNH_F", "RTNLGRP", "RTPROT",
+    "RTA", "RTAX", "RTM", "RTM_F", "RTN", "RTNH_F", "RTNLGRP", "RTPROT", "USER_HZ",
     "DumpReader", "OBJECT_CLASSES", "Address", "Link", "Neighbour", "NextHop", "Route",
     "RtnlObject", "Rule", "decode",
 ]

@@ -12,7 +12,8 @@ from __future__ import annotations
 from enum import IntEnum, IntFlag
 
 __all__ = [
-    "AF_UNSPEC", "AF_INET", "AF_INET6", "AF_BRIDGE", "AF_PACKET", "AF_MPLS",
+    "AF_UNSPEC", "AF_INET", "AF_INET6", "AF_BRIDGE", "AF_PACKET", "AF_MPLS", "AF_IPX",
+    "AF_DECnet", "USER_HZ", "RTAX_FEATURE",
     "RTM", "RTA", "RTAX", "RTN", "RTPROT", "RT_SCOPE", "RT_TABLE", "RTM_F", "RTNH_F",
     "RTNLGRP", "IFLA", "IFLA_INFO", "IFF", "IF_OPER", "IF_LINK_MODE", "IFA", "IFA_F",
     "NDA", "NUD", "NTF", "FRA", "FR_ACT", "FIB_RULE", "ARPHRD", "VETH_INFO",
@@ -23,10 +24,16 @@ __all__ = [
 # address families (linux/socket.h); kept here so pure code need not import socket
 AF_UNSPEC = 0
 AF_INET = 2
+AF_IPX = 4
 AF_BRIDGE = 7
 AF_INET6 = 10
+AF_DECnet = 12
 AF_PACKET = 17
 AF_MPLS = 28
+
+#: clock ticks per second of the ``clock_t`` values rtnetlink reports (``USER_HZ``,
+#: 100 on every Linux architecture's user ABI)
+USER_HZ = 100
 
 
 class RTM(IntEnum):
@@ -117,6 +124,16 @@ class RTAX(IntEnum):
     QUICKACK = 15
     CC_ALGO = 16
     FASTOPEN_NO_COOKIE = 17
+
+
+class RTAX_FEATURE(IntFlag):
+    """Bits of the ``RTAX_FEATURES`` metric (``RTAX_FEATURE_*``)."""
+
+    ECN = 1 << 0
+    SACK = 1 << 1
+    TIMESTAMP = 1 << 2
+    ALLFRAG = 1 << 3
+    TCP_USEC_TS = 1 << 4
 
 
 class RTN(IntEnum):

@@ -39,7 +39,7 @@ from ...codec.reply import OURS, ReplyCollector
 from ...codec.structs import nlmsghdr, u16, u32
 from ...codec.types import ReadableBuffer
 from ...errors import DecodeError
-from .objects import RtnlObject
+from .base import RtnlObject
 
 if TYPE_CHECKING:
     from ...conn import Chunk

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from ...errors import EncodeError
 from . import requests as rq
 from .constants import AF_INET, AF_INET6, AF_UNSPEC, RTM_F
-from .objects import Route
+from .route import Route
 
 __all__ = ["family_of", "table_id", "protocol_id", "scope_id", "filter_routes"]
 

@@ -4,35 +4,54 @@ The tables mirror iproute2's compiled-in defaults plus the stock
 ``/etc/iproute2/rt_protos`` (``lib/rt_names.c``, ``lib/ll_types.c``).  A number
 without a name prints as its decimal string, as iproute2 does.
 
-Addresses are formatted like glibc's ``inet_ntop`` (IPv4-mapped IPv6 addresses
-keep their dotted tail), which Python's :mod:`ipaddress` does not do on 3.11.
+Addresses are formatted like glibc's ``inet_ntop`` (:mod:`netring.codec.inet`).
 """
 
 from __future__ import annotations
 
+from ...codec.inet import ntop4, ntop6
+from .constants import (
+    AF_BRIDGE,
+    AF_INET,
+    AF_INET6,
+    AF_IPX,
+    AF_MPLS,
+    AF_PACKET,
+    AF_UNSPEC,
+    ARPHRD,
+    IF_LINK_MODE,
+    IF_OPER,
+    IFF,
+    NUD,
+    RT_SCOPE,
+    RT_TABLE,
+    RTM_F,
+    RTN,
+    RTNH_F,
+    RTPROT,
+    AF_DECnet,
+)
+
 __all__ = [
     "rtprot_name", "rtscope_name", "rttable_name", "rtntype_name", "operstate_name",
     "linkmode_name", "group_name", "lltype_name", "family_name", "realm_name",
-    "ntop", "ntop4", "ntop6", "lladdr_str", "link_flag_names", "nud_state_names",
+    "ntop", "lladdr_str", "link_flag_names", "nud_state_names",
     "route_flag_names", "ipproto_name", "dsfield_name",
 ]
 
-_RTPROT = {
-    0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static", 8: "gated", 9: "ra",
-    10: "mrt", 11: "zebra", 12: "bird", 13: "dnrouted", 14: "xorp", 15: "ntk", 16: "dhcp",
-    18: "keepalived", 42: "babel", 99: "openr", 186: "bgp", 187: "isis", 188: "ospf",
-    189: "rip", 192: "eigrp",
-}
-_RTSCOPE = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
-_RTTABLE = {0: "unspec", 253: "default", 254: "main", 255: "local"}
-_RTNTYPE = (
-    "unspec", "unicast", "local", "broadcast", "anycast", "multicast", "blackhole",
-    "unreachable", "prohibit", "throw", "nat", "xresolve",
-)
-_OPERSTATE = ("UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP")
-_LINKMODE = ("DEFAULT", "DORMANT", "TESTING")
-_FAMILY = {0: "unspec", 2: "inet", 10: "inet6", 7: "bridge", 17: "link", 28: "mpls", 4: "ipx",
-           12: "dnet"}
+# Where iproute2's name is the kernel name in lower case, the table is derived from
+# the enum; the exceptions are spelled out.
+# lib/rt_names.c rtnl_rtprot_tab + stock rt_protos: no name for mrouted or ovn
+_RTPROT = {int(p): p.name.lower() for p in RTPROT if p not in (RTPROT.MROUTED, RTPROT.OVN)}
+# rtnl_rtscope_n2a calls RT_SCOPE_UNIVERSE "global"
+_RTSCOPE = {int(s): s.name.lower() for s in RT_SCOPE} | {int(RT_SCOPE.UNIVERSE): "global"}
+# rtnl_rttable_n2a knows no name for RT_TABLE_COMPAT
+_RTTABLE = {int(t): t.name.lower() for t in RT_TABLE if t != RT_TABLE.COMPAT}
+_RTNTYPE = {int(t): t.name.lower() for t in RTN}
+_OPERSTATE = {int(s): s.name for s in IF_OPER}
+_LINKMODE = {int(m): m.name for m in IF_LINK_MODE}
+_FAMILY = {AF_UNSPEC: "unspec", AF_INET: "inet", AF_INET6: "inet6", AF_BRIDGE: "bridge",
+           AF_PACKET: "link", AF_MPLS: "mpls", AF_IPX: "ipx", AF_DECnet: "dnet"}
 # lib/ll_types.c
 _LLTYPE = {
     0: "netrom", 1: "ether", 2: "eether", 3: "ax25", 4: "pronet", 5: "chaos", 6: "ieee802",
@@ -50,24 +69,25 @@ _LLTYPE = {
     0xFFFF: "void",
 }
 # link types whose 4/16-byte hardware address is an IP address (ll_addr_n2a)
-_IP_HW_TYPES = frozenset((768, 769, 776, 778, 823))
+_IP_HW_TYPES = frozenset(int(t) for t in (
+    ARPHRD.TUNNEL, ARPHRD.TUNNEL6, ARPHRD.SIT, ARPHRD.IPGRE, ARPHRD.IP6GRE))
 
-_LINK_FLAGS = (
-    (1 << 3, "LOOPBACK"), (1 << 1, "BROADCAST"), (1 << 4, "POINTOPOINT"),
-    (1 << 12, "MULTICAST"), (1 << 7, "NOARP"), (1 << 9, "ALLMULTI"), (1 << 8, "PROMISC"),
-    (1 << 5, "NOTRAILERS"), (1 << 2, "DEBUG"), (1 << 15, "DYNAMIC"), (1 << 14, "AUTOMEDIA"),
-    (1 << 13, "PORTSEL"), (1 << 10, "MASTER"), (1 << 11, "SLAVE"), (1 << 0, "UP"),
-    (1 << 16, "LOWER_UP"), (1 << 17, "DORMANT"), (1 << 18, "ECHO"),
-)
-_NUD = (
-    (0x01, "INCOMPLETE"), (0x02, "REACHABLE"), (0x04, "STALE"), (0x08, "DELAY"),
-    (0x10, "PROBE"), (0x20, "FAILED"), (0x40, "NOARP"), (0x80, "PERMANENT"),
-)
-_RT_FLAGS = (
-    (1, "dead"), (4, "onlink"), (2, "pervasive"), (8, "offload"), (64, "trap"),
-    (0x100, "notify"), (16, "linkdown"), (32, "unresolved"), (0x4000, "rt_offload"),
-    (0x8000, "rt_trap"), (0x20000000, "rt_offload_failed"),
-)
+# print_link_flags' order; the names are the IFF_* names
+_LINK_FLAGS = tuple((int(f), str(f.name)) for f in (
+    IFF.LOOPBACK, IFF.BROADCAST, IFF.POINTOPOINT, IFF.MULTICAST, IFF.NOARP, IFF.ALLMULTI,
+    IFF.PROMISC, IFF.NOTRAILERS, IFF.DEBUG, IFF.DYNAMIC, IFF.AUTOMEDIA, IFF.PORTSEL,
+    IFF.MASTER, IFF.SLAVE, IFF.UP, IFF.LOWER_UP, IFF.DORMANT, IFF.ECHO))
+# print_neigh_state: NUD_* names in bit order
+_NUD = tuple((int(s), str(s.name)) for s in NUD if s)
+# print_rt_flags (next-hop and route flags), in iproute2's order
+_RT_FLAGS = tuple((int(bit), name) for bit, name in (
+    (RTNH_F.DEAD, "dead"), (RTNH_F.ONLINK, "onlink"), (RTNH_F.PERVASIVE, "pervasive"),
+    (RTNH_F.OFFLOAD, "offload"), (RTNH_F.TRAP, "trap"), (RTM_F.NOTIFY, "notify"),
+    (RTNH_F.LINKDOWN, "linkdown"), (RTNH_F.UNRESOLVED, "unresolved"),
+    (RTM_F.OFFLOAD, "rt_offload"), (RTM_F.TRAP, "rt_trap"),
+    (RTM_F.OFFLOAD_FAILED, "rt_offload_failed")))
+_IFF_UP = int(IFF.UP)
+_IFF_RUNNING = int(IFF.RUNNING)
 
 
 def rtprot_name(n: int) -> str:
@@ -87,17 +107,17 @@ def rttable_name(n: int) -> str:
 
 def rtntype_name(n: int) -> str:
     """``rtnl_rtntype_n2a``: ``"unicast"``, ``"blackhole"``, ... or the number."""
-    return _RTNTYPE[n] if 0 <= n < len(_RTNTYPE) else str(n)
+    return _RTNTYPE.get(n) or str(n)
 
 
 def operstate_name(n: int) -> str:
     """``IF_OPER_*`` name as iproute2 prints it, else the number."""
-    return _OPERSTATE[n] if 0 <= n < len(_OPERSTATE) else str(n)
+    return _OPERSTATE.get(n) or str(n)
 
 
 def linkmode_name(n: int) -> str:
     """``IF_LINK_MODE_*`` name as iproute2 prints it, else the number."""
-    return _LINKMODE[n] if 0 <= n < len(_LINKMODE) else str(n)
+    return _LINKMODE.get(n) or str(n)
 
 
 def group_name(n: int) -> str:
@@ -142,36 +162,6 @@ def ipproto_name(n: int) -> str:
     return _IPPROTO.get(n) or f"ipproto-{n}"
 
 
-def ntop4(b: bytes | bytearray | memoryview) -> str:
-    """Dotted quad of 4 bytes."""
-    return f"{b[0]}.{b[1]}.{b[2]}.{b[3]}"
-
-
-def ntop6(b: bytes | bytearray | memoryview) -> str:
-    """IPv6 text form exactly as glibc ``inet_ntop(AF_INET6)`` writes it."""
-    w = [(b[i] << 8) | b[i + 1] for i in range(0, 16, 2)]
-    best_base, best_len, cur_base, cur_len = -1, 0, -1, 0
-    for i in range(8):
-        if w[i] == 0:
-            if cur_base < 0:
-                cur_base, cur_len = i, 1
-            else:
-                cur_len += 1
-        elif cur_base >= 0:
-            if cur_len > best_len:
-                best_base, best_len = cur_base, cur_len
-            cur_base = -1
-    if cur_base >= 0 and cur_len > best_len:
-        best_base, best_len = cur_base, cur_len
-    if best_len < 2:
-        return ":".join(f"{x:x}" for x in w)
-    if best_base == 0 and (best_len == 6 or (best_len == 5 and w[5] == 0xFFFF)):
-        return ("::ffff:" if best_len == 5 else "::") + ntop4(b[12:16])
-    head = ":".join(f"{x:x}" for x in w[:best_base])
-    tail = ":".join(f"{x:x}" for x in w[best_base + best_len:])
-    return head + "::" + tail
-
-
 def ntop(b: bytes | bytearray | memoryview) -> str:
     """IPv4 (4 bytes) or IPv6 (16 bytes) address text; other lengths as hex pairs."""
     n = len(b)
@@ -192,9 +182,9 @@ def lladdr_str(b: bytes | bytearray | memoryview, ll_type: int = 1) -> str:
 def link_flag_names(flags: int, master_down: bool = False) -> list[str]:
     """``print_link_flags``: iproute2's order, ``NO-CARRIER``, hex rest, ``M-DOWN``."""
     out: list[str] = []
-    if flags & 1 and not flags & (1 << 6):
+    if flags & _IFF_UP and not flags & _IFF_RUNNING:
         out.append("NO-CARRIER")
-    flags &= ~(1 << 6)
+    flags &= ~_IFF_RUNNING
     for bit, name in _LINK_FLAGS:
         if flags & bit:
             out.append(name)

@@ -25,6 +25,7 @@ from .constants import (
     AF_INET,
     AF_INET6,
     AF_UNSPEC,
+    FIB_RULE,
     FR_ACT,
     FRA,
     IFA,
@@ -42,6 +43,7 @@ from .constants import (
     RTA,
     RTAX,
     RTM,
+    RTM_F,
     RTN,
     RTNH_F,
     RTPROT,
@@ -66,9 +68,19 @@ __all__ = [
 
 RTN_BY_NAME = {m.name.lower(): int(m) for m in RTN}
 RTPROT_BY_NAME = {m.name.lower(): int(m) for m in RTPROT}
-SCOPE_BY_NAME = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254,
-                 "nowhere": 255}
-TABLE_BY_NAME = {"unspec": 0, "default": 253, "main": 254, "local": 255}
+#: scope names as ``ip`` accepts them: the kernel names, and "global" for universe
+SCOPE_BY_NAME = {m.name.lower(): int(m) for m in RT_SCOPE} | {"global": int(RT_SCOPE.UNIVERSE)}
+#: table names as ``ip`` accepts them (it has no name for RT_TABLE_COMPAT)
+TABLE_BY_NAME = {m.name.lower(): int(m) for m in RT_TABLE if m != RT_TABLE.COMPAT}
+#: largest table id that fits ``rtm_table`` / ``fib_rule_hdr.table``; larger ids
+#: travel in ``RTA_TABLE`` / ``FRA_TABLE`` only
+_U8_TABLE_MAX = 255
+#: low 8 flag bits fit ``ifa_flags``; the rest need ``IFA_FLAGS``
+_IFA_FLAGS_U8 = 0xFF
+#: ``valid_lft`` / ``preferred_lft`` "forever" (INFINITY_LIFE_TIME, uapi/linux/if_addr.h)
+_INFINITY_LIFE_TIME = 0xFFFFFFFF
+#: ``rtnh_hops`` is a u8 holding weight - 1
+_MAX_WEIGHT = 256
 METRIC_NAMES = {
     "mtu": RTAX.MTU, "window": RTAX.WINDOW, "rtt": RTAX.RTT, "rttvar": RTAX.RTTVAR,
     "ssthresh": RTAX.SSTHRESH, "cwnd": RTAX.CWND, "advmss": RTAX.ADVMSS,
@@ -294,7 +306,7 @@ def addr_request(
             scope = RT_SCOPE.HOST
     b = _b()
     b.begin(type_, NLM_F.REQUEST | NLM_F.ACK | flags)
-    b.put_struct(ifaddrmsg, fam, plen, ifa_flags & 0xFF, scope, index)
+    b.put_struct(ifaddrmsg, fam, plen, ifa_flags & _IFA_FLAGS_U8, scope, index)
     b.attr(IFA.LOCAL, raw)
     if peer is not None:
         pf, praw = _addr(peer.split("/")[0])
@@ -305,10 +317,10 @@ def addr_request(
         b.attr(IFA.BROADCAST, _addr(broadcast)[1])
     if label is not None:
         b.attr_str(IFA.LABEL, label)
-    if ifa_flags & ~0xFF:
+    if ifa_flags & ~_IFA_FLAGS_U8:
         b.attr_u32(IFA.FLAGS, ifa_flags)
     if valid_lft is not None or preferred_lft is not None:
-        v = 0xFFFFFFFF if valid_lft is None else valid_lft
+        v = _INFINITY_LIFE_TIME if valid_lft is None else valid_lft
         p = v if preferred_lft is None else preferred_lft
         b.attr(IFA.CACHEINFO, ifa_cacheinfo.pack(p, v, 0, 0))
     if metric is not None:
@@ -318,7 +330,7 @@ def addr_request(
 
 # -- routes ------------------------------------------------------------------------------
 def _table_fields(table: int) -> tuple[int, int | None]:
-    return (table, None) if table < 256 else (RT_TABLE.UNSPEC, table)
+    return (table, None) if table <= _U8_TABLE_MAX else (RT_TABLE.UNSPEC, table)
 
 
 def route_request(
@@ -413,8 +425,8 @@ def route_request(
         mp = b.nest_start(RTA.MULTIPATH, nested_flag=False)
         for nh in nexthops:
             weight = int(nh.get("weight", 1))
-            if not 1 <= weight <= 256:
-                raise EncodeError(f"next hop weight {weight} outside 1..256")
+            if not 1 <= weight <= _MAX_WEIGHT:
+                raise EncodeError(f"next hop weight {weight} outside 1..{_MAX_WEIGHT}")
             at = b.put_struct(rtnexthop, 0, RTNH_F.ONLINK if nh.get("onlink") else 0,
                               weight - 1, int(nh.get("oif", 0)))
             if nh.get("gateway"):
@@ -437,7 +449,7 @@ def route_get(
     b = _b()
     b.begin(RTM.GETROUTE, NLM_F.REQUEST)
     b.put_struct(rtmsg, fam, 32 if fam == AF_INET else 128, 0, 0, 0, 0, 0, 0,
-                 0x2000 if fib_match else 0)
+                 RTM_F.FIB_MATCH if fib_match else 0)
     b.attr(RTA.DST, draw)
     if src is not None:
         b.attr(RTA.SRC, _addr(src)[1])
@@ -499,7 +511,7 @@ def rule_request(
     b = _b()
     b.begin(type_, NLM_F.REQUEST | NLM_F.ACK | flags)
     b.put_struct(fib_rule_hdr, family, dlen, slen, tos, t8, 0, 0, action,
-                 0x2 if invert else 0)
+                 FIB_RULE.INVERT if invert else 0)
     if priority is not None:
         b.attr_u32(FRA.PRIORITY, priority)
     if sraw:

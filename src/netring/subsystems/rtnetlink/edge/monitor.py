@@ -22,8 +22,8 @@ from ....codec import NETLINK, Message
 from ....conn import Connection
 from ....errors import EncodeError, Overrun
 from ....socket import NetlinkSocket
+from .. import Link, RtnlObject, decode
 from ..constants import RTM
-from ..objects import Link, RtnlObject, decode
 from .rtnl import GROUPS, KIND_OF_CLASS, Rtnl
 
 __all__ = ["Monitor", "Event"]

@@ -40,6 +40,7 @@ from ....conn import Connection
 from ....errors import EncodeError, NetlinkError
 from ....netns import netns_path
 from ....socket import NetlinkSocket
+from .. import Address, Link, Neighbour, Route, RtnlObject, Rule
 from .. import requests as rq
 from ..constants import (
     AF_INET,
@@ -60,7 +61,6 @@ from ..constants import (
 )
 from ..dump import DumpReader
 from ..filters import filter_routes, protocol_id, scope_id, table_id
-from ..objects import Address, Link, Neighbour, Route, RtnlObject, Rule
 from ..structs import fib_rule_hdr, ifaddrmsg, ifinfomsg, ndmsg, rtmsg
 
 if TYPE_CHECKING:
