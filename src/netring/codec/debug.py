@@ -21,9 +21,13 @@ from __future__ import annotations
 
 from ..errors import DecodeError
 from .attribute import iter_attrs
+from .constants import NLA_F
 from .message import as_memoryview, iter_messages
 from .structs import nlattr
 from .types import ReadableBuffer
+
+_F_NESTED = int(NLA_F.NESTED)
+_F_NET_BYTEORDER = int(NLA_F.NET_BYTEORDER)
 
 __all__ = ["dump_messages"]
 
@@ -51,7 +55,7 @@ def _attr_rows(mv: memoryview, start: int, end: int, depth: int) -> list[str]:
     rows: list[str] = []
     for a in iter_attrs(mv, start, end):
         raw_len, raw_type = nlattr.unpack_from(mv, a.offset)
-        fl = ("N" if raw_type & 0x8000 else "-") + ("B" if raw_type & 0x4000 else "-")
+        fl = ("N" if raw_type & _F_NESTED else "-") + ("B" if raw_type & _F_NET_BYTEORDER else "-")
         rows.append(f"|{raw_len:05d}|{fl}|{a.type:05d}|\t|len |flags| type|" + "  " * depth)
         payload_end = a.offset + a.len
         rows.extend(_data_rows(mv, a.offset + 4, (payload_end + 3) & ~3 if payload_end + 3 <= end else payload_end, "data"))

@@ -255,8 +255,10 @@ class MessageView:
         return [self._attr_name(a.type) for a in self.attrs()]
 
     # -- typed getters (None when absent; DecodeError on a wrong length) -------------
-    # Each getter looks its attribute up itself instead of calling _find: they are
-    # what every property and to_dict() run, and the saved call is a fifth of a getter.
+    # Each getter looks its attribute up itself instead of calling _find, and the
+    # integer getters repeat one lookup-check-unpack shape per width instead of sharing
+    # a helper: they are what every property and to_dict() run, and each saved call is
+    # a fifth of a getter (an intentional specialisation).
     def _get_u8(self, t: int) -> int | None:
         """Unsigned 8-bit attribute."""
         try:

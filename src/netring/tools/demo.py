@@ -17,19 +17,17 @@ Stages::
 from __future__ import annotations
 
 import os
-import struct
 import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from ..codec import NETLINK
+from ..codec import NETLINK, NLMSG
+from ..codec.structs import nlmsghdr, u32
 from ..errors import NetringError
 from .sandbox import run_in_new_netns
 
 __all__ = ["run_demo", "STAGES"]
 
-_HDR = struct.Struct("=IHHII")
-_SEQ = struct.Struct("=I")
 
 
 def stage_rings(count: int) -> dict[str, Any]:
@@ -60,7 +58,7 @@ def stage_usersock(count: int) -> dict[str, Any]:
                     while sent < count:
                         n = min(64, count - sent)
                         for i in range(n):
-                            _HDR.pack_into(bufs[i], 0, 64, 0x10, 0, sent + i + 1, tx.portid)
+                            nlmsghdr.pack_into(bufs[i], 0, 64, NLMSG.MIN_TYPE, 0, sent + i + 1, tx.portid)
                         done = 0
                         while done < n:  # sendmmsg may send fewer; the rest goes next call
                             if done:
@@ -143,7 +141,7 @@ def stage_writer(count: int) -> dict[str, Any]:
                     while sent < count:
                         n = min(256, count - sent)
                         for i in range(n):
-                            _HDR.pack_into(batch[i], 0, 64, 0x10, 0, sent + i + 1, 0)
+                            nlmsghdr.pack_into(batch[i], 0, 64, NLMSG.MIN_TYPE, 0, sent + i + 1, 0)
                         w.send_many(batch[:n])
                         sent += n
                 code = 0
@@ -158,10 +156,10 @@ def stage_writer(count: int) -> dict[str, Any]:
         first = ring.recv(timeout=10)  # one frame the slow way, to read its credentials
         if first is not None:
             pids.add(first.pid)
-            in_order = _SEQ.unpack_from(first.data, 8)[0] == 1
+            in_order = u32.unpack_from(first.data, 8)[0] == 1
             got = 1
             ring.release(first)
-        seq_at = _SEQ.unpack_from
+        seq_at = u32.unpack_from
         while got < count and time.monotonic() < deadline:
             before = got
             for v in ring.data(timeout=10, count=count - got):  # zero copy, no syscall

@@ -54,7 +54,7 @@ from .constants import (
 from .dump import DumpReader
 from .link import Link
 from .neighbour import Neighbour
-from .registry import OBJECT_CLASSES, decode
+from .registry import GROUPS, KIND_OF_CLASS, KINDS, OBJECT_CLASSES, decode
 from .route import NextHop, Route
 from .rule import Rule
 
@@ -62,6 +62,6 @@ __all__ = [
     "AF_INET", "AF_INET6", "AF_UNSPEC", "ARPHRD", "FIB_RULE", "FR_ACT", "FRA", "IF_OPER",
     "IFA", "IFA_F", "IFF", "IFLA", "IFLA_INFO", "NDA", "NTF", "NUD", "RT_SCOPE", "RT_TABLE",
     "RTA", "RTAX", "RTM", "RTM_F", "RTN", "RTNH_F", "RTNLGRP", "RTPROT", "USER_HZ",
-    "DumpReader", "OBJECT_CLASSES", "Address", "Link", "Neighbour", "NextHop", "Route",
+    "DumpReader", "OBJECT_CLASSES", "KINDS", "GROUPS", "KIND_OF_CLASS", "Address", "Link", "Neighbour", "NextHop", "Route",
     "RtnlObject", "Rule", "decode",
 ]

@@ -165,6 +165,9 @@ class DumpReader(Generic[V]):
             n4 = n >> 2
             i = 0  # word index of the current message (offset = i * 4)
             c = 0
+            # two copies of the walk, on purpose: the kept-views loop and the count-only
+            # loop differ by the three stores per message, and testing ``keep`` inside
+            # one loop would cost a branch per message on the hottest path
             if self.keep:
                 cls = self.cls
                 new = cls.__new__

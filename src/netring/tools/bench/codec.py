@@ -18,6 +18,7 @@ import tempfile
 from typing import Any, TextIO
 
 from ...codec import iter_messages
+from ...codec.structs import nlmsghdr
 from ._common import command_line, machine, print_table, timeit
 
 __all__ = ["run", "record_route_dump"]
@@ -74,8 +75,7 @@ def record_route_dump(n: int) -> bytes:
 
 
 def _synthetic(n: int) -> bytes:
-    hdr = struct.Struct("=IHHII")
-    one = hdr.pack(52, 24, 2, 1, 1) + bytes(36)
+    one = nlmsghdr.pack(52, 24, 2, 1, 1) + bytes(36)
     return one * n
 
 
@@ -95,7 +95,7 @@ def _naive(buf: bytes) -> int:
 
 def _raw_walk(buf: bytes) -> int:
     """Hand-written ``unpack_from`` header walk: no objects at all (the floor)."""
-    unpack = struct.Struct("=IHHII").unpack_from
+    unpack = nlmsghdr.unpack_from
     n = 0
     off = 0
     end = len(buf)

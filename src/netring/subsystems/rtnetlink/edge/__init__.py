@@ -4,6 +4,6 @@ and :class:`~.monitor.Monitor` (notifications with resync)."""
 from __future__ import annotations
 
 from .monitor import Event, Monitor
-from .rtnl import GROUPS, KIND_OF_CLASS, KINDS, Rtnl
+from .rtnl import Rtnl
 
-__all__ = ["Rtnl", "Monitor", "Event", "KINDS", "GROUPS", "KIND_OF_CLASS"]
+__all__ = ["Rtnl", "Monitor", "Event"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ....codec import NETLINK, Message
 from ....conn import Connection
@@ -24,9 +24,33 @@ from ....errors import EncodeError, Overrun
 from ....socket import NetlinkSocket
 from .. import Link, RtnlObject, decode
 from ..constants import RTM
-from .rtnl import GROUPS, KIND_OF_CLASS, Rtnl
+from ..registry import GROUPS, KIND_OF_CLASS
 
-__all__ = ["Monitor", "Event"]
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+
+class StateSource(Protocol):
+    """What a :class:`Monitor` needs from the dumping side (:class:`~netring.Rtnl` is one)."""
+
+    @property
+    def netns(self) -> str | None:
+        """The namespace path the notification socket is opened in (``None``: ours)."""
+        ...
+
+    def dump(self, kind: str) -> list[RtnlObject]:
+        """A fresh dump of one kind (``"links"``, ``"routes"`` ...)."""
+        ...
+
+    def note_link(self, link: Link) -> None:
+        """A link was seen in a notification (name caches follow it)."""
+        ...
+
+    def note_links(self, links: Iterable[Link]) -> None:
+        """A full set of links was dumped."""
+        ...
+
+__all__ = ["Monitor", "Event", "StateSource"]
 
 
 class Event:
@@ -80,7 +104,7 @@ class Monitor:
         resyncs: resynchronisations done.
     """
 
-    def __init__(self, rtnl: Rtnl, kinds: Sequence[str], *, rcvbuf: int | None = None,
+    def __init__(self, rtnl: StateSource, kinds: Sequence[str], *, rcvbuf: int | None = None,
                  sock: Connection | None = None) -> None:
         for k in kinds:
             if k not in GROUPS:

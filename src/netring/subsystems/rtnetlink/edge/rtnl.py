@@ -31,7 +31,7 @@ import errno as _errno
 import gc
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from ....codec import NETLINK, NLA_F, NLM_F
 from ....codec.structs import nlattr
@@ -57,40 +57,16 @@ from ..constants import (
     RTEXT_FILTER,
     RTM,
     RTN,
-    RTNLGRP,
 )
 from ..dump import DumpReader
 from ..filters import filter_routes, protocol_id, scope_id, table_id
+from ..registry import KINDS
 from ..structs import fib_rule_hdr, ifaddrmsg, ifinfomsg, ndmsg, rtmsg
+from .monitor import Monitor
 
-if TYPE_CHECKING:
-    from .monitor import Monitor
-
-__all__ = ["Rtnl", "KINDS", "GROUPS", "KIND_OF_CLASS"]
+__all__ = ["Rtnl"]
 
 V = TypeVar("V", bound=RtnlObject)
-
-#: object kinds, as the CLI names them -> (view class, dump request type)
-KINDS: dict[str, tuple[type[RtnlObject], int]] = {
-    "links": (Link, RTM.GETLINK),
-    "addrs": (Address, RTM.GETADDR),
-    "routes": (Route, RTM.GETROUTE),
-    "neigh": (Neighbour, RTM.GETNEIGH),
-    "rules": (Rule, RTM.GETRULE),
-}
-
-#: multicast groups to join per kind
-GROUPS: dict[str, tuple[int, ...]] = {
-    "links": (RTNLGRP.LINK,),
-    "addrs": (RTNLGRP.IPV4_IFADDR, RTNLGRP.IPV6_IFADDR),
-    "routes": (RTNLGRP.IPV4_ROUTE, RTNLGRP.IPV6_ROUTE),
-    "neigh": (RTNLGRP.NEIGH,),
-    "rules": (RTNLGRP.IPV4_RULE, RTNLGRP.IPV6_RULE),
-}
-
-#: view class -> kind name
-KIND_OF_CLASS: dict[type[RtnlObject], str] = {cls: kind for kind, (cls, _) in KINDS.items()}
-
 
 class Rtnl:
     """rtnetlink operations over one ``NETLINK_ROUTE`` socket.
@@ -532,6 +508,4 @@ class Rtnl:
 
         ``sock``: notification connection to use instead of opening one (e.g. a fake).
         """
-        from .monitor import Monitor
-
         return Monitor(self, kinds or tuple(KINDS), rcvbuf=rcvbuf, sock=sock)
