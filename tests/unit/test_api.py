@@ -75,3 +75,13 @@ def test_edge_names_load_on_first_use() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["netring.socket", "netring.subsystems.rtnetlink.edge.rtnl"]
+
+
+def test_bench_list_matches_the_harnesses() -> None:
+    import pkgutil
+
+    from netring.cli.bench import BENCHMARKS
+    from netring.tools import bench
+
+    found = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
+    assert list(BENCHMARKS) == found

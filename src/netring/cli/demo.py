@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from typing import Any
+
+from ..codec.types import TYPE_CHECKING
+from .output import json_dumps
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["register"]
 
@@ -22,5 +26,5 @@ def _run(args: argparse.Namespace) -> int:
 
     results = run_demo(args.count, None if args.json else sys.stdout)
     if args.json:
-        print(json.dumps(results))
+        print(json_dumps(results))
     return 0 if all(r.get("ok") for k, r in results.items() if isinstance(r, dict)) else 1

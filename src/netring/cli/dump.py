@@ -8,10 +8,14 @@ compared with the matching element of ``ip -j route show table all`` etc.).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Mapping
-from typing import Any
+
+from ..codec.types import TYPE_CHECKING
+from .output import json_dumps
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["register", "format_line", "add_common", "open_rtnl"]
 
@@ -141,6 +145,6 @@ def _dump(args: argparse.Namespace, rt: Any, family: int) -> int:
     write = out.write
     for o in objs:
         d = o.to_dict(names, flags) if flags is not None else o.to_dict(names)
-        write((json.dumps(d) if args.json else format_line(args.kind, d)) + "\n")
+        write((json_dumps(d) if args.json else format_line(args.kind, d)) + "\n")
     out.flush()
     return 0

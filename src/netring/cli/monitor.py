@@ -10,11 +10,14 @@ line goes to stderr: messages, overruns, resyncs, kernel drops.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from typing import Any
 
+from ..codec.types import TYPE_CHECKING
 from .dump import KIND_CHOICES, add_common, format_line, open_rtnl
+from .output import json_dumps
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["register"]
 
@@ -51,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
                 if ev.kind == "resync":
                     names = rt.names(refresh=True)
                     if args.json:
-                        out.write(json.dumps(ev.to_dict(names)) + "\n")
+                        out.write(json_dumps(ev.to_dict(names)) + "\n")
                     else:
                         counts = ", ".join(f"{k} {len(v)}" for k, v in (ev.state or {}).items())
                         out.write(f"[resync] overrun: re-dumped {counts}\n")
@@ -60,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
                         names = rt.names()
                     d = ev.to_dict(names)
                     if args.json:
-                        out.write(json.dumps(d) + "\n")
+                        out.write(json_dumps(d) + "\n")
                     else:
                         del d["kind"]
                         out.write(f"[{ev.kind}] {format_line(ev.kind, d)}\n")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
-from typing import Any
+
+from ..codec.types import TYPE_CHECKING
+from .output import json_dumps
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["register", "format_probe"]
 
@@ -64,5 +68,5 @@ def _run(args: argparse.Namespace) -> int:
     from ..tools.probe import probe
 
     result = probe()
-    print(json.dumps(result) if args.json else format_probe(result))
+    print(json_dumps(result) if args.json else format_probe(result))
     return 0

@@ -293,12 +293,13 @@ def _dump_plain(ns: str, wfd: int) -> None:
     s.send(_dump_request())
     buf = bytearray(1 << 16)
     count = 0
+    nlmsg_done = int(NLMSG.DONE)  # a plain int: an enum member lookup costs ~0.1 us per message
     t0 = time.perf_counter()
     while True:
         n = s.recv_into(buf)
         done = False
         for m in iter_messages(buf, 0, n):
-            if m.type == NLMSG.DONE:
+            if m.type == nlmsg_done:
                 done = True
                 break
             count += 1
@@ -313,9 +314,10 @@ def _dump_ring(ns: str, wfd: int) -> None:
     ring = open_ring(s, RingGeometry.for_frames(32768 + 24, 64), None, backend="user")
     s.send(_dump_request())
     count = 0
+    nlmsg_done = int(NLMSG.DONE)
     t0 = time.perf_counter()
     for m in ring.messages(timeout=10):
-        if m.type == NLMSG.DONE:
+        if m.type == nlmsg_done:
             break
         count += 1
     os.write(wfd, f"{count} {time.perf_counter() - t0}".encode())
@@ -386,7 +388,7 @@ def run(quick: bool = False, out: TextIO | None = sys.stdout) -> dict[str, Any]:
             print(f"\nring fed from a netlink socket (best of two): {best_ring / base:.2f}x plain "
                   f"recv, {best_ring / q:.1f}x mp.Queue\n"
                   f"ring written directly by the peer (no socket): {direct / base:.2f}x plain "
-                  f"recv, {direct / q:.1f}x mp.Queue   (goal: >= 2x and >= 15x)",
+                  f"recv, {direct / q:.1f}x mp.Queue",
                   file=out)
 
         drain_n = 20_000 if quick else 50_000
