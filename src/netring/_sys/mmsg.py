@@ -66,6 +66,7 @@ import struct
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from ..errors import EncodeError
 from .cmsg import cmsg_align, parse_cmsgs
 from .libc import (
     IOV_MAX,
@@ -151,7 +152,7 @@ class MMsgBatch:
 
     def __init__(self, regions: Sequence[Any], *, name: bool = True, control: int = 64) -> None:
         if not regions:
-            raise ValueError("MMsgBatch needs at least one region")
+            raise EncodeError("MMsgBatch needs at least one region")
         n = len(regions)
         self.size = n
         self._hdrs = (mmsghdr * n)()
@@ -171,9 +172,9 @@ class MMsgBatch:
         for i, region in enumerate(regions):
             mv = _as_byte_view(region)
             if mv.readonly:
-                raise ValueError(f"region {i} is read-only; MMsgBatch needs writable buffers")
+                raise EncodeError(f"region {i} is read-only; MMsgBatch needs writable buffers")
             if len(mv) == 0:
-                raise ValueError(f"region {i} is empty")
+                raise EncodeError(f"region {i} is empty")
             keep = (ctypes.c_char * len(mv)).from_buffer(mv)
             self._keep.append(keep)
             self._views.append(mv)
@@ -230,12 +231,12 @@ class MMsgBatch:
             OSError: with the errno of the failure (``ENOBUFS`` for a netlink overrun).
         """
         if self._closed:
-            raise ValueError("MMsgBatch is closed")
+            raise EncodeError("MMsgBatch is closed")
         if recvmmsg_raw is None:
             raise OSError(_errno.ENOSYS, "recvmmsg is not available in this C library")
         vlen = self.size if n is None else n
         if not 1 <= vlen <= self.size:
-            raise ValueError(f"n={vlen} outside 1..{self.size}")
+            raise EncodeError(f"n={vlen} outside 1..{self.size}")
         hdrs = self._hdrs
         # the kernel rewrote msg_namelen/msg_controllen (and msg_len/msg_flags) of
         # the slots it filled: restore those from the pristine copy in one memmove
@@ -333,10 +334,10 @@ class MMsgBatch:
             Datagrams sent (may be fewer than ``n``; resend the rest).
         """
         if self._closed:
-            raise ValueError("MMsgBatch is closed")
+            raise EncodeError("MMsgBatch is closed")
         vlen = n if n is not None else (len(lengths) if lengths is not None else self.size)
         if not 1 <= vlen <= self.size:
-            raise ValueError(f"n={vlen} outside 1..{self.size}")
+            raise EncodeError(f"n={vlen} outside 1..{self.size}")
         if self._send_hdrs is None:
             self._build_send()
         lens = self._send_lens
@@ -353,7 +354,7 @@ class MMsgBatch:
 
     def _set_send_name(self, name: bytes | None) -> None:
         if name is not None and not 0 < len(name) <= NAME_SIZE:
-            raise ValueError(f"address of {len(name)} bytes outside 1..{NAME_SIZE}")
+            raise EncodeError(f"address of {len(name)} bytes outside 1..{NAME_SIZE}")
         addr = ctypes.addressof(self._send_addr) if name else None
         ln = len(name) if name else 0
         if name:
@@ -366,19 +367,19 @@ class MMsgBatch:
 
     def _set_send_lengths(self, lens: memoryview, lengths: Sequence[int], vlen: int) -> None:
         if len(lengths) < vlen:
-            raise ValueError(f"{len(lengths)} lengths for {vlen} slots")
+            raise EncodeError(f"{len(lengths)} lengths for {vlen} slots")
         try:
             want = array.array(SIZE_FMT, lengths[:vlen])
         except OverflowError:
             want = array.array(SIZE_FMT, [0] * vlen)  # a negative length: report it below
             bad = next(i for i in range(vlen) if lengths[i] < 0)
-            raise ValueError(
+            raise EncodeError(
                 f"length {lengths[bad]} of slot {bad} outside its region of {self._caps[bad]}"
             ) from None
         cap = self._uniform_cap
         if (max(want) > cap) if cap >= 0 else any(map(operator.gt, want, self._caps_arr)):
             bad = next(i for i in range(vlen) if want[i] > self._caps[i])
-            raise ValueError(
+            raise EncodeError(
                 f"length {want[bad]} of slot {bad} outside its region of {self._caps[bad]}"
             )
         lens[:vlen] = want
@@ -490,7 +491,7 @@ def sendmsg_to(
         Bytes sent.
     """
     if len(buffers) > IOV_MAX:
-        raise ValueError(f"{len(buffers)} buffers exceed IOV_MAX ({IOV_MAX})")
+        raise EncodeError(f"{len(buffers)} buffers exceed IOV_MAX ({IOV_MAX})")
     abuf = ctypes.create_string_buffer(name, len(name)) if name else None
     iovs = (iovec * max(1, len(buffers)))()
     keep = []

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..._sys.mapping import PAGE_SIZE
 from ...codec.constants import NETLINK
-from ...errors import NotSupportedError
+from ...errors import EncodeError, NotSupportedError
 from ..base import RingBase
 from ..geometry import RingGeometry
 from . import kernel
@@ -68,7 +68,7 @@ def open_ring(sock: Any, rx: RingGeometry | None = None, tx: RingGeometry | None
                 raise
             reason = f"{exc}; user-space engine"
     elif backend != "user":
-        raise ValueError(f"backend must be 'auto', 'kernel' or 'user', not {backend!r}")
+        raise EncodeError(f"backend must be 'auto', 'kernel' or 'user', not {backend!r}")
     else:
         reason = "user-space engine requested"
     shared = SharedRing.create(rx, tx)
