@@ -25,10 +25,12 @@ its kind is printed).  Other kinds print only their kind here.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...codec import Attr
+from ...codec.structs import u32
 from . import names as _n
 from .constants import (
     BR_BOOLOPT,
@@ -48,6 +50,9 @@ __all__ = ["Field", "kind_fields", "slave_fields", "bridge_id_str", "fields_json
 
 #: one ``print_*`` call of iproute2: (JSON key or None, JSON value, text or None)
 Field = tuple[str | None, Any, str | None]
+
+_boolopt_multi = struct.Struct("=II")
+assert _boolopt_multi.size == 2 * u32.size
 
 #: ``jiffies`` of the bridge timers are centiseconds (``__jiffies_to_tv``: 10000 us each)
 _TIMER_HZ = 100
@@ -190,8 +195,8 @@ def _bridge(tb: Mapping[int, Attr], names: Mapping[int, str] | None) -> list[Fie
     a = tb.get(IFLA_BR.MULTI_BOOLOPT)
     if a is not None and a.payload_len >= 8:
         pl = a.payload
-        optval = int.from_bytes(pl[0:4], "little")
-        optmask = int.from_bytes(pl[4:8], "little")
+        # struct br_boolopt_multi { __u32 optval; __u32 optmask; } (uapi/linux/if_bridge.h)
+        optval, optmask = _boolopt_multi.unpack_from(pl, 0)
         for bit, key in ((BR_BOOLOPT.NO_LL_LEARN, "no_linklocal_learn"),
                          (BR_BOOLOPT.MCAST_VLAN_SNOOPING, "mcast_vlan_snooping")):
             m = 1 << bit
