@@ -72,11 +72,11 @@ _LLTYPE = {
 _IP_HW_TYPES = frozenset(int(t) for t in (
     ARPHRD.TUNNEL, ARPHRD.TUNNEL6, ARPHRD.SIT, ARPHRD.IPGRE, ARPHRD.IP6GRE))
 
-# print_link_flags' order; the names are the IFF_* names
+# print_link_flags' order (ip/ipaddress.c, iproute2 6.1); the names are the IFF_* names
 _LINK_FLAGS = tuple((int(f), str(f.name)) for f in (
     IFF.LOOPBACK, IFF.BROADCAST, IFF.POINTOPOINT, IFF.MULTICAST, IFF.NOARP, IFF.ALLMULTI,
-    IFF.PROMISC, IFF.NOTRAILERS, IFF.DEBUG, IFF.DYNAMIC, IFF.AUTOMEDIA, IFF.PORTSEL,
-    IFF.MASTER, IFF.SLAVE, IFF.UP, IFF.LOWER_UP, IFF.DORMANT, IFF.ECHO))
+    IFF.PROMISC, IFF.MASTER, IFF.SLAVE, IFF.DEBUG, IFF.DYNAMIC, IFF.AUTOMEDIA, IFF.PORTSEL,
+    IFF.NOTRAILERS, IFF.UP, IFF.LOWER_UP, IFF.DORMANT, IFF.ECHO))
 # print_neigh_state: NUD_* names in bit order
 _NUD = tuple((int(s), str(s.name)) for s in NUD if s)
 # print_rt_flags (next-hop and route flags), in iproute2's order

@@ -111,6 +111,11 @@ class Neighbour(RtnlObject):
         return self._get_u8(NDA.PROTOCOL)
 
     @property
+    def flags_ext(self) -> int | None:
+        """``NDA_FLAGS_EXT`` (``NTF_EXT_*``)."""
+        return self._get_u32(NDA.FLAGS_EXT)
+
+    @property
     def cacheinfo(self) -> tuple[int, int, int, int] | None:
         """``NDA_CACHEINFO`` (confirmed, used, updated, refcnt)."""
         ci = self._get_struct(NDA.CACHEINFO, nda_cacheinfo, extensible=True)
