@@ -82,6 +82,13 @@ def register(sub: Any) -> None:
     base = p.parse_known_args
 
     def parse_known_args(args: Any = None, namespace: Any = None) -> Any:
+        if args is not None:
+            # "-c -1" would read as an option (there are -4/-6): keep it a value
+            args = list(args)
+            for i in range(len(args) - 1):
+                if args[i] in ("-c", "--count") and args[i + 1][:1] == "-":
+                    args[i:i + 2] = [f"--count={args[i + 1]}"]
+                    break
         # selectors after an option ("dump routes --json dev v0") come back as extras
         ns, extras = base(args, namespace)
         words = [x for x in extras if not x.startswith("-")]
@@ -239,6 +246,16 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _binary_writer() -> Any:
+    """``sys.stdout.buffer.write``, or a decoding writer when stdout is text only."""
+    out = sys.stdout
+    buf = getattr(out, "buffer", None)
+    if buf is not None:
+        out.flush()
+        return buf.write
+    return lambda b: out.write(b.decode())
+
+
 def _ifindex(names: Mapping[int, str], dev: str) -> int:
     for i, n in names.items():
         if n == dev:
@@ -296,7 +313,7 @@ def _routes(args: argparse.Namespace, rt: Any, family: int, opts: dict[str, str]
     stream = RouteStream(TextContext(names=names), json=args.json, hide=sel.hidden(),
                          keep=sel.shape_ok, select=sel.dst_ok if sel.prefix else None,
                          dumps=json.dumps)
-    write = sys.stdout.buffer.write
+    write = _binary_writer()
     total = args.total
     pending: list[bytes] = []
     size = 0

@@ -71,6 +71,7 @@ V = TypeVar("V", bound=RtnlObject)
 
 #: ``rtm_family`` and ``rtm_flags`` in a request (after the 16-byte nlmsghdr)
 _RTM_FAMILY = 16
+_RTM_SRC_LEN = 16 + 2
 _RTM_FLAGS = 16 + 8
 
 class Rtnl:
@@ -350,6 +351,9 @@ class Rtnl:
             dst, src=src, oif=None if oif is None else self.ifindex(oif),
             iif=None if iif is None else self.ifindex(iif),
             table=None if table is None else table_id(table), mark=mark, fib_match=fib_match)
+        if src is not None:
+            # a source address is a host, as ip route get sends it (rtm_src_len = 32 / 128)
+            msg[_RTM_SRC_LEN] = 32 if msg[_RTM_FAMILY] == AF_INET else 128
         if msg[_RTM_FAMILY] == AF_INET:
             # as ip route get: the reply names the table the route came from (IPv4 only)
             flags = _u32.unpack_from(msg, _RTM_FLAGS)[0] | RTM_F.LOOKUP_TABLE
