@@ -96,14 +96,14 @@ def register(sub: Any) -> None:
             ns.selectors = list(ns.selectors or []) + words
         return ns, [x for x in extras if x.startswith("-")]
 
-    setattr(p, "parse_known_args", parse_known_args)
+    p.parse_known_args = parse_known_args
 
     def error(message: str) -> Any:
         # one line, not argparse's usage block
         print(f"netring dump: {message}", file=sys.stderr)
         sys.exit(2)
 
-    setattr(p, "error", error)
+    p.error = error
 
 
 def format_line(kind: str, d: Mapping[str, Any]) -> str:

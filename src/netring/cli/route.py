@@ -37,8 +37,8 @@ def register(sub: Any) -> None:
         print(f"netring route: {message}", file=sys.stderr)
         sys.exit(2)
 
-    setattr(p, "error", error)
-    setattr(g, "error", error)
+    p.error = error
+    g.error = error
     p.set_defaults(func=_usage)
 
 

@@ -217,7 +217,7 @@ class DumpReader(Generic[V]):
             pending = self._offsets
             if pending is not None:
                 # streaming: offsets instead of views (counted by feed)
-                ap = pending.append
+                put = pending.append
                 offs = _OFFSETS if n <= 1 << 16 else tuple(range(0, n, 4))
                 while i < n4:
                     ln = m[i]
@@ -226,7 +226,7 @@ class DumpReader(Generic[V]):
                             break
                         ln = m[i]
                     else:
-                        ap(offs[i])
+                        put(offs[i])
                     i += (ln + 3) >> 2
             elif self.keep and self.sink is None:
                 cls = self.cls

@@ -164,7 +164,7 @@ def run(quick: bool = False, out: TextIO | None = sys.stdout, n: int | None = No
         shown = _count(cmds["ip_text"])
         env = _child_env()
         runs: dict[str, list[tuple[float, int]]] = {k: [] for k in cmds}
-        for name, cmd in cmds.items():
+        for cmd in cmds.values():
             _once(cmd, env)  # warm-up: page cache, compiled bytecode
         for _ in range(repeat):
             for name, cmd in cmds.items():
