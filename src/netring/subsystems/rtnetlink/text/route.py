@@ -457,7 +457,8 @@ class RouteStream:
                 key = data[o + 16:dpos] + data[dpos + 4 + dlen:o + ln]
             else:
                 dlen = -1
-                key = data[o + 16:o + ln]
+                # marked: a key with the destination cut out starts with rtm_family instead
+                key = b"\xff" + data[o + 16:o + ln]
             try:
                 entry = cache[key]
             except KeyError:
