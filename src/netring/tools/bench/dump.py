@@ -186,7 +186,7 @@ def run(quick: bool = False, out: TextIO | None = sys.stdout, n: int | None = No
     ratios: dict[str, float] = {}
     for label, mine, theirs in pairs:
         if mine in v and theirs in v and v[theirs]["seconds"]:
-            ratios[label] = round(v[mine]["seconds"] / v[theirs]["seconds"], 2)
+            ratios[label] = round(v[mine]["seconds"] / v[theirs]["seconds"], 4)
     result["ratios"] = ratios
     if out is not None:
         _report(out, result)
@@ -216,10 +216,11 @@ def _report(out: TextIO, result: dict[str, Any]) -> None:
         print("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(),
               file=out)
     ratios = result["ratios"]
-    words = [f"{k} {x}x ip's" for k, x in ratios.items() if k != "objects"]
+    words = [f"{k} {x:.2f}x ip's" for k, x in ratios.items() if k != "objects"]
     if "objects" in ratios:
-        words.append(f"objects {ratios['objects']}x pyroute2's"
-                     + (f" (both on {py_n} routes)" if py_n < n else ""))
+        x = ratios["objects"]
+        words.append(f"objects {x:.3f}x pyroute2's (1/{1 / x:.0f})" if x else "objects -"
+                     + (f", both on {py_n} routes" if py_n < n else ""))
     elif "pyroute2_objects" not in v:
         words.append("objects: pyroute2 not installed")
     print("netring's time (below 1: faster): " + "; ".join(words), file=out)
