@@ -219,8 +219,8 @@ def _report(out: TextIO, result: dict[str, Any]) -> None:
     words = [f"{k} {x:.2f}x ip's" for k, x in ratios.items() if k != "objects"]
     if "objects" in ratios:
         x = ratios["objects"]
-        words.append(f"objects {x:.3f}x pyroute2's (1/{1 / x:.0f})" if x else "objects -"
-                     + (f", both on {py_n} routes" if py_n < n else ""))
+        text = f"objects {x:.3f}x pyroute2's (1/{1 / x:.0f})" if x else "objects -"
+        words.append(text + (f", both on {py_n} routes" if py_n < n else ""))
     elif "pyroute2_objects" not in v:
         words.append("objects: pyroute2 not installed")
     print("netring's time (below 1: faster): " + "; ".join(words), file=out)
