@@ -76,12 +76,14 @@ def test_route_dump_equals_ip_json(populated: Netns) -> None:
 def test_cli_dump_routes_json_lines_equal_ip_json(populated: Netns) -> None:
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        assert main(["dump", "routes", "--json", "--netns", populated.name]) == 0
+        assert main(["dump", "routes", "--json", "--table", "all",
+                     "--netns", populated.name]) == 0
     lines = [json.loads(x) for x in buf.getvalue().splitlines()]
     assert lines == populated.ip_json("route", "show", "table", "all")
     buf6 = io.StringIO()
     with contextlib.redirect_stdout(buf6):
-        assert main(["dump", "routes", "--json", "-6", "--netns", populated.name]) == 0
+        assert main(["dump", "routes", "--json", "-6", "--table", "all",
+                     "--netns", populated.name]) == 0
     assert [json.loads(x) for x in buf6.getvalue().splitlines()] == populated.ip_json(
         "-6", "route", "show", "table", "all")
 

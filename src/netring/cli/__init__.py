@@ -16,7 +16,7 @@ from ..errors import NotSupportedError
 __all__ = ["main", "run", "build_parser"]
 
 # subcommand modules, in the order --help lists them
-COMMANDS = ("probe", "demo", "dump", "monitor", "bench")
+COMMANDS = ("probe", "demo", "dump", "route", "monitor", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,13 +1,22 @@
-"""``netring dump {links,addrs,routes,neigh,rules} [--json] [--netns NAME] [-4|-6]``.
+"""``netring dump {links,addrs,routes,neigh,rules}``: what ``ip`` prints, streamed.
 
-Human output is one line per object in ``ip``'s word order; ``--json`` prints one
-JSON object per line with the keys and values of ``ip -j`` (so each line can be
-compared with the matching element of ``ip -j route show table all`` etc.).
+Text is ``ip``'s default text line for line (``netring dump routes`` is
+``ip route show``: the main table, IPv4 unless ``-6``; ``--table all`` is
+``ip route show table all``; ``netring dump rules`` is ``ip rule show``);
+``--json`` prints one JSON object per line with the keys, key order and values
+of ``ip -j``.  Routes take ``ip``'s trailing selectors::
+
+    netring dump routes [dev IFACE] [table T] [proto P] [type T] [scope S]
+                        [root PFX | match PFX | exact PFX | PFX]
+
+Routes are rendered datagram by datagram while the dump is read (nothing is
+kept), so memory does not grow with the table.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Mapping
 
@@ -30,6 +39,15 @@ _WORDS = {
     "link_type": "link", "address": "addr", "broadcast": "brd", "txqlen": "qlen",
     "label": "label", "pref": "pref",
 }
+#: route selectors given as options: (option dest, selector key)
+_ROUTE_OPTIONS = (("table", "table"), ("dev", "dev"), ("proto", "protocol"),
+                  ("type", "type"), ("scope", "scope"))
+#: output buffered before a write (bytes)
+_WRITE_CHUNK = 1 << 16
+
+
+class UsageError(Exception):
+    """Bad command-line input: one line on stderr, exit status 2."""
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
@@ -40,15 +58,52 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("dump", help="dump links, addresses, routes, neighbours or rules")
+    p = sub.add_parser(
+        "dump", help="dump links, addresses, routes, neighbours or rules as ip prints them",
+        description="Print what ip prints: 'dump routes' is 'ip route show' (main table, "
+        "IPv4 unless -6), 'dump rules' is 'ip rule show'; --json is ip -j.")
     p.add_argument("kind", choices=KIND_CHOICES)
+    p.add_argument("selectors", nargs="*", metavar="SELECTOR",
+                   help="routes: ip route show selectors: dev IFACE, table T, proto P, "
+                   "type T, scope S, root|match|exact PFX, PFX")
     add_common(p)
     fam = p.add_mutually_exclusive_group()
     fam.add_argument("-4", dest="family", action="store_const", const="4", help="IPv4 only")
     fam.add_argument("-6", dest="family", action="store_const", const="6", help="IPv6 only")
-    p.add_argument("--table", help="routes: only this table (id or main/local/default)")
-    p.add_argument("--count", action="store_true", help="print only the number of objects")
+    p.add_argument("--table", help="routes: all, main, local, default or a table id "
+                   "(default: main)")
+    p.add_argument("--dev", help="routes: only routes out of this interface")
+    p.add_argument("--proto", help="routes: only this protocol (name or number)")
+    p.add_argument("--type", help="routes: only this type (unicast, blackhole, local ...)")
+    p.add_argument("--scope", help="routes: only this scope (global, link, host ...)")
+    p.add_argument("-c", "--count", metavar="N", help="stop after N objects")
+    p.add_argument("--total", action="store_true", help="print only the number of objects")
     p.set_defaults(func=_run)
+    base = p.parse_known_args
+
+    def parse_known_args(args: Any = None, namespace: Any = None) -> Any:
+        if args is not None:
+            # "-c -1" would read as an option (there are -4/-6): keep it a value
+            args = list(args)
+            for i in range(len(args) - 1):
+                if args[i] in ("-c", "--count") and args[i + 1][:1] == "-":
+                    args[i:i + 2] = [f"--count={args[i + 1]}"]
+                    break
+        # selectors after an option ("dump routes --json dev v0") come back as extras
+        ns, extras = base(args, namespace)
+        words = [x for x in extras if not x.startswith("-")]
+        if words:
+            ns.selectors = list(ns.selectors or []) + words
+        return ns, [x for x in extras if x.startswith("-")]
+
+    p.parse_known_args = parse_known_args
+
+    def error(message: str) -> Any:
+        # one line, not argparse's usage block
+        print(f"netring dump: {message}", file=sys.stderr)
+        sys.exit(2)
+
+    p.error = error
 
 
 def format_line(kind: str, d: Mapping[str, Any]) -> str:
@@ -90,7 +145,7 @@ def format_line(kind: str, d: Mapping[str, Any]) -> str:
         flags = d.get("flags") or []
         words.extend(flags)
         for m in d.get("metrics", []):
-            words.extend(f"{k} {v}" for k, v in m.items())
+            words.extend(k if v is None else f"{k} {v}" for k, v in m.items())
         for nh in d.get("nexthops", []):
             gw = f" via {nh['gateway']}" if "gateway" in nh else ""
             words.append(f"\n\tnexthop{gw} dev {nh.get('dev')} weight {nh.get('weight')}")
@@ -111,40 +166,266 @@ def open_rtnl(args: argparse.Namespace) -> Any:
         return None
 
 
+def _renderer(module: str, name: str) -> Any:
+    """``text.<module>.<name>`` when that renderer exists, else ``None`` (format_line)."""
+    try:
+        mod = importlib.import_module(f"..subsystems.rtnetlink.text.{module}", __package__)
+    except ImportError:
+        return None
+    return getattr(mod, name, None)
+
+
+def _fail(args: argparse.Namespace, msg: str) -> int:
+    print(f"netring dump {args.kind}: {msg}", file=sys.stderr)
+    return 2
+
+
+def _count(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        n = int(text, 10)
+    except ValueError:
+        raise UsageError(f"--count wants a positive number, not {text!r}") from None
+    if n < 1:
+        raise UsageError(f"--count wants a positive number, not {text!r}")
+    return n
+
+
 def _run(args: argparse.Namespace) -> int:
-    from ..errors import NetlinkError
+    from ..errors import DumpInterrupted, EncodeError, NetlinkError
     from ..subsystems.rtnetlink.filters import family_of
 
     family = family_of(args.family)
+    try:
+        limit = _count(args.count)
+        if args.total and limit is not None:
+            raise UsageError("--total and --count exclude each other")
+        opts = {key: getattr(args, dest) for dest, key in _ROUTE_OPTIONS
+                if getattr(args, dest) is not None}
+        if args.kind != "routes" and (opts or args.selectors):
+            given = [f"--{d}" for d, k in _ROUTE_OPTIONS if k in opts] + list(args.selectors)
+            raise UsageError(f"{' '.join(given)}: applies to routes only")
+    except UsageError as exc:
+        return _fail(args, str(exc))
     rt = open_rtnl(args)
     if rt is None:
         return 2
+    out = sys.stdout
     try:
-        return _dump(args, rt, family)
+        if args.kind == "routes":
+            return _routes(args, rt, family, opts, limit)
+        return _dump(args, rt, family, limit)
+    except (UsageError, EncodeError) as exc:
+        return _fail(args, str(exc))
+    except DumpInterrupted:
+        out.flush()
+        print(f"netring dump {args.kind}: the dump was interrupted and may be inconsistent",
+              file=sys.stderr)
+        return 0
     except NetlinkError as exc:
+        out.flush()
         print(f"netring dump {args.kind}: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
     finally:
         rt.close()
 
 
-def _dump(args: argparse.Namespace, rt: Any, family: int) -> int:
-    if args.kind == "routes" and (args.table or args.count):
-        if args.count:
-            print(rt.count_routes(family=family, table=args.table))
-            return 0
-        objs: list[Any] = list(rt.routes(family=family, table=args.table))
+def _quiet_stdout() -> None:
+    """The reader went away (``| head``): no second error when Python flushes at exit."""
+    import os
+
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError):
+        pass
+
+
+def _binary_writer() -> Any:
+    """``sys.stdout.buffer.write``, or a decoding writer when stdout is text only."""
+    out = sys.stdout
+    buf = getattr(out, "buffer", None)
+    if buf is not None:
+        out.flush()
+        return buf.write
+    return lambda b: out.write(b.decode())
+
+
+def _ifindex(names: Mapping[int, str], dev: str) -> int:
+    for i, n in names.items():
+        if n == dev:
+            return i
+    raise UsageError(f"no such interface: {dev}")
+
+
+def _selector(args: argparse.Namespace, family: int, opts: dict[str, str],
+              names: Mapping[int, str]) -> Any:
+    from ..subsystems.rtnetlink import requests as rq
+    from ..subsystems.rtnetlink.filters import (
+        PREFIX_MODES,
+        RouteSelector,
+        protocol_id,
+        route_selector_words,
+        scope_id,
+        table_id,
+        type_id,
+    )
+
+    words = route_selector_words(args.selectors)
+    for k, v in opts.items():
+        if k in words and words[k] != v:
+            raise UsageError(f"{k} given twice ({words[k]!r} and {v!r})")
+        words[k] = v
+    table: int | None = 254
+    if "table" in words:
+        t = words["table"]
+        table = None if t == "all" else table_id(t)
+    prefix = None
+    for mode in PREFIX_MODES:
+        if mode in words:
+            fam, raw, plen = rq.parse_prefix(words[mode], family)
+            prefix = (mode, fam, raw, plen)
+    proto = words.get("protocol")
+    scope = words.get("scope")
+    return RouteSelector(
+        family=family, table=table,
+        oif=_ifindex(names, words["dev"]) if "dev" in words else None,
+        protocol=None if proto in (None, "all") else protocol_id(proto),
+        rtype=type_id(words["type"]) if "type" in words else None,
+        scope=None if scope in (None, "all") else scope_id(scope),
+        prefix=prefix)
+
+
+def _routes(args: argparse.Namespace, rt: Any, family: int, opts: dict[str, str],
+            limit: int | None) -> int:
+    import json
+
+    from ..subsystems.rtnetlink.text import TextContext
+    from ..subsystems.rtnetlink.text.route import RouteStream
+
+    names = rt.names()
+    sel = _selector(args, family, opts, names)
+    stream = RouteStream(TextContext(names=names), json=args.json, hide=sel.hidden(),
+                         keep=sel.shape_ok, select=sel.dst_ok if sel.prefix else None,
+                         dumps=json.dumps)
+    write = _binary_writer()
+    total = args.total
+    pending: list[bytes] = []
+    size = 0
+
+    def sink(data: bytes, offsets: list[int]) -> bool:
+        nonlocal size
+        if limit is None:
+            text = stream.render(data, offsets)
+        else:
+            # render no more than the routes still wanted (some may be filtered out)
+            parts = []
+            pos = 0
+            while pos < len(offsets) and stream.count < limit:
+                step = limit - stream.count
+                parts.append(stream.render(data, offsets[pos:pos + step]))
+                pos += step
+            text = b"".join(parts)
+        if not total and text:
+            pending.append(text)
+            size += len(text)
+            if size >= _WRITE_CHUNK:
+                write(b"".join(pending))
+                pending.clear()
+                size = 0
+        return limit is not None and stream.count >= limit
+
+    try:
+        rt.stream_routes(sink, family=sel.dump_family, table=sel.table, oif=sel.oif,
+                         protocol=sel.protocol, type=sel.rtype)
+    finally:
+        if pending:
+            write(b"".join(pending))
+    if total:
+        print(stream.count)
+    sys.stdout.flush()
+    return 0
+
+
+def _dump(args: argparse.Namespace, rt: Any, family: int, limit: int | None) -> int:
+    from ..subsystems.rtnetlink.constants import AF_INET
+    from ..subsystems.rtnetlink.text import TextContext
+
+    kind = args.kind
+    if kind == "rules":
+        # ip rule show: IPv4 unless -6
+        objs: list[Any] = list(rt.rules(family=family or AF_INET))
+    elif kind == "addrs" and not args.json and not args.total:
+        return _addrs(args, rt, family, limit)
     else:
-        objs = rt.dump(args.kind, family=family)
-    if args.count:
+        objs = rt.dump(kind, family=family)
+    if limit is not None:
+        objs = objs[:limit]
+    if args.total:
         print(len(objs))
         return 0
     names = rt.names()
-    flags = rt.link_flags() if args.kind == "links" else None
-    out = sys.stdout
-    write = out.write
+    flags = rt.link_flags() if kind == "links" else None
+    ctx = TextContext(names=names)
+    line: Any = None
+    many: Any = None
+    if not args.json:
+        if kind == "rules":
+            from ..subsystems.rtnetlink.text.rule import rule_line as line
+        elif kind == "links":
+            many = _renderer("link", "link_lines")
+        elif kind == "neigh":
+            line = _renderer("neighbour", "neigh_line")
+    parts: list[str] = []
     for o in objs:
-        d = o.to_dict(names, flags) if flags is not None else o.to_dict(names)
-        write((json_dumps(d) if args.json else format_line(args.kind, d)) + "\n")
-    out.flush()
+        if args.json:
+            d = o.to_dict(names, flags) if flags is not None else o.to_dict(names)
+            parts.append(json_dumps(d))
+        elif many is not None:
+            parts.extend(many(o, ctx))
+        elif line is not None:
+            parts.append(line(o, ctx))
+        else:
+            d = o.to_dict(names, flags) if flags is not None else o.to_dict(names)
+            parts.append(format_line(kind, d))
+    if parts:
+        sys.stdout.write("\n".join(parts) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def _addrs(args: argparse.Namespace, rt: Any, family: int, limit: int | None) -> int:
+    """``ip addr show``: one block per interface (``addr_lines``), else a line per address."""
+    blocks = _renderer("address", "addr_lines")
+    addrs = rt.addresses(family=family)
+    names = rt.names()
+    if blocks is None:
+        if limit is not None:
+            addrs = addrs[:limit]
+        text = [format_line("addrs", a.to_dict(names)) for a in addrs]
+    else:
+        from ..subsystems.rtnetlink.text import TextContext
+
+        ctx = TextContext(names=names)
+        by_index: dict[int, list[Any]] = {}
+        for a in addrs:
+            by_index.setdefault(a.index, []).append(a)
+        text = []
+        shown = 0
+        for link in rt.links():
+            mine = by_index.get(link.index, [])
+            if family and not mine:
+                continue
+            if limit is not None and shown >= limit:
+                break
+            text.extend(blocks(link, mine, ctx))
+            shown += 1
+    if text:
+        sys.stdout.write("\n".join(text) + "\n")
+    sys.stdout.flush()
     return 0

@@ -27,6 +27,12 @@ replies counted).
 Views keep a reference to their chunk, so chunks given to :meth:`feed` must not
 be reused afterwards (fresh ``bytes``); with ``keep=False`` nothing is kept and
 the transport's buffer is fine (count-only mode).
+
+Streaming (``sink``): instead of keeping views, the reader hands each datagram
+and the byte offsets of its data messages to ``sink(data, offsets)`` as soon as
+the datagram is walked, and keeps nothing (memory stays that of one datagram
+however long the dump).  A sink that returns ``True`` has seen enough: the rest
+of the dump is only counted, so the reply still ends by the reply rule.
 """
 
 from __future__ import annotations
@@ -82,6 +88,9 @@ class DumpReader(Generic[V]):
         seq: the dump request's sequence number, or its collector.
         op: operation name used in errors (when ``seq`` is a number).
         keep: build and keep views (``objects``); ``False`` only counts.
+        sink: stream instead of keeping: called with each datagram (``bytes``) and
+            the offsets of its messages of type ``cls`` (see the module notes);
+            returns ``True`` to stop rendering (the rest is drained).
         route: called with each message that is not ours and its verdict
             (default: dropped; counted in :attr:`foreign` either way).
 
@@ -89,14 +98,19 @@ class DumpReader(Generic[V]):
         objects: the views, in dump order (when ``keep``).
         count: data messages of type ``cls`` seen.
         foreign: messages that were not ours (another seq, a notification).
+        stopped: the sink asked to stop.
     """
 
     __slots__ = ("cls", "col", "route", "keep", "objects", "count", "foreign", "_expect",
-                 "_expect_filtered", "_min")
+                 "_expect_filtered", "_min", "sink", "stopped", "_offsets")
 
     def __init__(self, cls: type[V], seq: int | ReplyCollector, op: str = "dump",
-                 keep: bool = True, route: Callable[[Message, int], None] | None = None) -> None:
+                 keep: bool = True, route: Callable[[Message, int], None] | None = None,
+                 sink: Callable[[bytes, list[int]], bool | None] | None = None) -> None:
         self.cls = cls
+        self.sink = sink
+        self.stopped = False
+        self._offsets: list[int] | None = None
         self.col = seq if isinstance(seq, ReplyCollector) else ReplyCollector(
             seq, 0, op=op, dump=True, ack=False)
         self.route = route
@@ -109,11 +123,12 @@ class DumpReader(Generic[V]):
         self._min = 16 + cls.HDR.size
 
     @classmethod
-    def factory(cls, view: type[V], keep: bool = True
+    def factory(cls, view: type[V], keep: bool = True,
+                sink: Callable[[bytes, list[int]], bool | None] | None = None,
                 ) -> Callable[[ReplyCollector, Callable[[Message, int], None]], DumpReader[V]]:
         """A ``make_reader`` for :meth:`~netring.conn.Connection.dump_with`."""
         def make(col: ReplyCollector, route: Callable[[Message, int], None]) -> DumpReader[V]:
-            return cls(view, col, keep=keep, route=route)
+            return cls(view, col, keep=keep, route=route, sink=sink)
         return make
 
     @property
@@ -129,6 +144,37 @@ class DumpReader(Generic[V]):
     def feed(self, data: ReadableBuffer, n: int | None = None,
              chunk: Chunk | None = None) -> bool:
         """Process one received datagram of the dump (its first ``n`` bytes); returns :attr:`done`.
+
+        ``chunk`` says where it came from (sender, group; ``None``: the kernel, unicast).
+        A streaming reader (``sink``) then hands the datagram's messages to the sink.
+
+        Raises:
+            NetlinkError: ``NLMSG_ERROR`` or a negative ``NLMSG_DONE`` status for our seq.
+            DumpInterrupted: the dump completed but was flagged ``NLM_F_DUMP_INTR``.
+            DecodeError: broken message framing.
+            RuntimeError: fed after :attr:`done`.
+            TypeError: a streaming reader fed something other than ``bytes``.
+        """
+        sink = self.sink
+        if sink is None or self.stopped:
+            return self._feed(data, n, chunk)
+        if not isinstance(data, bytes):
+            raise TypeError("a streaming DumpReader needs each datagram as bytes")
+        pending: list[int] = []
+        self._offsets = pending
+        try:
+            return self._feed(data, n, chunk)
+        finally:
+            # delivered even when the dump ends in DumpInterrupted: these messages were read
+            self._offsets = None
+            if pending:
+                self.count += len(pending)
+                if sink(data, pending):
+                    self.stopped = True
+
+    def _feed(self, data: ReadableBuffer, n: int | None = None,
+              chunk: Chunk | None = None) -> bool:
+        """Walk one datagram (see :meth:`feed`).
 
         ``chunk`` says where it came from (sender, group; ``None``: the kernel, unicast).
 
@@ -168,7 +214,21 @@ class DumpReader(Generic[V]):
             # two copies of the walk, on purpose: the kept-views loop and the count-only
             # loop differ by the three stores per message, and testing ``keep`` inside
             # one loop would cost a branch per message on the hottest path
-            if self.keep:
+            pending = self._offsets
+            if pending is not None:
+                # streaming: offsets instead of views (counted by feed)
+                put = pending.append
+                offs = _OFFSETS if n <= 1 << 16 else tuple(range(0, n, 4))
+                while i < n4:
+                    ln = m[i]
+                    if m[i + 1] != expect or ln < minlen:
+                        if self._slow_one(data, i << 2, n, sender, group):
+                            break
+                        ln = m[i]
+                    else:
+                        put(offs[i])
+                    i += (ln + 3) >> 2
+            elif self.keep and self.sink is None:
                 cls = self.cls
                 new = cls.__new__
                 ap = self.objects.append
@@ -230,6 +290,9 @@ class DumpReader(Generic[V]):
         if ln < self._min:
             raise DecodeError(
                 f"{self.cls.__name__}: message of {ln} bytes is shorter than its header", o)
+        if self._offsets is not None:
+            self._offsets.append(o)
+            return False
         self.count += 1
         if self.keep:
             v = self.cls.__new__(self.cls)

@@ -7,13 +7,19 @@ Shared by :class:`netring.Rtnl` and the CLI; nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ...errors import EncodeError
 from . import requests as rq
-from .constants import AF_INET, AF_INET6, AF_UNSPEC, RTM_F
+from .constants import AF_INET, AF_INET6, AF_UNSPEC, RT_TABLE, RTA, RTM_F
 from .route import Route
 
-__all__ = ["family_of", "table_id", "protocol_id", "scope_id", "filter_routes"]
+__all__ = ["family_of", "table_id", "protocol_id", "scope_id", "type_id", "filter_routes",
+           "RouteSelector", "route_selector_words", "PREFIX_MODES"]
+
+#: ``ip route show`` destination selectors: ``root PFX`` (routes inside PFX),
+#: ``match PFX`` (routes that contain PFX), ``exact PFX`` (or a bare PFX: that prefix)
+PREFIX_MODES = ("root", "match", "exact")
 
 _FAMILY_NAMES = {
     "inet": AF_INET, "4": AF_INET, "ipv4": AF_INET, "-4": AF_INET,
@@ -75,3 +81,138 @@ def filter_routes(routes: Sequence[Route], *, strict: bool, family: int, table: 
         and (not protocol or r.protocol == protocol) and (not rtype or r.type == rtype)
         and (not family or r.family == family)
     ]
+
+
+def type_id(rtype: int | str | None) -> int | None:
+    """A route type by number or name (``unicast``, ``blackhole``, ``local`` ...)."""
+    return None if rtype is None else _number("route type", rtype, rq.RTN_BY_NAME, 8)
+
+
+def _bits_match(a: bytes, b: bytes, bits: int) -> bool:
+    """The first ``bits`` bits of ``a`` and ``b`` are equal (``inet_addr_match``)."""
+    if bits <= 0:
+        return True
+    whole, rest = divmod(bits, 8)
+    if a[:whole] != b[:whole]:
+        return False
+    if not rest:
+        return True
+    mask = (0xFF << (8 - rest)) & 0xFF
+    ax = a[whole] if whole < len(a) else 0
+    bx = b[whole] if whole < len(b) else 0
+    return (ax ^ bx) & mask == 0
+
+
+@dataclass(frozen=True)
+class RouteSelector:
+    """What ``ip route show`` selects, and which of its words it then leaves out.
+
+    ``table`` defaults to main (``ip route show``); ``None`` is every table
+    (``table all``).  ``None`` elsewhere means "any".  ``prefix`` is
+    ``(mode, family, packed address, length)`` with ``mode`` one of :data:`PREFIX_MODES`.
+    """
+
+    family: int = AF_UNSPEC
+    table: int | None = int(RT_TABLE.MAIN)
+    oif: int | None = None
+    protocol: int | None = None
+    rtype: int | None = None
+    scope: int | None = None
+    prefix: tuple[str, int, bytes, int] | None = None
+
+    @property
+    def dump_family(self) -> int:
+        """The family to dump: ``ip`` dumps IPv4 only when a table is chosen and no family."""
+        if self.family == AF_UNSPEC and self.table is not None:
+            return AF_INET
+        if self.family == AF_UNSPEC and self.prefix is not None and self.prefix[1]:
+            return self.prefix[1]
+        return self.family
+
+    def hidden(self) -> frozenset[str]:
+        """JSON keys ``ip`` does not print because the filter fixes them."""
+        out = []
+        if self.table is not None:
+            out.append("table")
+        if self.oif is not None:
+            out.append("dev")
+        if self.protocol is not None:
+            out.append("protocol")
+        if self.scope is not None:
+            out.append("scope")
+        return frozenset(out)
+
+    def shape_ok(self, r: Route) -> bool:
+        """The filters on everything but the destination (user space: ``filter_nlmsg``)."""
+        fam = self.dump_family
+        if fam and r.family != fam:
+            return False
+        if r.flags & _CLONED:
+            return False
+        if self.table is not None and r.table != self.table:
+            return False
+        if self.protocol is not None and r.protocol != self.protocol:
+            return False
+        if self.scope is not None and r.scope != self.scope:
+            return False
+        if self.rtype is not None and r.type != self.rtype:
+            return False
+        return self.oif is None or (r.oif or 0) == self.oif
+
+    def dst_ok(self, r: Route) -> bool:
+        """The ``root``/``match``/``exact`` filter on the destination."""
+        if self.prefix is None:
+            return True
+        mode, fam, raw, plen = self.prefix
+        if fam and r.family != fam:
+            return False
+        dst = r._get_bytes(RTA.DST) or b""
+        dlen = r.dst_len
+        if mode in ("root", "exact"):
+            if plen > dlen or not _bits_match(dst, raw, plen):
+                return False
+        if mode in ("match", "exact"):
+            if plen < dlen or not _bits_match(dst, raw, dlen):
+                return False
+        return True
+
+
+_CLONED = int(RTM_F.CLONED)
+#: the selector words of ``ip route show`` that take a value, with the key they set
+_ROUTE_WORDS = {"dev": "dev", "oif": "dev", "table": "table", "proto": "protocol",
+                "protocol": "protocol", "type": "type", "scope": "scope"}
+
+
+def route_selector_words(words: Sequence[str]) -> dict[str, str]:
+    """``ip route show`` trailing selectors -> ``{"dev": .., "table": .., "protocol": ..,
+    "type": .., "scope": .., "root"|"match"|"exact": PFX}`` (values unparsed).
+
+    ``to`` may precede a prefix selector; a bare prefix means ``exact``.
+
+    Raises:
+        EncodeError: a word without its value, a selector given twice, two prefixes.
+    """
+    out: dict[str, str] = {}
+    i = 0
+    n = len(words)
+    while i < n:
+        w = words[i]
+        if w == "to":
+            i += 1
+            if i == n:
+                raise EncodeError('"to" needs a prefix')
+            w = words[i]
+        if w in _ROUTE_WORDS or w in PREFIX_MODES:
+            if i + 1 == n:
+                raise EncodeError(f"{w!r} needs a value")
+            key, value = _ROUTE_WORDS.get(w, w), words[i + 1]
+            i += 2
+        else:
+            key, value = "exact", w
+            i += 1
+        if key in PREFIX_MODES and any(k in out for k in PREFIX_MODES):
+            raise EncodeError(f"only one destination prefix: {value!r}")
+        if key in out:
+            raise EncodeError(f"{key} given twice")
+        out[key] = value
+    return out

@@ -47,7 +47,7 @@ from .constants import (
 from .jsonfmt import dev_name, flow_json, host_prefix_len
 from .structs import rta_cacheinfo, rtmsg, rtnexthop
 
-__all__ = ["Route", "NextHop"]
+__all__ = ["Route", "NextHop", "cache_flag_names"]
 
 _unpack_u16 = u16.unpack_from
 _unpack_u32 = u32.unpack_from
@@ -83,6 +83,25 @@ _MX_NAMES: dict[int, str] = {
 #: ``RTA_PREF`` as ``ip -j`` prints it (an invalid value prints as its number)
 _PREF_NAMES = {int(p): p.name.lower() for p in ICMPV6_ROUTER_PREF
                if p != ICMPV6_ROUTER_PREF.INVALID}
+
+
+#: ``RTCF_*`` (linux/in_route.h) in ``print_cache_flags`` order, with ip's words
+_RTCF = ((0x80000000, "local"), (0x40000000, "reject"), (0x20000000, "mc"),
+         (0x10000000, "brd"), (0x08000000, "dst-nat"), (0x00800000, "src-nat"),
+         (0x00400000, "masq"), (0x00020000, "dst-direct"), (0x04000000, "src-direct"),
+         (0x00040000, "redirected"), (0x01000000, "redirect"), (0x00200000, "fastroute"),
+         (0x00010000, "notify"), (0x00080000, "proxy"))
+
+def cache_flag_names(flags: int) -> tuple[list[str], int]:
+    """``print_cache_flags``: the ``RTCF_*`` words of ``rtm_flags`` and the unnamed rest."""
+    flags &= ~0xFFFF
+    out: list[str] = []
+    for bit, name in _RTCF:
+        if flags & bit:
+            flags &= ~bit
+            out.append(name)
+    return out, flags
+
 
 
 def _via(payload: bytes, offset: int) -> tuple[int, str]:
@@ -403,7 +422,7 @@ class Route(RouteLikeHeader):
         if RTA.UID in at:
             d["uid"] = self.uid
         if fam == AF_INET and flags & _RTM_F_CLONED:
-            d["cache"] = []
+            d["cache"] = cache_flag_names(flags)[0]
         if fam in (AF_INET, AF_INET6) and RTA.CACHEINFO in at:
             ci = self.cacheinfo
             assert ci is not None
@@ -442,7 +461,7 @@ class Route(RouteLikeHeader):
         lock_attr = tab.get(RTAX.LOCK)
         lock = lock_attr.u32() if lock_attr is not None else 0
         out: dict[str, Any] = {}
-        for i in range(RTAX.MTU, RTAX.CC_ALGO + 1):
+        for i in range(RTAX.MTU, RTAX.FASTOPEN_NO_COOKIE + 1):
             m = tab.get(i)
             if m is None and not lock & (1 << i):
                 continue

@@ -19,7 +19,7 @@ from ...codec.align import NLMSG_HDRLEN
 from ...codec.structs import u32
 from . import names as _n
 from .base import RouteLikeHeader
-from .constants import FIB_RULE, FR_ACT, FRA, RTM, RTN, RTPROT
+from .constants import FIB_RULE, FR_ACT, FRA, RTA, RTM, RTN, RTPROT
 from .jsonfmt import host_prefix_len, split_realms
 from .structs import fib_rule_hdr, fib_rule_port_range, fib_rule_uid_range
 
@@ -167,9 +167,9 @@ class Rule(RouteLikeHeader):
         at = self._index()
         host_len = host_prefix_len(self.family)
         flags = self.flags
+        d["priority"] = self.priority or 0
         if flags & _INVERT:
             d["not"] = None
-        d["priority"] = self.priority or 0
         if FRA.SRC in at:
             d["src"] = self.src
             if self.src_len != host_len:
@@ -219,6 +219,8 @@ class Rule(RouteLikeHeader):
                     d[key] = pr[0]
                 else:
                     d[key + "_start"], d[key + "_end"] = pr
+        if FRA.TUN_ID in at:
+            d["tun_id"] = int.from_bytes(self._get_bytes(FRA.TUN_ID) or b"", "big")
         table = self.table
         if table:
             d["table"] = _n.rttable_name(table)
@@ -238,13 +240,18 @@ class Rule(RouteLikeHeader):
         act = self.action
         # iproute2 compares the action with RTN_NAT: FR_ACT_* numbers mirror RTN_*
         if act == RTN.NAT:
-            d["nat"] = "none"
+            # iproute2 reads tb[RTA_GATEWAY] here (FRA_* and RTA_* numbers coincide)
+            gw = self._get_ip(RTA.GATEWAY)
+            if gw is not None:
+                d["nat_gateway"] = gw
+            else:
+                d["masquerade"] = None
         elif act == FR_ACT.GOTO:
             d["goto"] = self.goto if FRA.GOTO in at else "none"
             if flags & _UNRESOLVED:
                 d["unresolved"] = None
         elif act == FR_ACT.NOP:
-            d["action"] = "nop"
+            d["nop"] = None
         elif act != FR_ACT.TO_TBL:
             d["action"] = _n.rtntype_name(act)
         if FRA.PROTOCOL in at:

@@ -1,98 +1,53 @@
-"""Route dump: netring typed views kept in a list vs ``ip -4 route show`` vs pyroute2.
+"""Route dump, like for like, each variant a whole process: netring's CLI against
+``ip`` (text and JSON), netring's library objects against pyroute2's.
 
 Setup: a private network namespace (made and removed here) with a veth pair and
 N IPv4 /32 routes on it, installed with ``ip -batch`` (default 1M; ``quick``:
-100k).  Every variant runs in its **own child process** started inside the
-namespace (``ip netns exec``), so peak RSS (``ru_maxrss``) belongs to that
-variant alone:
+100k).  Pairs compared, each command run as its own process, all of them in
+turn ``repeat`` times (alternating, so a busy machine slows every variant
+alike), medians reported:
 
-* ``netring list``   ``Rtnl().routes(family=AF_INET)``: one lazy view per route,
-  all kept in a list (receive chunks shared by the views).
-* ``netring count``  ``Rtnl().count_routes(family=AF_INET)``: walk and count only.
-* ``ip -4 route show > /dev/null``  iproute2 (C, formats text).
-* ``pyroute2``       ``list(IPRoute().get_routes(family=AF_INET))``.  pyroute2 takes
-  ~80 s and ~3 GiB for 1M routes, so when N is above ``PYROUTE2_MAX`` it runs on
-  a second namespace holding ``PYROUTE2_MAX`` routes and its figures are reported
-  as measured there (rate) and scaled linearly to N (time, RSS); the output says so.
+* text:    ``netring dump routes -4 --table all --netns NS > /dev/null``
+           vs ``ip -n NS -4 route show table all > /dev/null``
+* JSON:    ``netring dump routes -4 --table all --json ...`` vs ``ip -n NS -j -4 route
+           show table all``
+* objects: ``list(Rtnl().routes(family=AF_INET))`` vs
+           ``list(IPRoute().get_routes(family=AF_INET))`` (pyroute2, both run with
+           ``ip netns exec NS python -c ...``).  pyroute2 decodes ~12k routes/s, so
+           above ``PYROUTE2_MAX`` routes it runs on a second namespace holding
+           ``PYROUTE2_MAX`` routes, and netring's objects are measured there too
+           (that pair's row says so).
 
-Per variant: best wall time of the runs, routes/s, peak RSS (``VmHWM`` of the
-child; for ``ip`` GNU time's ``%M``) and RSS per kept route (the child's ``VmRSS``
-after the dump, with the list alive, minus before, over the route count).
-``ru_maxrss`` is not used for the Python children: Linux carries the forking
-parent's RSS across ``exec`` into it.
+Wall time is the whole process (start-up, interpreter, imports included),
+measured around the child, after one warm-up run of each command; peak RSS is
+GNU time's ``%M`` of the process.  The Python children keep their compiled
+bytecode (in a private cache directory) as an installed package does.
 
 Run: ``netring bench dump [--quick]`` or ``python benchmarks/bench_dump.py [--quick]``.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import shlex
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any, TextIO
 
-from ._common import command_line, machine, print_table
+from ._common import command_line, machine
 
 __all__ = ["run", "PYROUTE2_MAX"]
 
 #: largest route count pyroute2 is run on (it decodes ~12k routes/s)
 PYROUTE2_MAX = 200_000
 
-_CHILD = r"""
-import json, os, subprocess, sys, time
-variant, n = sys.argv[1], int(sys.argv[2])
-
-def status(key):
-    # VmHWM / VmRSS of this process image only (ru_maxrss would include the RSS the
-    # forking parent had before exec)
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-out = {}
-if variant in ("netring_list", "netring_count"):
-    from netring import Rtnl
-    from netring.subsystems.rtnetlink import AF_INET
-    rt = Rtnl()
-    rt.names()
-    base = status("VmRSS")
-    t0 = time.perf_counter()
-    if variant == "netring_list":
-        routes = rt.routes(family=AF_INET)
-        count = len(routes)
-    else:
-        count = rt.count_routes(family=AF_INET)
-    dt = time.perf_counter() - t0
-    out = {"count": count, "seconds": dt, "base_kib": base, "peak_kib": status("VmHWM"),
-           "kept_kib": status("VmRSS") - base}
-    if variant == "netring_list":
-        s = routes[len(routes) // 2]
-        out["sample"] = s.to_dict(rt.names())
-elif variant == "ip":
-    t0 = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-f", "%M", "ip", "-4", "route", "show"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    dt = time.perf_counter() - t0
-    count = subprocess.run(["ip", "-4", "route", "show"], capture_output=True,
-                           text=True).stdout.count("\n")
-    out = {"count": count, "seconds": dt, "base_kib": 0,
-           "peak_kib": int(p.stderr.strip().splitlines()[-1])}
-elif variant == "pyroute2":
-    from socket import AF_INET
-    from pyroute2 import IPRoute
-    ipr = IPRoute()
-    base = status("VmRSS")
-    t0 = time.perf_counter()
-    routes = list(ipr.get_routes(family=AF_INET))
-    dt = time.perf_counter() - t0
-    out = {"count": len(routes), "seconds": dt, "base_kib": base, "peak_kib": status("VmHWM"),
-           "kept_kib": status("VmRSS") - base}
-print(json.dumps(out))
-"""
+_NETRING_OBJECTS = ("from netring import Rtnl; from netring.subsystems.rtnetlink import AF_INET; "
+                    "rt = Rtnl(); routes = rt.routes(family=AF_INET); print(len(routes))")
+_PYROUTE2_OBJECTS = ("from socket import AF_INET; from pyroute2 import IPRoute; "
+                     "routes = list(IPRoute().get_routes(family=AF_INET)); print(len(routes))")
 
 
 def _sh(*args: str, input: str | None = None) -> None:
@@ -116,21 +71,54 @@ def _make_ns(name: str, n: int) -> float:
     return time.perf_counter() - t0
 
 
-def _child(ns: str, variant: str, n: int, timeout: float = 900) -> dict[str, Any]:
-    proc = subprocess.run(
-        ["ip", "netns", "exec", ns, sys.executable, "-c", _CHILD, variant, str(n)],
-        capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{variant} child failed: {proc.stderr.strip()[-2000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+def _netring_cmd(ns: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "netring", "dump", "routes", "-4", "--table", "all",
+            *extra, "--netns", ns]
 
 
-def _best(ns: str, variant: str, n: int, repeat: int) -> dict[str, Any]:
-    runs = [_child(ns, variant, n) for _ in range(repeat)]
-    best = min(runs, key=lambda r: float(r["seconds"]))
-    best["runs"] = [round(float(r["seconds"]), 4) for r in runs]
-    return best
+def _variants(ns: str, py_ns: str, have_pyroute2: bool) -> dict[str, list[str]]:
+    v = {
+        "netring_text": _netring_cmd(ns),
+        "ip_text": ["ip", "-n", ns, "-4", "route", "show", "table", "all"],
+        "netring_json": _netring_cmd(ns, "--json"),
+        "ip_json": ["ip", "-n", ns, "-j", "-4", "route", "show", "table", "all"],
+        "netring_objects": ["ip", "netns", "exec", py_ns, sys.executable, "-c",
+                            _NETRING_OBJECTS],
+    }
+    if have_pyroute2:
+        v["pyroute2_objects"] = ["ip", "netns", "exec", py_ns, sys.executable, "-c",
+                                 _PYROUTE2_OBJECTS]
+    return v
+
+
+def _child_env() -> dict[str, str]:
+    """This process's environment, with the netring being measured first on the path."""
+    import netring
+
+    src = os.path.dirname(os.path.dirname(os.path.abspath(netring.__file__)))
+    env = dict(os.environ)
+    # start-up as installed: bytecode compiled once and kept (in a private cache
+    # directory, so the source tree stays clean), even where the caller turned it off
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.setdefault("PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(),
+                                                       "netring-bench-pycache"))
+    env["PYTHONPATH"] = os.pathsep.join([src] + [p for p in env.get("PYTHONPATH", "").split(
+        os.pathsep) if p])
+    return env
+
+
+def _once(cmd: list[str], env: dict[str, str], timeout: float = 900) -> tuple[float, int]:
+    """(wall seconds, peak RSS KiB) of one run of ``cmd``, its output to /dev/null."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+        full = ["/usr/bin/time", "-f", "%M", "-o", tf.name, *cmd]
+        t0 = time.perf_counter()
+        proc = subprocess.run(full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, timeout=timeout, env=env)
+        dt = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise RuntimeError(f"{shlex.join(cmd)} failed: {proc.stderr.strip()[-2000:]}")
+        lines = tf.read().strip().splitlines()
+    return dt, int(lines[-1]) if lines else 0
 
 
 def _have_pyroute2() -> bool:
@@ -139,88 +127,111 @@ def _have_pyroute2() -> bool:
     return importlib.util.find_spec("pyroute2") is not None
 
 
-def run(quick: bool = False, out: TextIO | None = sys.stdout, n: int | None = None) -> dict[str, Any]:
+def _count(cmd: list[str]) -> int:
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return out.count("\n")
+
+
+def run(quick: bool = False, out: TextIO | None = sys.stdout, n: int | None = None,
+        repeat: int = 3) -> dict[str, Any]:
     """Run the benchmark (root needed); returns the figures as a JSON-able dict."""
     if os.geteuid() != 0:
         msg = "netring bench dump: needs root (creates a network namespace)"
         if out is not None:
             print(msg, file=out)
         return {"error": msg}
+    if not os.path.exists("/usr/bin/time"):
+        msg = "netring bench dump: needs GNU time (/usr/bin/time) for peak RSS"
+        if out is not None:
+            print(msg, file=out)
+        return {"error": msg}
     n = n or (100_000 if quick else 1_000_000)
-    repeat = 3
     ns = f"nrbench-dump-{os.getpid()}"
     ns_small = f"{ns}-py"
-    result: dict[str, Any] = {"benchmark": "dump", "routes": n, "machine": machine(),
-                              "command": command_line(), "variants": {}}
+    py_n = min(n, PYROUTE2_MAX)
+    result: dict[str, Any] = {"benchmark": "dump", "routes": n, "objects_routes": py_n,
+                              "machine": machine(), "command": command_line(),
+                              "repeat": repeat, "variants": {}}
+    v = result["variants"]
     try:
         install_s = _make_ns(ns, n)
         result["install_seconds"] = round(install_s, 2)
-        if out is not None:
-            print(f"installed {n} routes with ip -batch in {install_s:.1f} s", file=out)
-        v = result["variants"]
-        v["netring_list"] = _best(ns, "netring_list", n, repeat)
-        v["netring_count"] = _best(ns, "netring_count", n, repeat)
-        v["ip"] = _best(ns, "ip", n, repeat)
-        if _have_pyroute2():
-            py_n = min(n, PYROUTE2_MAX)
-            py_ns = ns
-            if py_n < n:
-                _make_ns(ns_small, py_n)
-                py_ns = ns_small
-            p = _child(py_ns, "pyroute2", py_n)
-            p["measured_on"] = py_n
-            if py_n < n:
-                scale = n / py_n
-                p["scaled"] = True
-                p["seconds_measured"] = p["seconds"]
-                p["seconds"] = p["seconds"] * scale
-                p["peak_kib_measured"] = p["peak_kib"]
-                p["peak_kib"] = int(p["base_kib"] + (p["peak_kib"] - p["base_kib"]) * scale)
-                p["kept_kib_measured"] = p["kept_kib"]
-                p["kept_kib"] = int(p["kept_kib"] * scale)
-            v["pyroute2"] = p
+        py_ns = ns
+        if py_n < n:
+            _make_ns(ns_small, py_n)
+            py_ns = ns_small
+        cmds = _variants(ns, py_ns, _have_pyroute2())
+        shown = _count(cmds["ip_text"])
+        env = _child_env()
+        runs: dict[str, list[tuple[float, int]]] = {k: [] for k in cmds}
+        for cmd in cmds.values():
+            _once(cmd, env)  # warm-up: page cache, compiled bytecode
+        for _ in range(repeat):
+            for name, cmd in cmds.items():
+                runs[name].append(_once(cmd, env))
+        for name, cmd in cmds.items():
+            secs = [r[0] for r in runs[name]]
+            routes = py_n if name.endswith("_objects") else shown
+            med = statistics.median(secs)
+            v[name] = {"command": shlex.join(cmd), "routes": routes,
+                       "seconds": round(med, 4), "runs": [round(s, 4) for s in secs],
+                       "peak_kib": max(r[1] for r in runs[name]),
+                       "routes_per_s": round(routes / med) if med else 0}
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         subprocess.run(["ip", "netns", "del", ns_small], capture_output=True)
 
-    rows: list[tuple[str, ...]] = []
-    for name, label in (("netring_list", "netring: typed views kept in a list"),
-                        ("netring_count", "netring: count only"),
-                        ("ip", "ip -4 route show > /dev/null"),
-                        ("pyroute2", "pyroute2 list(IPRoute().get_routes())")):
+    pairs = [("text", "netring_text", "ip_text"), ("JSON", "netring_json", "ip_json"),
+             ("objects", "netring_objects", "pyroute2_objects")]
+    ratios: dict[str, float] = {}
+    for label, mine, theirs in pairs:
+        if mine in v and theirs in v and v[theirs]["seconds"]:
+            ratios[label] = round(v[mine]["seconds"] / v[theirs]["seconds"], 4)
+    result["ratios"] = ratios
+    if out is not None:
+        _report(out, result)
+    return result
+
+
+def _report(out: TextIO, result: dict[str, Any]) -> None:
+    v = result["variants"]
+    n, py_n = result["routes"], result["objects_routes"]
+    print(f"IPv4 route dump, {n} routes on a veth in a private namespace, whole processes, "
+          f"median of {result['repeat']} alternating runs", file=out)
+    labels = {"netring_text": "netring dump routes (text)", "ip_text": "ip route show (text)",
+              "netring_json": "netring dump routes --json", "ip_json": "ip -j route show",
+              "netring_objects": "netring Rtnl().routes()",
+              "pyroute2_objects": "pyroute2 IPRoute().get_routes()"}
+    rows = [("variant", "routes", "median s", "routes/s", "peak RSS MiB")]
+    for name, label in labels.items():
         r = v.get(name)
         if r is None:
             continue
-        count = int(r["count"]) if name != "pyroute2" or not r.get("scaled") else n
-        rate = count / float(r["seconds"]) if r["seconds"] else 0.0
-        r["routes_per_s"] = round(rate)
-        per_route = int(r.get("kept_kib", 0)) * 1024 / max(count, 1)
-        r["rss_bytes_per_route"] = round(per_route, 1) if name != "ip" else None
-        note = f" (measured on {r['measured_on']} routes, scaled)" if r.get("scaled") else ""
-        rows.append((label + note, f"{count}", f"{float(r['seconds']):.3f}",
+        rate = float(r["routes_per_s"])
+        rows.append((label, str(r["routes"]), f"{r['seconds']:.3f}",
                      f"{rate / 1e6:.2f} M" if rate >= 1e5 else f"{rate / 1e3:.1f} k",
-                     f"{int(r['peak_kib']) / 1024:.1f}",
-                     "-" if name == "ip" else f"{per_route:.0f}"))
-    nl = v["netring_list"]["routes_per_s"]
-    ratios = {"list_vs_ip": round(nl / v["ip"]["routes_per_s"], 2),
-              "count_routes_per_s": v["netring_count"]["routes_per_s"]}
-    if "pyroute2" in v:
-        ratios["list_vs_pyroute2"] = round(nl / v["pyroute2"]["routes_per_s"], 1)
-    result["ratios"] = ratios
-    if out is not None:
-        print_table(out, f"IPv4 route dump, {n} routes ({command_line()})", rows,
-                    ("variant", "routes", "best s", "routes/s", "peak RSS MiB", "B/route"))
-        print(f"\nnetring list vs ip: {ratios['list_vs_ip']}x"
-              + (f"; vs pyroute2: {ratios['list_vs_pyroute2']}x" if "list_vs_pyroute2" in ratios
-                 else "; pyroute2 not installed")
-              + f"; count-only {ratios['count_routes_per_s'] / 1e6:.2f} M routes/s", file=out)
-        if v.get("pyroute2", {}).get("scaled"):
-            print(f"pyroute2 ran on {v['pyroute2']['measured_on']} routes (it would take over "
-                  f"60 s on {n}); its time and RSS are scaled linearly to {n}", file=out)
-        m = result["machine"]
-        print(f"machine: {m['cpu']}, {m['cores']} cores, Linux {m['kernel']}, "
-              f"{m['implementation']} {m['python']}", file=out)
-    return result
+                     f"{r['peak_kib'] / 1024:.1f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(),
+              file=out)
+    ratios = result["ratios"]
+    words = [f"{k} {x:.2f}x ip's" for k, x in ratios.items() if k != "objects"]
+    if "objects" in ratios:
+        x = ratios["objects"]
+        text = f"objects {x:.3f}x pyroute2's (1/{1 / x:.0f})" if x else "objects -"
+        words.append(text + (f", both on {py_n} routes" if py_n < n else ""))
+    elif "pyroute2_objects" not in v:
+        words.append("objects: pyroute2 not installed")
+    print("netring's time (below 1: faster): " + "; ".join(words), file=out)
+    print("commands:", file=out)
+    for name in labels:
+        if name in v:
+            print(f"  {v[name]['command']}", file=out)
+    m = result["machine"]
+    print(f"machine: {m['cpu']}, {m['cores']} cores, Linux {m['kernel']}, "
+          f"{m['implementation']} {m['python']}; routes installed with ip -batch in "
+          f"{result.get('install_seconds', 0):.1f} s", file=out)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from __future__ import annotations
 import errno as _errno
 import gc
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ....codec import NETLINK, NLA_F, NLM_F
@@ -56,6 +56,7 @@ from ..constants import (
     RTA,
     RTEXT_FILTER,
     RTM,
+    RTM_F,
     RTN,
 )
 from ..dump import DumpReader
@@ -67,6 +68,11 @@ from .monitor import Monitor
 __all__ = ["Rtnl"]
 
 V = TypeVar("V", bound=RtnlObject)
+
+#: ``rtm_family`` and ``rtm_flags`` in a request (after the 16-byte nlmsghdr)
+_RTM_FAMILY = 16
+_RTM_SRC_LEN = 16 + 2
+_RTM_FLAGS = 16 + 8
 
 class Rtnl:
     """rtnetlink operations over one ``NETLINK_ROUTE`` socket.
@@ -125,15 +131,20 @@ class Rtnl:
 
     def _dump_into(self, cls: type[V], type_: int, header: bytes,
                    attrs: Sequence[tuple[int, bytes]] = (), keep: bool = True,
-                   op: str | None = None) -> DumpReader[V]:
+                   op: str | None = None,
+                   sink: Callable[[bytes, list[int]], bool | None] | None = None,
+                   ) -> DumpReader[V]:
         body = memoryview(rq.dump_request(type_, header, attrs))[16:]  # after the nlmsghdr
         gc_was = gc.isenabled()
-        if keep:
+        if keep or sink is not None:
             gc.disable()  # views hold no cycles; collections would only slow the dump
         try:
             return self.sock.dump_with(
-                type_, body, DumpReader.factory(cls, keep), op=op or f"dump {RTM(type_).name}",
-                retry=self.retry, timeout=self.timeout, copy=keep)
+                type_, body, DumpReader.factory(cls, keep and sink is None, sink),
+                op=op or f"dump {RTM(type_).name}",
+                # a streamed dump cannot be taken back: no restart, DumpInterrupted instead
+                retry=0 if sink is not None else self.retry, timeout=self.timeout,
+                copy=keep or sink is not None)
         finally:
             if gc_was:
                 gc.enable()
@@ -189,8 +200,34 @@ class Rtnl:
         """Dump routes and only count them (nothing is decoded or kept)."""
         return self._routes(family, table, oif, None, None, False).count
 
+    def stream_routes(self, sink: Callable[[bytes, list[int]], bool | None], *,
+                      family: int = AF_UNSPEC, table: int | str | None = None,
+                      oif: int | None = None, protocol: int | str | None = None,
+                      type: int | None = None) -> int:
+        """Dump routes without keeping them: ``sink(data, offsets)`` per received datagram.
+
+        ``data`` is the datagram (``bytes``, free to keep), ``offsets`` the byte
+        offsets of its route messages (``Route`` views: ``Route(data, offset)``);
+        a sink that returns ``True`` ends the streaming (the rest of the dump is
+        drained unseen).  Memory stays that of one datagram however many routes.
+        The filters go to the kernel when it checks strictly and are **not**
+        applied again here (the sink sees what the kernel sent, cloned routes
+        included on kernels without strict checking): see
+        :class:`~netring.subsystems.rtnetlink.filters.RouteSelector`.
+
+        Returns:
+            The number of routes handed to the sink (and drained).
+
+        Raises:
+            DumpInterrupted: the kernel flagged the dump ``NLM_F_DUMP_INTR`` (the sink
+                has seen every route it sent; a streamed dump is not restarted).
+        """
+        return self._routes(family, table, oif, protocol, type, False, sink).count
+
     def _routes(self, family: int, table: int | str | None, oif: int | None,
-                protocol: int | str | None, rtype: int | None, keep: bool) -> DumpReader[Route]:
+                protocol: int | str | None, rtype: int | None, keep: bool,
+                sink: Callable[[bytes, list[int]], bool | None] | None = None,
+                ) -> DumpReader[Route]:
         tid = None if table is None else table_id(table)
         pid = protocol_id(protocol)
         attrs: list[tuple[int, bytes]] = []
@@ -203,7 +240,7 @@ class Rtnl:
             attrs.append((RTA.OIF, _u32.pack(oif)))
         hdr = rtmsg.pack(family, 0, 0, 0, t8, pid or 0, 0, rtype or 0, 0)
         reader = self._dump_into(Route, RTM.GETROUTE, hdr, attrs if self.strict else (),
-                                 keep=keep)
+                                 keep=keep, sink=sink)
         if keep:
             reader.objects = filter_routes(reader.objects, strict=self.strict, family=family,
                                            table=tid, oif=oif, protocol=pid, rtype=rtype)
@@ -314,6 +351,13 @@ class Rtnl:
             dst, src=src, oif=None if oif is None else self.ifindex(oif),
             iif=None if iif is None else self.ifindex(iif),
             table=None if table is None else table_id(table), mark=mark, fib_match=fib_match)
+        if src is not None:
+            # a source address is a host, as ip route get sends it (rtm_src_len = 32 / 128)
+            msg[_RTM_SRC_LEN] = 32 if msg[_RTM_FAMILY] == AF_INET else 128
+        if msg[_RTM_FAMILY] == AF_INET:
+            # as ip route get: the reply names the table the route came from (IPv4 only)
+            flags = _u32.unpack_from(msg, _RTM_FLAGS)[0] | RTM_F.LOOKUP_TABLE
+            _u32.pack_into(msg, _RTM_FLAGS, flags)
         return self._get(Route, msg, f"RTM_GETROUTE {dst}")
 
     # -- changes -----------------------------------------------------------------------------
