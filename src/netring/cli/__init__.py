@@ -169,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # the reader went away (| head): not an error; keep the exit-time flush quiet
         out = sys.stdout
-        if out is not None and out is sys.__stdout__:
+        if out is sys.__stdout__ and out is not None:
             try:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
             except (OSError, ValueError):
