@@ -36,7 +36,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         results = run_demo(args.count, None if args.json else sys.stdout)
     except DemoInterrupted as exc:
-        print(f"netring demo: interrupted in {exc.where()}; its namespace is removed",
+        print(f"netring demo: interrupted {exc.where()}; its namespace is removed",
               file=sys.stderr)
         return 130
     if args.json:

@@ -241,14 +241,17 @@ class DemoInterrupted(KeyboardInterrupt):
     """The demo was interrupted (SIGINT); its namespace and processes are gone.
 
     Attributes:
-        stage: the key of the stage that was running (``"usersock"``), or ``None``
-            when the namespace was still being set up.
+        stage: the key of the stage that was running (``"usersock"``) or, when
+            ``running`` is false, the last one that had finished; ``None`` when
+            the namespace was still being set up.
+        running: whether ``stage`` was still running.
         number: that stage's number (1-based), or ``None``.
         title: its title, or ``None``.
     """
 
-    def __init__(self, stage: str | None) -> None:
+    def __init__(self, stage: str | None, running: bool = True) -> None:
         self.stage = stage
+        self.running = running
         self.number: int | None = None
         self.title: str | None = None
         for n, (key, title, _fn) in enumerate(STAGES, 1):
@@ -257,15 +260,17 @@ class DemoInterrupted(KeyboardInterrupt):
         super().__init__(self.where())
 
     def where(self) -> str:
-        """``stage 2 of 5 (usersock: ...)`` or ``setting up the namespace``."""
+        """``in stage 2 of 5 (usersock: ...)``, ``between stages, after stage 1 of 5
+        (...)`` or ``while setting up the namespace``."""
         if self.number is None:
-            return "setting up the namespace"
-        return f"stage {self.number} of {len(STAGES)} ({self.stage}: {self.title})"
+            return "while setting up the namespace"
+        where = f"stage {self.number} of {len(STAGES)} ({self.stage}: {self.title})"
+        return f"in {where}" if self.running else f"between stages, after {where}"
 
 
 # child -> parent records, each a 4-byte length and a pickle:
 #   ("netns", "net:[...]")  ("start", key)  ("done", key, result)
-#   ("interrupted", key | None)  ("error", exception)  ("end",)
+#   ("interrupted", key | None, running)  ("error", exception)  ("end",)
 _LEN = struct.Struct("=I")
 
 
@@ -281,6 +286,7 @@ def _child(wfd: int, count: int) -> None:
     from .sandbox import set_lo_up, unshare_netns
 
     stage: str | None = None
+    running = False
 
     def on_sigint(signum: int, frame: Any) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # one interrupt; cleanup runs in peace
@@ -293,17 +299,17 @@ def _child(wfd: int, count: int) -> None:
         set_lo_up()
         _send(wfd, ("netns", os.readlink("/proc/self/ns/net")))
         for key, _title, fn in STAGES:
-            stage = key
+            stage, running = key, True
             _send(wfd, ("start", key))
             try:
                 result: dict[str, Any] = {"ok": True, **fn(count)}
             except (NetringError, OSError, ImportError) as exc:
                 result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            running = False
             _send(wfd, ("done", key, result))
-        stage = None
         _send(wfd, ("end",))
     except KeyboardInterrupt:
-        _send(wfd, ("interrupted", stage))
+        _send(wfd, ("interrupted", stage, running))
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
         try:
             _send(wfd, ("error", exc))
@@ -341,11 +347,13 @@ class _Records:
                 return
 
 
-def _stop(pid: int, records: _Records, stage: str | None, timeout: float = 10.0) -> str | None:
+def _stop(pid: int, records: _Records, stage: str | None, running: bool,
+          timeout: float = 10.0) -> tuple[str | None, bool]:
     """Interrupt the child, let it clean up (bounded), reap it and whatever it left.
 
-    Returns the stage the child says it was in (else ``stage``).  When this
-    returns, every process of the demo is gone, so its namespace is too.
+    Returns where the child says it was (``(stage, running)``; else what the
+    caller knew).  When this returns, every process of the demo is gone, so its
+    namespace is too.
     """
     try:
         os.kill(pid, signal.SIGINT)
@@ -357,14 +365,18 @@ def _stop(pid: int, records: _Records, stage: str | None, timeout: float = 10.0)
         ready, _, _ = select.select([records.fd], [], [], left)
         eof = not ready or not records.read()
     for rec in records.take():  # the child's last words: what it was doing
-        if rec[0] in ("start", "interrupted") and rec[1] is not None:
-            stage = rec[1]
+        if rec[0] == "start":
+            stage, running = rec[1], True
+        elif rec[0] == "done":
+            stage, running = rec[1], False
+        elif rec[0] == "interrupted":
+            stage, running = rec[1], rec[2]
     _kill_group(pid)  # a child that did not clean up in time, and any stage process left
     try:
         os.waitpid(pid, 0)
     except ChildProcessError:
         pass
-    return stage
+    return stage, running
 
 
 def _kill_group(pgid: int, timeout: float = 5.0) -> None:
@@ -383,9 +395,10 @@ def _kill_group(pgid: int, timeout: float = 5.0) -> None:
         pass
 
 
-def format_stage(n: int, key: str, title: str, r: dict[str, Any]) -> str:
-    """The report of one finished stage (several lines, no trailing newline)."""
-    lines = [f"[{n}] {title}"]
+def format_stage(key: str, r: dict[str, Any]) -> str:
+    """The report of one finished stage, printed under its ``[n] title`` line
+    (indented lines, no trailing newline)."""
+    lines: list[str] = []
 
     def p(text: str) -> None:
         lines.append(f"    {text}")
@@ -453,7 +466,8 @@ def run_demo(count: int = 100_000, out: TextIO | None = None) -> dict[str, Any]:
     records = _Records(rfd)
     results: dict[str, Any] = {}
     numbers = {key: (n, title) for n, (key, title, _fn) in enumerate(STAGES, 1)}
-    stage: str | None = None
+    stage: str | None = None  # the stage running, or the last one finished
+    running = False
     reaped = False
     pid = os.fork()
     if pid == 0:  # child: never returns into the caller's code
@@ -478,15 +492,16 @@ def run_demo(count: int = 100_000, out: TextIO | None = None) -> dict[str, Any]:
                 p(f"netring demo: working in a private network namespace ({rec[1]}),")
                 p("removed when the demo ends.\n")
             elif kind == "start":
-                stage = rec[1]
+                stage, running = rec[1], True
+                n, title = numbers[stage]
+                p(f"[{n}] {title}")
             elif kind == "done":
                 key, r = rec[1], rec[2]
                 results[key] = r
-                n, title = numbers[key]
-                p(format_stage(n, key, title, r) + "\n")
-                stage = None
-            elif kind == "interrupted":  # SIGINT reached the child first (Ctrl-C)
-                stage = rec[1]
+                p(format_stage(key, r) + "\n")
+                stage, running = key, False
+            elif kind == "interrupted":  # SIGINT reached the child first
+                stage, running = rec[1], rec[2]
                 raise KeyboardInterrupt
             elif kind == "error":
                 raise rec[1]
@@ -499,12 +514,12 @@ def run_demo(count: int = 100_000, out: TextIO | None = None) -> dict[str, Any]:
         if threading.current_thread() is threading.main_thread():
             restore = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C waits too
         try:
-            last = _stop(pid, records, stage)
+            stage, running = _stop(pid, records, stage, running)
             reaped = True
         finally:
             if restore is not None:
                 signal.signal(signal.SIGINT, restore)
-        raise DemoInterrupted(last) from None
+        raise DemoInterrupted(stage, running) from None
     finally:
         if not reaped:
             _kill_group(pid)
