@@ -11,6 +11,10 @@ raised, never stored inside decoded data.
 ``TruncatedError``    a datagram did not fit our own receive buffer (MSG_TRUNC)
 ``RingError``         an illegal ring frame transition or ring misuse
 ``NotSupportedError`` the kernel or platform lacks a feature (says which)
+``NamespaceError``    a network namespace cannot be entered (an ``OSError``; says which
+                      path and why); ``NamespaceNotFound`` is also a ``FileNotFoundError``,
+                      ``NamespacePermissionError`` also a ``PermissionError``, and
+                      ``NotANamespace`` names a file that is not a network namespace
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ __all__ = [
     "TruncatedError",
     "RingError",
     "NotSupportedError",
+    "NamespaceError",
+    "NamespaceNotFound",
+    "NamespacePermissionError",
+    "NotANamespace",
 ]
 
 
@@ -158,3 +166,38 @@ class RingError(NetringError):
 
 class NotSupportedError(NetringError):
     """The kernel or platform lacks a feature; the message says which."""
+
+
+class NamespaceError(NetringError, OSError):
+    """A network namespace could not be entered.
+
+    Attributes:
+        path: the namespace file asked for (``/run/netns/NAME``, ``/proc/PID/ns/net``,
+            ``fd N``), as given after name resolution.
+        reason: what is wrong, in words.
+        errno: the errno behind it (``ENOENT``, ``EINVAL``, ``EPERM``, ...).
+    """
+
+    def __init__(self, path: str, reason: str, errno: int = _errno.EINVAL) -> None:
+        OSError.__init__(self, errno, reason)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class NamespaceNotFound(NamespaceError, FileNotFoundError):
+    """No namespace file at the path (or no ``/run/netns`` entry for the name)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason, _errno.ENOENT)
+
+
+class NamespacePermissionError(NamespaceError, PermissionError):
+    """Entering the namespace was refused (``setns``: EPERM; ``open``: EACCES)."""
+
+
+class NotANamespace(NamespaceError):
+    """The path exists but is not a network namespace: a directory, an ordinary
+    file, another kind of namespace, or an empty name."""

@@ -15,6 +15,15 @@ process's other threads ever leave their namespace.  Works for any namespace
 file: ``/run/netns/NAME`` (``ip netns``), ``/proc/PID/ns/net``, or a bare name
 (looked up under ``/run/netns``).  Needs CAP_SYS_ADMIN (``EPERM`` otherwise).
 
+Every failure is a :class:`~netring.errors.NamespaceError` naming the path and
+what is wrong::
+
+    ""                   NotANamespace             empty network namespace name
+    no such file/name    NamespaceNotFound         (also a FileNotFoundError)
+    /tmp, /etc/passwd    NotANamespace             is a directory / not a namespace file
+    /proc/self/ns/uts    NotANamespace             is a uts namespace, not a network one
+    EPERM / EACCES       NamespacePermissionError  (also a PermissionError)
+
 API::
 
     netns_path(name_or_path) -> str
@@ -25,13 +34,16 @@ API::
 
 from __future__ import annotations
 
+import errno as _errno
 import os
 import socket
+import stat
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from . import _sys
+from .errors import NamespaceError, NamespaceNotFound, NamespacePermissionError, NotANamespace
 
 __all__ = ["netns_path", "run_in_netns", "socket_in", "current_netns"]
 
@@ -39,13 +51,79 @@ T = TypeVar("T")
 
 NETNS_RUN_DIR = "/run/netns"
 
+#: ioctl(fd, NS_GET_NSTYPE) (uapi/linux/nsfs.h, _IO(0xb7, 0x3)): the CLONE_NEW* type
+NS_GET_NSTYPE = 0xB703
+#: CLONE_NEW* flags (uapi/linux/sched.h) -> the names /proc/PID/ns uses
+_NS_NAMES = {
+    0x00020000: "mnt", 0x02000000: "cgroup", 0x04000000: "uts", 0x08000000: "ipc",
+    0x10000000: "user", 0x20000000: "pid", 0x40000000: "net", 0x00000080: "time",
+}
+
 
 def netns_path(netns: str | os.PathLike[str]) -> str:
-    """Resolve a namespace name (``"blue"``) or path to the file to open."""
+    """Resolve a namespace name (``"blue"``) or path to the file to open.
+
+    Raises:
+        NotANamespace: an empty name, or a name that is not a single file name
+            under ``/run/netns`` (``"."``, ``".."``).
+    """
     s = os.fspath(netns)
     if "/" in s:
         return s
+    if not s.strip():
+        raise NotANamespace(repr(s), f"empty network namespace name {s!r}")
+    if s in (".", ".."):
+        raise NotANamespace(s, f"{s!r} is not a network namespace name")
     return os.path.join(NETNS_RUN_DIR, s)
+
+
+def _open(path: str) -> int:
+    """Open the namespace file ``path``."""
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        if os.path.dirname(path) == NETNS_RUN_DIR:
+            name = os.path.basename(path)
+            raise NamespaceNotFound(
+                path, f"no network namespace named {name!r} ({path} does not exist)") from None
+        raise NamespaceNotFound(path, f"{path}: no such network namespace file") from None
+    except PermissionError as exc:
+        raise NamespacePermissionError(
+            path, f"open {path}: {os.strerror(exc.errno or _errno.EACCES)}",
+            exc.errno or _errno.EACCES) from None
+    except OSError as exc:
+        raise NamespaceError(path, f"open {path}: {os.strerror(exc.errno or 0)}",
+                             exc.errno or _errno.EINVAL) from None
+
+
+def _what_is(fd: int) -> str:
+    """Why ``fd`` cannot be a network namespace, in words (after setns said EINVAL)."""
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return "is not a network namespace"
+    if stat.S_ISDIR(st.st_mode):
+        return "is a directory, not a network namespace"
+    import fcntl
+
+    try:
+        nstype = fcntl.ioctl(fd, NS_GET_NSTYPE)
+    except OSError:
+        return "is not a network namespace"
+    name = _NS_NAMES.get(nstype)
+    return f"is a {name} namespace, not a network namespace" if name else "is not a network namespace"
+
+
+def _setns_error(path: str, fd: int, exc: OSError) -> NamespaceError:
+    code = exc.errno or 0
+    name = _errno.errorcode.get(code, str(code))
+    if code == _errno.EINVAL:
+        return NotANamespace(path, f"{path} {_what_is(fd)} (setns: {name})")
+    if code in (_errno.EPERM, _errno.EACCES):
+        return NamespacePermissionError(path, f"setns into {path}: {os.strerror(code)}", code)
+    if code == _errno.EBADF:
+        return NamespaceError(path, f"{path} is not an open file descriptor (setns: EBADF)", code)
+    return NamespaceError(path, f"setns into {path}: {os.strerror(code)} ({name})", code)
 
 
 def current_netns() -> str:
@@ -68,20 +146,27 @@ def run_in_netns(
     stays in ``netns``.
 
     Raises:
-        FileNotFoundError: no such namespace file.
-        OSError: ``setns`` failed (``EPERM``: needs CAP_SYS_ADMIN; ``EINVAL``: not a
-            network namespace file).
+        NamespaceNotFound: no such namespace file or name (a ``FileNotFoundError``).
+        NotANamespace: the name is empty, or the file is not a network namespace
+            (a directory, an ordinary file, another kind of namespace).
+        NamespacePermissionError: ``setns`` or ``open`` was refused (``EPERM``:
+            needs CAP_SYS_ADMIN); a ``PermissionError``.
+        NamespaceError: any other failure to enter it.  Each is an ``OSError``.
     """
     if isinstance(netns, int):
         fd, path, owned = netns, f"fd {netns}", False
     else:
         path = netns_path(netns)
-        fd, owned = os.open(path, os.O_RDONLY | os.O_CLOEXEC), True
+        fd, owned = _open(path), True
     box: dict[str, Any] = {}
 
     def body() -> None:
         try:
             _sys.setns(fd, _sys.CLONE_NEWNET)
+        except OSError as exc:
+            box["setns"] = exc
+            return
+        try:
             box["result"] = fn(*args, **kwargs)
         except BaseException as exc:  # handed to the caller below
             box["error"] = exc
@@ -90,6 +175,8 @@ def run_in_netns(
         t = threading.Thread(target=body, name=f"netring-netns:{path}", daemon=True)
         t.start()
         t.join()
+        if "setns" in box:
+            raise _setns_error(path, fd, box["setns"]) from None
     finally:
         if owned:
             os.close(fd)

@@ -2,21 +2,71 @@
 
 Each subcommand lives in its own module exposing ``register(subparsers)``, which
 adds its parser and sets ``func`` (``(args) -> int``) as the parser default.
+
+:func:`main` is the one boundary where errors become exit codes.  Whatever a
+command lets escape is printed as one line, ``netring COMMAND: <what>``, on
+stderr (``--debug`` re-raises it, so the traceback shows)::
+
+    exit  meaning                     raised as
+    ----  --------------------------  ------------------------------------------------
+      0   success                     (also: stdout closed early, e.g. ``| head``)
+      1   failed at run time          NetlinkError (the kernel said no), DecodeError,
+                                      any other NetringError or OSError, internal errors
+      2   usage                       argparse errors, ValueError, EncodeError, a
+                                      namespace that is missing or not a namespace
+      3   not supported here          NotSupportedError (which capability, which command)
+      4   permission refused          PermissionError, NamespacePermissionError,
+                                      NetlinkError with EPERM / EACCES
+    130   interrupted (SIGINT)        KeyboardInterrupt
+
+A global ``-n NS`` / ``--netns NS`` before the command (``netring -n blue dump
+routes``, as ``ip -n``) becomes the command's ``--netns`` unless that is given.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
-from ..errors import NotSupportedError
+from ..errors import (
+    EncodeError,
+    NamespaceNotFound,
+    NetlinkError,
+    NetringError,
+    NotANamespace,
+    NotSupportedError,
+)
 
-__all__ = ["main", "run", "build_parser"]
+__all__ = [
+    "main",
+    "run",
+    "build_parser",
+    "exit_status",
+    "EXIT_OK",
+    "EXIT_FAILURE",
+    "EXIT_USAGE",
+    "EXIT_NOT_SUPPORTED",
+    "EXIT_PERMISSION",
+    "EXIT_INTERRUPTED",
+]
 
 # subcommand modules, in the order --help lists them
 COMMANDS = ("probe", "demo", "dump", "route", "monitor", "bench")
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_NOT_SUPPORTED = 3
+EXIT_PERMISSION = 4
+EXIT_INTERRUPTED = 130
+
+_EXIT_CODES = """\
+exit status: 0 success, 1 failed at run time (e.g. the kernel refused), 2 usage error,
+3 not supported here, 4 permission refused, 130 interrupted"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,9 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="netring",
         description="Linux netlink and AF_PACKET messaging through memory-mapped rings.",
+        epilog=_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"netring {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("-n", "--netns", dest="global_netns", metavar="NS",
+                        help="network namespace (name or path) for the command, like ip -n")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -41,30 +95,97 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _os_text(exc: OSError) -> str:
+    """An OSError as ``what: strerror`` (no ``[Errno N]``, no quotes)."""
+    text = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        text = f"{os.fsdecode(exc.filename)}: {text}"
+        if exc.filename2 is not None:
+            text += f" -> {os.fsdecode(exc.filename2)}"
+    return text
+
+
+def _permission_hint() -> str:
+    # root was refused by the kernel for another reason (a user namespace, a
+    # read-only file, a security module): saying "run as root" would mislead
+    uid = os.geteuid()
+    return "" if uid == 0 else f" (running as uid {uid}; this needs root or the capability)"
+
+
+def exit_status(exc: BaseException) -> tuple[int, str]:
+    """The exit status and the one-line message for an exception that left a command.
+
+    The message does not carry the ``netring COMMAND:`` prefix.  See the module
+    docstring for the table.
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED, "interrupted"
+    if isinstance(exc, NotSupportedError):
+        return EXIT_NOT_SUPPORTED, f"not supported here: {exc}"
+    if isinstance(exc, PermissionError) or (
+            isinstance(exc, NetlinkError) and exc.errno in (errno.EPERM, errno.EACCES)):
+        text = str(exc) if isinstance(exc, NetringError) else _os_text(exc)
+        return EXIT_PERMISSION, f"permission denied: {text}{_permission_hint()}"
+    if isinstance(exc, NamespaceNotFound | NotANamespace | EncodeError):
+        return EXIT_USAGE, str(exc)
+    if isinstance(exc, NetringError):
+        return EXIT_FAILURE, str(exc) or type(exc).__name__
+    if isinstance(exc, OSError):
+        return EXIT_FAILURE, _os_text(exc)
+    if isinstance(exc, ValueError):
+        return EXIT_USAGE, str(exc) or type(exc).__name__
+    return EXIT_FAILURE, f"internal error: {type(exc).__name__}: {exc} (--debug shows the traceback)"
+
+
+def _apply_global_netns(args: argparse.Namespace) -> str | None:
+    """Hand ``-n NS`` to the command as ``args.netns``; the complaint if it cannot."""
+    ns = args.global_netns
+    if ns is None:
+        return None
+    if not hasattr(args, "netns"):
+        return f"-n/--netns {ns}: this command does not run in a network namespace"
+    if args.netns is None:
+        args.netns = ns
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: usage line + error (2), or --help / --version (0)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_USAGE
+    complaint = _apply_global_netns(args)
+    if complaint:
+        print(f"netring {args.command}: {complaint}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         rc: int = args.func(args)
         return rc
-    except KeyboardInterrupt:
-        return 130
-    except NotSupportedError as exc:
-        if args.debug:
-            raise
-        print(f"netring {args.command}: not supported here: {exc}", file=sys.stderr)
-        return 3
-    except PermissionError as exc:
-        if args.debug:
-            raise
-        print(f"netring {args.command}: permission denied ({exc}); run as root", file=sys.stderr)
-        return 4
     except BrokenPipeError:
-        return 0
+        # the reader went away (| head): not an error; keep the exit-time flush quiet
+        out = sys.stdout
+        if out is sys.__stdout__ and out is not None:
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+            except (OSError, ValueError):
+                pass
+        return EXIT_OK
+    except Exception as exc:
+        if args.debug:
+            raise
+        rc, text = exit_status(exc)
+        print(f"netring {args.command}: {text}", file=sys.stderr)
+        return rc
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"netring {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def run() -> None:

@@ -1,5 +1,6 @@
 """``netring bench NAME``: run one of the side-by-side benchmarks shipped in
-``netring.tools.bench`` and print its ratios (``--json`` for one JSON object)."""
+``netring.tools.bench`` and print its ratios (``--json``: one JSON object on
+stdout, nothing else there; progress a harness prints goes to stderr)."""
 
 from __future__ import annotations
 
@@ -37,9 +38,16 @@ def _run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     mod = importlib.import_module(f"netring.tools.bench.{args.name}")
-    result: dict[str, Any] = mod.run(quick=args.quick, out=None if args.json else sys.stdout)
-    if args.json:
-        import json
+    if not args.json:
+        result: dict[str, Any] = mod.run(quick=args.quick, out=sys.stdout)
+        return 1 if result.get("error") else 0
+    import contextlib
+    import json
 
-        print(json.dumps(result))
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the one JSON object
+        result = mod.run(quick=args.quick, out=None)
+    print(json.dumps(result))
+    if result.get("error"):
+        print(f"netring bench: {result['error']}", file=sys.stderr)
+        return 1
     return 0

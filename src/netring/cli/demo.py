@@ -1,4 +1,9 @@
-"""``netring demo``: a self-contained tour in a private network namespace."""
+"""``netring demo``: a self-contained tour in a private network namespace.
+
+Each stage is printed as it finishes.  On Ctrl-C (SIGINT) the demo says which
+stage it stopped in, removes its namespace (every process in it is ended and
+reaped) and exits 130.
+"""
 
 from __future__ import annotations
 
@@ -16,15 +21,24 @@ __all__ = ["register"]
 
 def register(sub: Any) -> None:
     p = sub.add_parser("demo", help="a self-contained tour, in a private network namespace")
-    p.add_argument("--count", type=int, default=100_000, help="messages per stream stage")
+    p.add_argument("--count", type=int, default=100_000, metavar="N",
+                   help="messages per stream stage (at least 1; default 100000)")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..tools.demo import run_demo
+    from ..tools.demo import DemoInterrupted, run_demo
 
-    results = run_demo(args.count, None if args.json else sys.stdout)
+    if args.count < 1:
+        print(f"netring demo: --count must be at least 1, not {args.count}", file=sys.stderr)
+        return 2
+    try:
+        results = run_demo(args.count, None if args.json else sys.stdout)
+    except DemoInterrupted as exc:
+        print(f"netring demo: interrupted {exc.where()}; its namespace is removed",
+              file=sys.stderr)
+        return 130
     if args.json:
         print(json_dumps(results))
     return 0 if all(r.get("ok") for k, r in results.items() if isinstance(r, dict)) else 1

@@ -1,9 +1,18 @@
 """``netring demo``: a self-contained tour of the main job, in a private namespace.
 
 Everything runs in a forked child that unshares a brand-new network namespace
-(see :mod:`netring.tools.sandbox`); when the child exits the namespace is gone, so the
-demo leaves nothing behind.  Each stage reports what flowed and how fast; a
-stage whose capability is missing prints one line saying so and the demo goes on.
+(no ``/run/netns`` entry); when the child exits the namespace is gone, so the
+demo leaves nothing behind.  Each stage reports what flowed and how fast, printed
+as soon as it finishes; a stage whose capability is missing prints one line
+saying so and the demo goes on::
+
+    parent                                 child (own process group, new netns)
+    ------                                 ------------------------------------
+    fork ───────────────────────────────>  unshare(CLONE_NEWNET), lo up
+    prints each record as it arrives  <──  ("netns", id) ("start", k) ("done", k, r) ... ("end",)
+    SIGINT: forwards it, waits (10 s)  ──> stage cleanup: its own children killed, reaped
+            kills the group, reaps     <──  ("interrupted", k); exits
+            raises DemoInterrupted(k)
 
 Stages::
 
@@ -17,17 +26,23 @@ Stages::
 from __future__ import annotations
 
 import os
+import pickle
+import select
+import signal
+import struct
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from ..codec import NETLINK, NLMSG
 from ..codec.structs import nlmsghdr, u32
 from ..errors import NetringError
-from .sandbox import run_in_new_netns
 
-__all__ = ["run_demo", "STAGES"]
+__all__ = ["run_demo", "STAGES", "DemoInterrupted", "format_stage"]
 
+# the USERSOCK stage's sizes are those of ``netring bench recvmmsg``
+from .bench.recvmmsg import BATCH, MSG_SIZE  # noqa: E402
 
 
 def stage_rings(count: int) -> dict[str, Any]:
@@ -37,9 +52,33 @@ def stage_rings(count: int) -> dict[str, Any]:
     return dict(ring_support())
 
 
+def _reap(pid: int, finished: bool) -> None:
+    """Wait for the stage's child; kill it first unless it ``finished`` its work."""
+    if not finished:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
 def stage_usersock(count: int) -> dict[str, Any]:
     """Stream ``count`` 64-byte USERSOCK messages from a child process; receive them
-    with ``recvmmsg`` batches and check nothing was lost or reordered."""
+    with ``recvmmsg`` batches of 64 and check nothing was lost or reordered.
+
+    Sizes and clock are those of ``netring bench recvmmsg`` (64-byte messages,
+    ``sendmmsg``/``recvmmsg`` batches of 64, the clock started after the first
+    batch), so the rates agree.  Two differences, both cheap: the sender writes
+    a running sequence number into every message (one slice assignment per
+    batch) and the receiver checks it (one ``unpack_from`` per message); the
+    sender's credentials are read from the first datagram's ``SCM_CREDENTIALS``.
+    """
+    from array import array
+
+    from .._sys import MMsgBatch, decode_netlink_cmsgs
     from .._sys.nladdr import sockaddr_nl_bytes
     from ..socket import NetlinkSocket
 
@@ -49,49 +88,59 @@ def stage_usersock(count: int) -> dict[str, Any]:
         if pid == 0:
             code = 0
             try:
-                from .._sys import MMsgBatch
-
                 with NetlinkSocket(NETLINK.USERSOCK) as tx:
-                    bufs = [bytearray(64) for _ in range(64)]
-                    batch = MMsgBatch(bufs, name=False, control=0)  # headers built once
-                    sent = 0
-                    while sent < count:
-                        n = min(64, count - sent)
-                        for i in range(n):
-                            nlmsghdr.pack_into(bufs[i], 0, 64, NLMSG.MIN_TYPE, 0, sent + i + 1, tx.portid)
-                        done = 0
-                        while done < n:  # sendmmsg may send fewer; the rest goes next call
-                            if done:
-                                for i in range(done, n):
-                                    bufs[i - done][:] = bufs[i]
-                            done += batch.send(tx.fileno(), n=n - done, name=dest)
-                        sent += n
-                    batch.close()
+                    out = bytearray(MSG_SIZE * BATCH)
+                    for i in range(BATCH):
+                        nlmsghdr.pack_into(out, i * MSG_SIZE, MSG_SIZE, NLMSG.MIN_TYPE, 0, 0,
+                                           tx.portid)
+                    slots = [memoryview(out)[i * MSG_SIZE:(i + 1) * MSG_SIZE] for i in range(BATCH)]
+                    words = memoryview(out).cast("I")
+                    stride = MSG_SIZE // 4  # nlmsg_seq is word 2 of every message
+                    with MMsgBatch(slots, name=False, control=0) as batch:  # headers built once
+                        fd = tx.fileno()
+                        sent = 0
+                        while sent < count:
+                            k = min(BATCH, count - sent)
+                            words[2:k * stride:stride] = array("I", range(sent + 1, sent + k + 1))
+                            sent += batch.send(fd, n=k, name=dest)
+                    del slots, words
             except BaseException:
                 code = 1
             finally:
                 os._exit(code)
-        got = 0
-        expect = 1
+        got = first = 0
         in_order = True
         sender_pid = None
+        seq_at = u32.unpack_from
+        regions = [bytearray(256) for _ in range(BATCH)]
         deadline = time.monotonic() + 60
         t0 = time.perf_counter()
-        while got < count and time.monotonic() < deadline:
-            for m in rx.recvmmsg():
-                if m.seq != expect:
-                    in_order = False
-                expect = m.seq + 1
-                got += 1
-                if m.creds is not None:
-                    sender_pid = m.creds[0]
-        secs = time.perf_counter() - t0
-        os.waitpid(pid, 0)
+        try:
+            with MMsgBatch(regions, name=False, control=64) as batch:
+                recv = batch.recv
+                fd = rx.fileno()
+                while got < count and time.monotonic() < deadline:
+                    n = recv(fd)
+                    for i in range(n):
+                        got += 1
+                        if seq_at(regions[i], 8)[0] != got:
+                            in_order = False
+                    if not first and n:  # the sender is running: start the clock now
+                        first = got
+                        creds = decode_netlink_cmsgs(batch.cmsgs(0))[1]
+                        sender_pid = creds[0] if creds is not None else None
+                        t0 = time.perf_counter()
+                secs = time.perf_counter() - t0
+        finally:
+            _reap(pid, got >= count)
+    timed = got - first
     return {
         "messages": got,
         "expected": count,
+        "message_size": MSG_SIZE,
+        "batch": BATCH,
         "seconds": secs,
-        "msgs_per_s": got / secs if secs else 0.0,
+        "msgs_per_s": timed / secs if secs and timed > 0 else 0.0,
         "in_order": in_order,
         "sender_pid": sender_pid,
         "sender_pid_matches": sender_pid == pid,
@@ -147,29 +196,31 @@ def stage_writer(count: int) -> dict[str, Any]:
                 code = 0
             finally:
                 os._exit(code)
-        ring = UserRing.attach(shared)
         got = 0
-        in_order = True
-        pids = set()
-        deadline = time.monotonic() + 60
-        t0 = time.perf_counter()
-        first = ring.recv(timeout=10)  # one frame the slow way, to read its credentials
-        if first is not None:
-            pids.add(first.pid)
-            in_order = u32.unpack_from(first.data, 8)[0] == 1
-            got = 1
-            ring.release(first)
-        seq_at = u32.unpack_from
-        while got < count and time.monotonic() < deadline:
-            before = got
-            for v in ring.data(timeout=10, count=count - got):  # zero copy, no syscall
-                got += 1
-                if seq_at(v, 8)[0] != got:
-                    in_order = False
-            if got == before:
-                break
-        secs = time.perf_counter() - t0
-        os.waitpid(pid, 0)
+        try:
+            ring = UserRing.attach(shared)
+            in_order = True
+            pids = set()
+            deadline = time.monotonic() + 60
+            t0 = time.perf_counter()
+            first = ring.recv(timeout=10)  # one frame the slow way, to read its credentials
+            if first is not None:
+                pids.add(first.pid)
+                in_order = u32.unpack_from(first.data, 8)[0] == 1
+                got = 1
+                ring.release(first)
+            seq_at = u32.unpack_from
+            while got < count and time.monotonic() < deadline:
+                before = got
+                for v in ring.data(timeout=10, count=count - got):  # zero copy, no syscall
+                    got += 1
+                    if seq_at(v, 8)[0] != got:
+                        in_order = False
+                if got == before:
+                    break
+            secs = time.perf_counter() - t0
+        finally:
+            _reap(pid, got >= count)
         stats = ring.stats()
         ring.close()
     return {"messages": got, "expected": count, "seconds": secs,
@@ -186,63 +237,297 @@ STAGES: list[tuple[str, str, Callable[[int], dict[str, Any]]]] = [
 ]
 
 
-def _all_stages(count: int) -> dict[str, Any]:
-    results: dict[str, Any] = {"netns": os.readlink("/proc/self/ns/net")}
-    for key, _title, fn in STAGES:
+class DemoInterrupted(KeyboardInterrupt):
+    """The demo was interrupted (SIGINT); its namespace and processes are gone.
+
+    Attributes:
+        stage: the key of the stage that was running (``"usersock"``) or, when
+            ``running`` is false, the last one that had finished; ``None`` when
+            the namespace was still being set up.
+        running: whether ``stage`` was still running.
+        number: that stage's number (1-based), or ``None``.
+        title: its title, or ``None``.
+    """
+
+    def __init__(self, stage: str | None, running: bool = True) -> None:
+        self.stage = stage
+        self.running = running
+        self.number: int | None = None
+        self.title: str | None = None
+        for n, (key, title, _fn) in enumerate(STAGES, 1):
+            if key == stage:
+                self.number, self.title = n, title
+        super().__init__(self.where())
+
+    def where(self) -> str:
+        """``in stage 2 of 5 (usersock: ...)``, ``between stages, after stage 1 of 5
+        (...)`` or ``while setting up the namespace``."""
+        if self.number is None:
+            return "while setting up the namespace"
+        where = f"stage {self.number} of {len(STAGES)} ({self.stage}: {self.title})"
+        return f"in {where}" if self.running else f"between stages, after {where}"
+
+
+# child -> parent records, each a 4-byte length and a pickle:
+#   ("netns", "net:[...]")  ("start", key)  ("done", key, result)
+#   ("interrupted", key | None, running)  ("error", exception)  ("end",)
+_LEN = struct.Struct("=I")
+
+
+def _send(fd: int, record: tuple[Any, ...]) -> None:
+    data = pickle.dumps(record)
+    data = _LEN.pack(len(data)) + data
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _child(wfd: int, count: int) -> None:
+    """The demo's namespace: unshare, then run every stage, reporting each."""
+    from .sandbox import set_lo_up, unshare_netns
+
+    stage: str | None = None
+    running = False
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # one interrupt; cleanup runs in peace
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    os.setpgid(0, 0)  # its own process group: the parent can end every stage process at once
+    try:
+        unshare_netns()
+        set_lo_up()
+        _send(wfd, ("netns", os.readlink("/proc/self/ns/net")))
+        for key, _title, fn in STAGES:
+            stage, running = key, True
+            _send(wfd, ("start", key))
+            try:
+                result: dict[str, Any] = {"ok": True, **fn(count)}
+            except (NetringError, OSError, ImportError) as exc:
+                result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            running = False
+            _send(wfd, ("done", key, result))
+        _send(wfd, ("end",))
+    except KeyboardInterrupt:
+        _send(wfd, ("interrupted", stage, running))
+    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
         try:
-            results[key] = {"ok": True, **fn(count)}
-        except (NetringError, OSError, ImportError) as exc:
-            results[key] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    return results
+            _send(wfd, ("error", exc))
+        except Exception:
+            _send(wfd, ("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
-def _print(results: dict[str, Any], out: TextIO) -> None:
-    def p(*a: object) -> None:
-        print(*a, file=out)
+class _Records:
+    """The child's records, read from the pipe; the buffer survives an interrupt."""
 
-    p(f"netring demo: working in a private network namespace ({results['netns']}),")
-    p("removed when the demo ends.\n")
-    for n, (key, title, _fn) in enumerate(STAGES, 1):
-        r = results[key]
-        p(f"[{n}] {title}")
-        if not r["ok"]:
-            p(f"    skipped: {r['error']}\n")
-            continue
-        if key == "rings":
-            p(f"    backend: {r.get('backend')} ({r.get('reason')})")
-        elif key == "usersock":
-            ok = r["messages"] == r["expected"] and r["in_order"]
-            p(f"    {r['messages']:,} of {r['expected']:,} messages, {r['msgs_per_s'] / 1e6:.2f} M msg/s, "
-              f"{'in order, none lost' if ok else 'LOSS OR REORDERING'}")
-            p(f"    sender credentials: pid {r['sender_pid']} "
-              f"({'matches the sending process' if r['sender_pid_matches'] else 'unexpected'})")
-        elif key == "rtnl":
-            p(f"    {'ifindex':>7}  {'name':<8} {'mtu':>6}  {'state':<8} address")
-            for ln in r["links"]:
-                p(f"    {ln['ifindex']:>7}  {ln['ifname']:<8} {ln['mtu']:>6}  "
-                  f"{str(ln['operstate']):<8} {ln['address']}")
-            p(f"    {r['routes']} routes in the namespace after adding 192.0.2.1/24")
-        elif key == "ring":
-            p(f"    backend {r.get('backend')}: {r.get('messages', 0):,} messages, "
-              f"{r.get('msgs_per_s', 0) / 1e6:.2f} M msg/s, in order: {r.get('in_order')}, "
-              f"ring-full pauses: {r.get('ring_full', 0)}, COPY frames: {r.get('copies', 0)}")
-        elif key == "writer":
-            ok = r["messages"] == r["expected"] and r["in_order"]
-            p(f"    {r['messages']:,} of {r['expected']:,} messages, {r['msgs_per_s'] / 1e6:.2f} M msg/s, "
-              f"{'in order, none lost' if ok else 'LOSS OR REORDERING'}; "
-              f"writer credentials in every frame: {r['writer_pid_matches']}")
-        p("")
-    p("Where next:")
-    p("  netring probe              what this kernel offers, found by trying each thing")
-    p("  netring dump links --json  rtnetlink dumps (also addrs, routes, neigh, rules)")
-    p("  netring monitor routes     live rtnetlink changes, with overrun recovery")
-    p("  netring bench ring         side-by-side figures (also: codec, recvmmsg, dump)")
-    p("  docs/rings.md              how the rings work and when to choose one")
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = b""
+
+    def take(self) -> Iterator[tuple[Any, ...]]:
+        """The complete records already buffered."""
+        while len(self.buf) >= _LEN.size:
+            n = _LEN.unpack_from(self.buf)[0]
+            if len(self.buf) < _LEN.size + n:
+                return
+            rec = pickle.loads(self.buf[_LEN.size:_LEN.size + n])
+            self.buf = self.buf[_LEN.size + n:]
+            yield rec
+
+    def read(self) -> bool:
+        """Read what the pipe has (blocking); ``False`` at end of file."""
+        chunk = os.read(self.fd, 1 << 16)
+        self.buf += chunk
+        return bool(chunk)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        while True:
+            yield from self.take()
+            if not self.read():
+                return
+
+
+def _stop(pid: int, records: _Records, stage: str | None, running: bool,
+          timeout: float = 10.0) -> tuple[str | None, bool]:
+    """Interrupt the child, let it clean up (bounded), reap it and whatever it left.
+
+    Returns where the child says it was (``(stage, running)``; else what the
+    caller knew).  When this returns, every process of the demo is gone, so its
+    namespace is too.
+    """
+    try:
+        os.kill(pid, signal.SIGINT)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + timeout
+    eof = False
+    while not eof and (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([records.fd], [], [], left)
+        eof = not ready or not records.read()
+    for rec in records.take():  # the child's last words: what it was doing
+        if rec[0] == "start":
+            stage, running = rec[1], True
+        elif rec[0] == "done":
+            stage, running = rec[1], False
+        elif rec[0] == "interrupted":
+            stage, running = rec[1], rec[2]
+    _kill_group(pid)  # a child that did not clean up in time, and any stage process left
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+    return stage, running
+
+
+def _kill_group(pgid: int, timeout: float = 5.0) -> None:
+    """SIGKILL the demo's process group and wait (bounded) until it is empty."""
+    deadline = time.monotonic() + timeout
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+        while time.monotonic() < deadline:
+            try:
+                os.waitpid(pgid, os.WNOHANG)  # the child itself is ours to reap
+            except ChildProcessError:
+                pass
+            os.killpg(pgid, 0)
+            time.sleep(0.005)
+    except ProcessLookupError:
+        pass
+
+
+def format_stage(key: str, r: dict[str, Any]) -> str:
+    """The report of one finished stage, printed under its ``[n] title`` line
+    (indented lines, no trailing newline)."""
+    lines: list[str] = []
+
+    def p(text: str) -> None:
+        lines.append(f"    {text}")
+
+    if not r["ok"]:
+        p(f"skipped: {r['error']}")
+    elif key == "rings":
+        p(f"backend: {r.get('backend')} ({r.get('reason')})")
+    elif key == "usersock":
+        ok = r["messages"] == r["expected"] and r["in_order"]
+        p(f"{r['messages']:,} of {r['expected']:,} messages, {r['msgs_per_s'] / 1e6:.2f} M msg/s, "
+          f"{'in order, none lost' if ok else 'LOSS OR REORDERING'}")
+        p(f"{r['message_size']}-byte messages, sendmmsg/recvmmsg batches of {r['batch']}, "
+          "as netring bench recvmmsg (which keeps the best of two runs)")
+        p(f"sender credentials: pid {r['sender_pid']} "
+          f"({'matches the sending process' if r['sender_pid_matches'] else 'unexpected'})")
+    elif key == "rtnl":
+        p(f"{'ifindex':>7}  {'name':<8} {'mtu':>6}  {'state':<8} address")
+        for ln in r["links"]:
+            p(f"{ln['ifindex']:>7}  {ln['ifname']:<8} {ln['mtu']:>6}  "
+              f"{str(ln['operstate']):<8} {ln['address']}")
+        p(f"{r['routes']} routes in the namespace after adding 192.0.2.1/24")
+    elif key == "ring":
+        p(f"backend {r.get('backend')}: {r.get('messages', 0):,} messages, "
+          f"{r.get('msgs_per_s', 0) / 1e6:.2f} M msg/s, in order: {r.get('in_order')}, "
+          f"ring-full pauses: {r.get('ring_full', 0)}, COPY frames: {r.get('copies', 0)}")
+    elif key == "writer":
+        ok = r["messages"] == r["expected"] and r["in_order"]
+        p(f"{r['messages']:,} of {r['expected']:,} messages, {r['msgs_per_s'] / 1e6:.2f} M msg/s, "
+          f"{'in order, none lost' if ok else 'LOSS OR REORDERING'}; "
+          f"writer credentials in every frame: {r['writer_pid_matches']}")
+    return "\n".join(lines)
+
+
+_WHERE_NEXT = """\
+Where next:
+  netring probe              what this kernel offers, found by trying each thing
+  netring dump links --json  rtnetlink dumps (also addrs, routes, neigh, rules)
+  netring monitor routes     live rtnetlink changes, with overrun recovery
+  netring bench recvmmsg     side-by-side figures (also: ring, codec, dump)
+  docs/rings.md              how the rings work and when to choose one"""
 
 
 def run_demo(count: int = 100_000, out: TextIO | None = None) -> dict[str, Any]:
-    """Run every stage in a fresh namespace; print a report to ``out`` if given."""
-    results = run_in_new_netns(_all_stages, count)
-    if out is not None:
-        _print(results, out)
+    """Run every stage in a fresh namespace; print each stage to ``out`` as it finishes.
+
+    The stages run in a forked child that unshares a new network namespace (no
+    ``/run/netns`` entry); its results come back stage by stage over a pipe.
+
+    Raises:
+        ValueError: ``count`` is below 1.
+        NotSupportedError: no network namespace can be created here.
+        DemoInterrupted: SIGINT arrived; the child was interrupted, cleaned up
+            (its stage processes killed and reaped) and reaped, so its namespace
+            is gone.  ``.stage`` says where it stopped.
+    """
+    if count < 1:
+        raise ValueError(f"--count must be at least 1, not {count}")
+
+    def p(text: str) -> None:
+        if out is not None:
+            print(text, file=out, flush=True)
+
+    rfd, wfd = os.pipe()
+    records = _Records(rfd)
+    results: dict[str, Any] = {}
+    numbers = {key: (n, title) for n, (key, title, _fn) in enumerate(STAGES, 1)}
+    stage: str | None = None  # the stage running, or the last one finished
+    running = False
+    reaped = False
+    pid = os.fork()
+    if pid == 0:  # child: never returns into the caller's code
+        code = 0
+        try:
+            os.close(rfd)
+            _child(wfd, count)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    try:
+        os.close(wfd)
+        try:
+            os.setpgid(pid, pid)  # as the child does: no window where it is still in ours
+        except OSError:
+            pass
+        for rec in records:
+            kind = rec[0]
+            if kind == "netns":
+                results["netns"] = rec[1]
+                p(f"netring demo: working in a private network namespace ({rec[1]}),")
+                p("removed when the demo ends.\n")
+            elif kind == "start":
+                stage, running = rec[1], True
+                n, title = numbers[stage]
+                p(f"[{n}] {title}")
+            elif kind == "done":
+                key, r = rec[1], rec[2]
+                results[key] = r
+                p(format_stage(key, r) + "\n")
+                stage, running = key, False
+            elif kind == "interrupted":  # SIGINT reached the child first
+                stage, running = rec[1], rec[2]
+                raise KeyboardInterrupt
+            elif kind == "error":
+                raise rec[1]
+            elif kind == "end":
+                p(_WHERE_NEXT)
+        os.waitpid(pid, 0)
+        reaped = True
+    except KeyboardInterrupt:
+        restore = None
+        if threading.current_thread() is threading.main_thread():
+            restore = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C waits too
+        try:
+            stage, running = _stop(pid, records, stage, running)
+            reaped = True
+        finally:
+            if restore is not None:
+                signal.signal(signal.SIGINT, restore)
+        raise DemoInterrupted(stage, running) from None
+    finally:
+        if not reaped:
+            _kill_group(pid)
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        os.close(rfd)
+    if "netns" not in results:
+        raise RuntimeError("the demo's namespace child exited without a result")
     return results

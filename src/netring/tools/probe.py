@@ -13,9 +13,9 @@ import ctypes
 import errno
 import functools
 import os
-import platform
 import socket
 import struct
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -104,30 +104,49 @@ def _recvmmsg() -> dict[str, Any]:
     return {"ok": True, "error": None}
 
 
-def _af_packet() -> dict[str, Any]:
+def _af_packet() -> tuple[dict[str, Any], socket.socket | None]:
+    """TPACKET versions and fanout modes, all asked of one AF_PACKET socket.
+
+    The socket is made with protocol 0 (not yet receiving) and bound to ``lo`` for
+    ``ETH_P_ALL``, so it is running (fanout needs that) without ever having seen
+    another interface's traffic.  It joins a fanout group in ``hash`` mode; every
+    other mode is then asked on the same socket: ``fanout_add()`` checks the mode
+    before it checks membership, so a mode the kernel knows answers ``EALREADY``
+    and an unknown one ``EINVAL``.
+
+    Returns the answer and the socket, still open: its close waits for an RCU
+    grace period (``packet_release`` -> ``synchronize_net``), which the caller
+    lets pass while the other probes run.
+    """
     out: dict[str, Any] = {"tpacket_versions": [], "fanout_modes": []}
     try:
-        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 0)
     except OSError as exc:
         out["error"] = _errname(exc)
-        return out
-    with s:
-        for v in (0, 1, 2):
-            ok, _ = _try(functools.partial(s.setsockopt, SOL_PACKET, PACKET_VERSION, v))
-            if ok:
-                out["tpacket_versions"].append(f"TPACKET_V{v + 1}")
-    group = (os.getpid() & 0x7FFF) or 1
+        return out, None
+    for v in (0, 1, 2):
+        ok, _ = _try(functools.partial(s.setsockopt, SOL_PACKET, PACKET_VERSION, v))
+        if ok:
+            out["tpacket_versions"].append(f"TPACKET_V{v + 1}")
+    group = (os.getpid() & 0xFFFF) or 1
+    try:
+        s.bind(("lo", ETH_P_ALL))
+        s.setsockopt(SOL_PACKET, PACKET_FANOUT, group | (FANOUT_MODES["hash"] << 16))
+    except OSError as exc:
+        out["fanout_error"] = _errname(exc)
+        return out, s
+    out["fanout_modes"].append("hash")
     for name, mode in FANOUT_MODES.items():
-        # a fresh, running (ETH_P_ALL, bound to lo) socket per mode; closed at once
+        if name == "hash":
+            continue
         try:
-            with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL)) as f:
-                f.bind(("lo", ETH_P_ALL))
-                f.setsockopt(SOL_PACKET, PACKET_FANOUT, group | (mode << 16))
-                out["fanout_modes"].append(name)
-        except OSError:
-            pass
-        group = (group % 0xFFFF) + 1
-    return out
+            s.setsockopt(SOL_PACKET, PACKET_FANOUT, group | (mode << 16))
+            known = True  # not expected (already a member), but the mode was taken
+        except OSError as exc:
+            known = exc.errno == errno.EALREADY
+        if known:
+            out["fanout_modes"].append(name)
+    return out, s
 
 
 def _nfnetlink(subsys: int, msg_type: int) -> dict[str, Any]:
@@ -187,6 +206,13 @@ def _netlink_mmap() -> dict[str, Any]:
     return dict(ring_probe())
 
 
+def _closing(s: socket.socket) -> threading.Thread:
+    """Close ``s`` in a helper thread (its close may wait for an RCU grace period)."""
+    t = threading.Thread(target=s.close, name="netring-probe-close", daemon=True)
+    t.start()
+    return t
+
+
 def probe() -> dict[str, Any]:
     """Probe every capability netring uses; returns a JSON-able dict.
 
@@ -194,21 +220,37 @@ def probe() -> dict[str, Any]:
     ``usersock``, ``netlink_options`` (ext_ack, cap_ack, get_strict_chk),
     ``af_packet`` (tpacket_versions, fanout_modes), ``nfnetlink_queue``,
     ``nfnetlink_log``, ``netns``.
+
+    Every probe is a few system calls, none sleeps and every socket is closed
+    before this returns.  AF_PACKET goes first because closing its socket waits
+    for an RCU grace period (tens of milliseconds): that close runs in a helper
+    thread while the other probes run, and is joined at the end.
     """
-    result: dict[str, Any] = {"kernel": platform.release()}
+    result: dict[str, Any] = {"kernel": os.uname().release}
+    closer: threading.Thread | None = None
+    try:
+        packet, psock = _af_packet()
+    except Exception as exc:  # a probe must report, never crash the whole probe
+        packet, psock = {"ok": False, "error": f"probe failed: {type(exc).__name__}: {exc}"}, None
+    if psock is not None:
+        closer = _closing(psock)
     sections: list[tuple[str, Callable[[], dict[str, Any]]]] = [
         ("netlink_mmap", _netlink_mmap),
         ("recvmmsg", _recvmmsg),
         ("usersock", _usersock),
         ("netlink_options", _netlink_options),
-        ("af_packet", _af_packet),
+        ("af_packet", lambda: packet),
         ("nfnetlink_queue", lambda: _nfnetlink(NFNL_SUBSYS_QUEUE, NFQNL_MSG_CONFIG)),
         ("nfnetlink_log", lambda: _nfnetlink(NFNL_SUBSYS_ULOG, NFULNL_MSG_CONFIG)),
         ("netns", _netns),
     ]
-    for key, fn in sections:
-        try:
-            result[key] = fn()
-        except Exception as exc:  # a probe must report, never crash the whole probe
-            result[key] = {"ok": False, "error": f"probe failed: {type(exc).__name__}: {exc}"}
+    try:
+        for key, fn in sections:
+            try:
+                result[key] = fn()
+            except Exception as exc:  # a probe must report, never crash the whole probe
+                result[key] = {"ok": False, "error": f"probe failed: {type(exc).__name__}: {exc}"}
+    finally:
+        if closer is not None:
+            closer.join()
     return result

@@ -1,16 +1,28 @@
-"""Shared helpers for benchmarks: machine description, timing, peak RSS, tables."""
+"""Shared helpers for benchmarks: machine description, timing, peak RSS, tables.
+
+Every harness prints the same shape (no blank first line)::
+
+    <table title>
+    variant  rate  ratio
+    ...                                  (a blank line before each further table)
+
+    command: python -m netring bench recvmmsg --quick
+    machine: Intel(R) Xeon(R) Processor, 2 cores, Linux 6.18.44, CPython 3.11.7
+"""
 
 from __future__ import annotations
 
 import os
 import platform
 import resource
+import shlex
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
-__all__ = ["machine", "timeit", "peak_rss_kib", "print_table", "command_line"]
+__all__ = ["machine", "machine_line", "timeit", "peak_rss_kib", "print_table", "command_line",
+           "print_footer"]
 
 
 def machine() -> dict[str, Any]:
@@ -33,9 +45,37 @@ def machine() -> dict[str, Any]:
     }
 
 
-def command_line() -> str:
-    """The command that produced the figures."""
-    return " ".join([os.path.basename(sys.executable)] + sys.argv) if sys.argv else "?"
+def machine_line(m: Mapping[str, Any]) -> str:
+    """:func:`machine`'s dict as one readable line (without the ``machine:`` label)."""
+    return (f"{m.get('cpu', 'unknown')}, {m.get('cores', '?')} cores, Linux {m.get('kernel', '?')}, "
+            f"{m.get('implementation', 'Python')} {m.get('python', '?')}")
+
+
+def command_line(argv: Sequence[str] | None = None) -> str:
+    """The command that produced the figures, as a shell would take it.
+
+    ``python -m netring ...`` shows as that (not as the path of ``__main__.py``),
+    the ``netring`` console script as ``netring ...``.
+    """
+    args = list(sys.argv if argv is None else argv)
+    if not args:
+        return "?"
+    first = args[0].replace(os.sep, "/")
+    if first.endswith("netring/__main__.py"):
+        words = ["python", "-m", "netring", *args[1:]]
+    elif os.path.basename(first) == "netring":
+        words = ["netring", *args[1:]]
+    else:
+        words = ["python", *args]
+    return shlex.join(words)
+
+
+def print_footer(out: TextIO | None, result: Mapping[str, Any]) -> None:
+    """The ``command:`` and ``machine:`` lines after a benchmark's tables."""
+    if out is None:
+        return
+    print(f"\ncommand: {result.get('command') or command_line()}", file=out)
+    print(f"machine: {machine_line(result.get('machine') or machine())}", file=out)
 
 
 def timeit(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
@@ -55,12 +95,18 @@ def peak_rss_kib() -> int:
 
 
 def print_table(out: TextIO | None, title: str, rows: Sequence[Sequence[str]],
-                header: Sequence[str]) -> None:
-    """Print an aligned table (nothing when ``out`` is None)."""
+                header: Sequence[str], first: bool = False) -> None:
+    """Print an aligned table (nothing when ``out`` is None).
+
+    A blank line separates it from what came before, unless it is the ``first``
+    thing the benchmark prints.  Trailing spaces are not printed.
+    """
     if out is None:
         return
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    print(f"\n{title}", file=out)
-    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True)), file=out)
+    print(title if first else f"\n{title}", file=out)
+    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(),
+          file=out)
     for r in rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)), file=out)
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip(),
+              file=out)

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from ...codec import iter_messages
 from ...codec.structs import nlmsghdr
-from ._common import command_line, machine, print_table, timeit
+from ._common import command_line, machine, print_footer, print_table, timeit
 
 __all__ = ["run", "record_route_dump"]
 
@@ -142,7 +142,6 @@ def run(quick: bool = False, out: TextIO | None = sys.stdout) -> dict[str, Any]:
     results["machine"] = machine()
     results["command"] = command_line()
     print_table(out, f"Message walk over {nmsgs} messages ({len(buf)} bytes, {source})",
-                rows, ("variant", "rate", "bandwidth", "vs naive"))
-    if out is not None:
-        print(f"\ncommand: {results['command']}\nmachine: {results['machine']}", file=out)
+                rows, ("variant", "rate", "bandwidth", "vs naive"), first=True)
+    print_footer(out, results)
     return results

@@ -33,7 +33,7 @@ from typing import Any, TextIO
 from ..._sys import MMsgBatch, sockaddr_nl_bytes
 from ...codec.constants import NETLINK, SO
 from ..sandbox import run_in_new_netns
-from ._common import command_line, machine, print_table
+from ._common import command_line, machine, print_footer, print_table
 
 __all__ = ["run"]
 
@@ -202,7 +202,6 @@ def run(quick: bool = False, out: TextIO | None = sys.stdout) -> dict[str, Any]:
         rows.append((f"recvmmsg, batches of {BATCH} ({label})",
                      f"{r['recvmmsg'] / 1e6:.2f} M msg/s", f"{r['recvmmsg'] / r['recv']:.2f}x"))
     print_table(out, f"{count} x {MSG_SIZE}-byte USERSOCK messages, two processes",
-                rows, ("receiver", "rate", "vs recv"))
-    if out is not None:
-        print(f"\ncommand: {result['command']}\nmachine: {result['machine']}", file=out)
+                rows, ("receiver", "rate", "vs recv"), first=True)
+    print_footer(out, result)
     return result

@@ -53,7 +53,7 @@ from ...nlmmap.edge.writer import RingWriter
 from ...nlmmap.geometry import RingGeometry
 from ...subsystems.rtnetlink.constants import RTM
 from ..ringtraffic import send_sequence
-from ._common import command_line, machine, print_table
+from ._common import command_line, machine, print_footer, print_table
 
 __all__ = ["run"]
 
@@ -374,7 +374,7 @@ def run(quick: bool = False, out: TextIO | None = sys.stdout) -> dict[str, Any]:
         print_table(out, f"two processes, {SIZE}-byte messages, {n} each "
                          f"({results['backend']['reason']})",
                     rows, ("variant", "M msg/s", "vs plain recv", "vs mp.Queue",
-                           "receive CPU us/msg"))
+                           "receive CPU us/msg"), first=True)
         results["two_process_msgs_per_s"] = {k: round(v) for k, v in rates.items()}
         results["receive_cpu_us_per_msg"] = {k: round(v[1] * 1e6, 3)
                                              for k, v in measured.items()}
@@ -419,12 +419,10 @@ def run(quick: bool = False, out: TextIO | None = sys.stdout) -> dict[str, Any]:
                      for k, v in dump.items()],
                     ("variant", "messages", "M msg/s", "peak RSS KiB", "over idle KiB"))
         results["route_dump"] = dump
+        results["parent_peak_rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         if out is not None:
-            m = results["machine"]
-            print(f"\nmachine: {m['cpu']}, {m['cores']} cores, Linux {m['kernel']}, "
-                  f"Python {m['python']}; command: {results['command']}", file=out)
-            print(f"parent peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} KiB",
-                  file=out)
+            print(f"\nparent peak RSS {results['parent_peak_rss_kib']} KiB", file=out)
+        print_footer(out, results)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old_handler)
