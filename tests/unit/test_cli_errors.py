@@ -112,9 +112,13 @@ def test_broken_pipe_is_not_an_error(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_argparse_errors_keep_usage_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["probe", "--bogus"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("usage: netring") and "unrecognized arguments: --bogus" in err
+    # dump says it in one line, without the usage block
     assert main(["dump", "bogus"]) == EXIT_USAGE
     err = capsys.readouterr().err
-    assert err.startswith("usage: netring dump") and "invalid choice: 'bogus'" in err
+    assert err.count("\n") == 1 and "invalid choice: 'bogus'" in err
     assert main(["--version"]) == 0
 
 

@@ -16,7 +16,6 @@ kept), so memory does not grow with the table.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Mapping
 
@@ -72,10 +71,16 @@ def register(sub: Any) -> None:
     fam.add_argument("-6", dest="family", action="store_const", const="6", help="IPv6 only")
     p.add_argument("--table", help="routes: all, main, local, default or a table id "
                    "(default: main)")
-    p.add_argument("--dev", help="routes: only routes out of this interface")
+    p.add_argument("--dev", help="only objects of this interface (not rules)")
     p.add_argument("--proto", help="routes: only this protocol (name or number)")
     p.add_argument("--type", help="routes: only this type (unicast, blackhole, local ...)")
     p.add_argument("--scope", help="routes: only this scope (global, link, host ...)")
+    p.add_argument("-d", "--details", action="store_true",
+                   help="links, addrs: ip -d (link kind and its data, promiscuity, MTU bounds)")
+    p.add_argument("-s", "--stats", action="count", default=0,
+                   help="links, addrs, neigh: ip -s statistics (twice: ip -s -s)")
+    p.add_argument("-br", "--brief", action="store_true", help="links, addrs: ip -br")
+    p.add_argument("-o", "--oneline", action="store_true", help="links, addrs: ip -o")
     p.add_argument("-c", "--count", metavar="N", help="stop after N objects")
     p.add_argument("--total", action="store_true", help="print only the number of objects")
     p.set_defaults(func=_run)
@@ -158,21 +163,7 @@ def open_rtnl(args: argparse.Namespace) -> Any:
     """An :class:`~netring.Rtnl` for ``--netns``, or ``None`` after printing why not."""
     from .. import Rtnl
 
-    try:
-        return Rtnl(args.netns)
-    except FileNotFoundError:
-        print(f"netring {args.command}: no such network namespace: {args.netns}",
-              file=sys.stderr)
-        return None
-
-
-def _renderer(module: str, name: str) -> Any:
-    """``text.<module>.<name>`` when that renderer exists, else ``None`` (format_line)."""
-    try:
-        mod = importlib.import_module(f"..subsystems.rtnetlink.text.{module}", __package__)
-    except ImportError:
-        return None
-    return getattr(mod, name, None)
+    return Rtnl(args.netns)  # a bad namespace raises a netring error; main reports it
 
 
 def _fail(args: argparse.Namespace, msg: str) -> int:
@@ -203,14 +194,17 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError("--total and --count exclude each other")
         opts = {key: getattr(args, dest) for dest, key in _ROUTE_OPTIONS
                 if getattr(args, dest) is not None}
-        if args.kind != "routes" and (opts or args.selectors):
-            given = [f"--{d}" for d, k in _ROUTE_OPTIONS if k in opts] + list(args.selectors)
-            raise UsageError(f"{' '.join(given)}: applies to routes only")
+        if args.kind != "routes":
+            _object_selectors(args, opts)
+        if args.kind in ("routes", "rules"):
+            views = [o for o, on in (("-d", args.details), ("-s", args.stats),
+                                     ("-br", args.brief), ("-o", args.oneline)) if on]
+            if views:
+                raise UsageError(f"{' '.join(views)}: applies to links, addrs and neigh, "
+                                 f"not {args.kind}")
     except UsageError as exc:
         return _fail(args, str(exc))
     rt = open_rtnl(args)
-    if rt is None:
-        return 2
     out = sys.stdout
     try:
         if args.kind == "routes":
@@ -352,80 +346,132 @@ def _routes(args: argparse.Namespace, rt: Any, family: int, opts: dict[str, str]
     return 0
 
 
-def _dump(args: argparse.Namespace, rt: Any, family: int, limit: int | None) -> int:
-    from ..subsystems.rtnetlink.constants import AF_INET
+def _object_selectors(args: argparse.Namespace, opts: dict[str, str]) -> None:
+    """Check and store the selectors of links, addrs, neigh and rules (``dev X``,
+    ``nud all``, ``proxy``) as ``args.dev``, ``args.nud_all``, ``args.proxy``."""
+    if set(opts) - {"dev"}:
+        given = [f"--{d}" for d, k in _ROUTE_OPTIONS if k in opts and k != "dev"]
+        raise UsageError(f"{' '.join(given)}: applies to routes only")
+    words = list(args.selectors)
+    args.nud_all = args.proxy = False
+    while words:
+        w = words.pop(0)
+        if w == "dev" and words and args.kind != "rules":
+            dev = words.pop(0)
+            if args.dev is not None and args.dev != dev:
+                raise UsageError(f"dev given twice ({args.dev!r} and {dev!r})")
+            args.dev = dev
+        elif w == "nud" and args.kind == "neigh" and words:
+            state = words.pop(0)
+            if state != "all":
+                raise UsageError(f"nud {state}: only 'nud all' is supported")
+            args.nud_all = True
+        elif w == "proxy" and args.kind == "neigh":
+            args.proxy = True
+        else:
+            raise UsageError(f"{w}: not a selector of {args.kind} (routes take "
+                             "dev/table/proto/type/scope/prefixes; links and addrs: dev; "
+                             "neigh: dev, nud all, proxy; rules: none)")
+    if args.kind == "rules" and args.dev is not None:
+        raise UsageError("--dev: applies to routes, links, addrs and neigh, not rules")
+
+
+def _context(args: argparse.Namespace, names: Mapping[int, str],
+             netns_names: Mapping[int, str] | None = None) -> Any:
     from ..subsystems.rtnetlink.text import TextContext
 
-    kind = args.kind
-    if kind == "rules":
-        # ip rule show: IPv4 unless -6
-        objs: list[Any] = list(rt.rules(family=family or AF_INET))
-    elif kind == "addrs" and not args.json and not args.total:
-        return _addrs(args, rt, family, limit)
-    else:
-        objs = rt.dump(kind, family=family)
-    if limit is not None:
-        objs = objs[:limit]
-    if args.total:
-        print(len(objs))
-        return 0
-    names = rt.names()
-    flags = rt.link_flags() if kind == "links" else None
-    ctx = TextContext(names=names)
-    line: Any = None
-    many: Any = None
-    if not args.json:
-        if kind == "rules":
-            from ..subsystems.rtnetlink.text.rule import rule_line as line
-        elif kind == "links":
-            many = _renderer("link", "link_lines")
-        elif kind == "neigh":
-            line = _renderer("neighbour", "neigh_line")
-    parts: list[str] = []
-    for o in objs:
-        if args.json:
-            d = o.to_dict(names, flags) if flags is not None else o.to_dict(names)
-            parts.append(json_dumps(d))
-        elif many is not None:
-            parts.extend(many(o, ctx))
-        elif line is not None:
-            parts.append(line(o, ctx))
-        else:
-            d = o.to_dict(names, flags) if flags is not None else o.to_dict(names)
-            parts.append(format_line(kind, d))
+    return TextContext(names=names, netns_names=netns_names or {}, details=args.details,
+                       stats=bool(args.stats), stats_level=args.stats, brief=args.brief,
+                       oneline=args.oneline)
+
+
+def _by_dev(args: argparse.Namespace, names: Mapping[int, str]) -> int | None:
+    return None if args.dev is None else _ifindex(names, args.dev)
+
+
+def _write_lines(parts: list[str]) -> int:
     if parts:
         sys.stdout.write("\n".join(parts) + "\n")
     sys.stdout.flush()
     return 0
 
 
-def _addrs(args: argparse.Namespace, rt: Any, family: int, limit: int | None) -> int:
-    """``ip addr show``: one block per interface (``addr_lines``), else a line per address."""
-    blocks = _renderer("address", "addr_lines")
-    addrs = rt.addresses(family=family)
-    names = rt.names()
-    if blocks is None:
-        if limit is not None:
-            addrs = addrs[:limit]
-        text = [format_line("addrs", a.to_dict(names)) for a in addrs]
-    else:
-        from ..subsystems.rtnetlink.text import TextContext
+def _dump(args: argparse.Namespace, rt: Any, family: int, limit: int | None) -> int:
+    from ..subsystems.rtnetlink.constants import AF_INET
+    from ..subsystems.rtnetlink.text.link import link_lines
+    from ..subsystems.rtnetlink.text.neighbour import neigh_line, neigh_shown
+    from ..subsystems.rtnetlink.text.rule import rule_line
 
-        ctx = TextContext(names=names)
-        by_index: dict[int, list[Any]] = {}
-        for a in addrs:
-            by_index.setdefault(a.index, []).append(a)
-        text = []
-        shown = 0
-        for link in rt.links():
-            mine = by_index.get(link.index, [])
-            if family and not mine:
-                continue
-            if limit is not None and shown >= limit:
-                break
-            text.extend(blocks(link, mine, ctx))
-            shown += 1
-    if text:
-        sys.stdout.write("\n".join(text) + "\n")
-    sys.stdout.flush()
-    return 0
+    kind = args.kind
+    if kind == "addrs" and not args.json and not args.total:
+        return _addrs(args, rt, family, limit)
+    names = rt.names()
+    index = _by_dev(args, names)
+    if kind == "rules":
+        # ip rule show: IPv4 unless -6
+        objs: list[Any] = list(rt.rules(family=family or AF_INET))
+    elif kind == "links":
+        objs = [ln for ln in rt.links(stats=bool(args.stats))
+                if index is None or ln.index == index]
+    elif kind == "neigh":
+        objs = [n for n in rt.dump("neigh", family=family)
+                if neigh_shown(n, args.nud_all, args.proxy)
+                and (index is None or n.ifindex == index)]
+    else:
+        objs = [a for a in rt.dump(kind, family=family) if index is None or a.index == index]
+    if limit is not None:
+        objs = objs[:limit]
+    if args.total:
+        print(len(objs))
+        return 0
+    flags = rt.link_flags() if kind == "links" else None
+    nsn = rt.netns_names() if kind == "links" and any(
+        ln.link_netnsid is not None for ln in objs) else None
+    ctx = _context(args, names, nsn)
+    parts: list[str] = []
+    for o in objs:
+        if args.json:
+            if kind == "links":
+                d = o.to_dict(names, flags, stats=bool(args.stats), details=args.details,
+                              stats_level=max(1, args.stats))
+            else:
+                d = o.to_dict(names)
+            parts.append(json_dumps(d))
+        elif kind == "links":
+            parts.extend(link_lines(o, ctx, link_flags=flags))
+        elif kind == "neigh":
+            parts.append(neigh_line(o, ctx, hide_dev=index is not None))
+        elif kind == "rules":
+            parts.append(rule_line(o, ctx))
+        else:
+            parts.append(format_line(kind, o.to_dict(names)))
+    return _write_lines(parts)
+
+
+def _addrs(args: argparse.Namespace, rt: Any, family: int, limit: int | None) -> int:
+    """``ip addr show``: one block per interface (``-o``: a line per address)."""
+    from ..subsystems.rtnetlink.text.address import addr_lines
+
+    addrs = rt.addresses(family=family)
+    links = rt.links(stats=bool(args.stats))
+    names = {ln.index: ln.name or f"if{ln.index}" for ln in links}
+    index = _by_dev(args, names)
+    flags = {ln.index: ln.flags for ln in links}
+    nsn = rt.netns_names() if any(ln.link_netnsid is not None for ln in links) else None
+    ctx = _context(args, names, nsn)
+    by_index: dict[int, list[Any]] = {}
+    for a in addrs:
+        by_index.setdefault(a.index, []).append(a)
+    text: list[str] = []
+    shown = 0
+    for link in links:
+        if index is not None and link.index != index:
+            continue
+        mine = by_index.get(link.index, [])
+        if family and not mine:
+            continue
+        if limit is not None and shown >= limit:
+            break
+        text.extend(addr_lines(link, mine, ctx, link_flags=flags))
+        shown += 1
+    return _write_lines(text)

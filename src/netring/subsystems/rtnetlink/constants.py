@@ -20,7 +20,7 @@ __all__ = [
     "IFLA_VLAN", "IFLA_MACVLAN", "MACVLAN_MODE", "MACVLAN_FLAG", "IFLA_VXLAN", "VXLAN_DF",
     "IFLA_BR", "IFLA_BRPORT", "BR_STATE", "BR_BOOLOPT", "IFLA_INET6", "IN6_ADDR_GEN_MODE",
     "RTEXT_FILTER",
-    "ICMPV6_ROUTER_PREF",
+    "ICMPV6_ROUTER_PREF", "NETNSA", "NETNSA_NSID_NOT_ASSIGNED",
 ]
 
 # address families (linux/socket.h); kept here so pure code need not import socket
@@ -826,3 +826,17 @@ class ICMPV6_ROUTER_PREF(IntEnum):
     HIGH = 1
     INVALID = 2
     LOW = 3
+
+
+class NETNSA(IntEnum):
+    """``RTM_*NSID`` attributes (``NETNSA_*``, uapi/linux/net_namespace.h)."""
+
+    NONE = 0
+    NSID = 1
+    PID = 2
+    FD = 3
+    TARGET_NSID = 4
+    CURRENT_NSID = 5
+
+
+NETNSA_NSID_NOT_ASSIGNED = -1  # uapi/linux/net_namespace.h

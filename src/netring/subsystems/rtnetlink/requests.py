@@ -37,6 +37,7 @@ from .constants import (
     IFLA_VXLAN,
     MACVLAN_MODE,
     NDA,
+    NETNSA,
     NUD,
     RT_SCOPE,
     RT_TABLE,
@@ -63,7 +64,7 @@ from .structs import (
 __all__ = [
     "dump_request", "link_get", "link_add", "link_del", "link_set", "addr_request",
     "route_request", "route_get", "neigh_request", "rule_request", "NextHopSpec",
-    "parse_prefix", "METRIC_NAMES", "RTN_BY_NAME", "RTPROT_BY_NAME", "SCOPE_BY_NAME",
+    "parse_prefix", "nsid_get", "METRIC_NAMES", "RTN_BY_NAME", "RTPROT_BY_NAME", "SCOPE_BY_NAME",
 ]
 
 RTN_BY_NAME = {m.name.lower(): int(m) for m in RTN}
@@ -100,6 +101,16 @@ def _b(size: int = 1024) -> Builder:
 def _done(b: Builder) -> bytearray:
     b.end()
     return bytearray(b.view())
+
+
+def nsid_get(fd: int) -> bytearray:
+    """``RTM_GETNSID`` for the namespace open as ``fd``: its id as this namespace
+    numbers it (``ip netns list-id``)."""
+    b = _b(64)
+    b.begin(RTM.GETNSID, NLM_F.REQUEST)
+    b.put_struct(rtgenmsg, AF_UNSPEC)
+    b.attr_u32(NETNSA.FD, fd)
+    return _done(b)
 
 
 def parse_prefix(text: str, family: int = AF_UNSPEC) -> tuple[int, bytes, int]:

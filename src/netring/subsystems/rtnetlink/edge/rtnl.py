@@ -50,6 +50,8 @@ from ..constants import (
     IFLA,
     IFLA_INFO,
     NDA,
+    NETNSA,
+    NETNSA_NSID_NOT_ASSIGNED,
     NTF,
     NUD,
     RT_TABLE,
@@ -62,7 +64,7 @@ from ..constants import (
 from ..dump import DumpReader
 from ..filters import filter_routes, protocol_id, scope_id, table_id
 from ..registry import KINDS
-from ..structs import fib_rule_hdr, ifaddrmsg, ifinfomsg, ndmsg, rtmsg
+from ..structs import fib_rule_hdr, ifaddrmsg, ifinfomsg, ndmsg, rtgenmsg, rtmsg
 from .monitor import Monitor
 
 __all__ = ["Rtnl"]
@@ -312,6 +314,36 @@ class Rtnl:
         links = list(links)
         self._names = {ln.index: ln.name or f"if{ln.index}" for ln in links}
         self._flags = {ln.index: ln.flags for ln in links}
+
+    def netns_names(self, directory: str = "/run/netns") -> dict[int, str]:
+        """netnsid -> name of the named namespaces (``ip netns``), as this namespace
+        numbers them (``ip netns list-id``); for ``link-netns NAME`` in link text.
+
+        Namespaces this one has assigned no id are left out (``link-netnsid N`` then).
+        """
+        out: dict[int, str] = {}
+        try:
+            entries = sorted(os.listdir(directory))
+        except OSError:
+            return out
+        for name in entries:
+            try:
+                fd = os.open(os.path.join(directory, name), os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                for m in self.sock.request_raw(rq.nsid_get(fd), op=f"RTM_GETNSID {name}",
+                                               timeout=self.timeout):
+                    for a in m.attrs(rtgenmsg.size):
+                        if a.type == NETNSA.NSID and a.len == 8:
+                            nsid = a.s32()
+                            if nsid != NETNSA_NSID_NOT_ASSIGNED:
+                                out[nsid] = name
+            except NetlinkError:
+                continue  # not a namespace the kernel can name from here
+            finally:
+                os.close(fd)
+        return out
 
     def ifindex(self, dev: int | str) -> int:
         """Interface index of ``dev`` (an index is returned as is).

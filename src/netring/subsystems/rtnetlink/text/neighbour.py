@@ -48,8 +48,11 @@ def neigh_shown(neigh: Neighbour, nud_all: bool = False, proxy: bool = False) ->
                 or (not state and wanted & _NUD_NONE_BIT))
 
 
-def neigh_line(neigh: Neighbour, ctx: TextContext) -> str:
-    """The line ``ip neigh show`` prints for ``neigh`` (``ctx.stats``: ``ip -s neigh``)."""
+def neigh_line(neigh: Neighbour, ctx: TextContext, *, hide_dev: bool = False) -> str:
+    """The line ``ip neigh show`` prints for ``neigh`` (``ctx.stats``: ``ip -s neigh``).
+
+    ``hide_dev``: leave out ``dev NAME``, as ``ip neigh show dev NAME`` does.
+    """
     s = ""
     if neigh.deleted:
         s += "Deleted "
@@ -58,7 +61,7 @@ def neigh_line(neigh: Neighbour, ctx: TextContext) -> str:
     dst = neigh._get_bytes(NDA.DST)
     if dst is not None:
         s += f"{_n.ntop(dst)} "
-    if neigh.ifindex:
+    if neigh.ifindex and not hide_dev:
         s += f"dev {dev_name(ctx.names, neigh.ifindex)} "
     if neigh.has(NDA.LLADDR):
         s += f"lladdr {neigh.lladdr} "
