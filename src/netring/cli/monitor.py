@@ -45,7 +45,7 @@ __all__ = ["register", "event_lines", "timestamp_text", "timestamp_json"]
 
 #: the default receive buffer (kept equal to monitor.DEFAULT_RCVBUF, which this
 #: module does not import so that ``--help`` stays quick; a unit test checks it)
-_DEFAULT_RCVBUF = 64 << 20
+_DEFAULT_RCVBUF = 128 << 20
 #: the largest request accepted (SO_RCVBUF is an int, and the kernel doubles it)
 _MAX_RCVBUF = (1 << 31) // 2 - 1
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
