@@ -328,11 +328,12 @@ class Monitor:
         while count is None or seen < count:
             if pending:
                 ev = pending.popleft()
+                yield ev
+                # counted once the consumer is back for more (it has taken this one)
                 if ev.obj is not None:
                     seen += 1
                     if ev.resync:
                         self.resync_events += 1
-                yield ev
                 continue
             wait = None if deadline is None else deadline - time.monotonic()
             if idle is not None:
