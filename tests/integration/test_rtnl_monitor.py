@@ -7,15 +7,25 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from nsutil import Netns
 
+import netring
 from netring import Event, Rtnl
 from netring.cli import main
 from netring.subsystems.rtnetlink import Route
+from netring.subsystems.rtnetlink.state import object_key
 
 
 def collect(mon: Any, idle: float = 1.0, timeout: float = 60.0) -> list[Event]:
@@ -119,18 +129,6 @@ def test_cli_monitor_json_and_stats(netns: Netns) -> None:
 
 
 # -- netring monitor as a subprocess: bursts, resyncs, signals -------------------------------
-
-import os  # noqa: E402
-import re  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from collections.abc import Callable, Iterable  # noqa: E402
-from datetime import datetime  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import netring  # noqa: E402
-from netring.subsystems.rtnetlink.state import object_key  # noqa: E402
 
 SRC = str(Path(netring.__file__).resolve().parent.parent)
 STATS = re.compile(r"netring monitor: (\d+) messages, (\d+) overruns, (\d+) resyncs, "
