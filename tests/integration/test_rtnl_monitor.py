@@ -28,6 +28,13 @@ from netring.subsystems.rtnetlink import Route
 from netring.subsystems.rtnetlink.state import object_key
 
 
+def no_link_local(ns: Netns) -> None:
+    """New links get no IPv6 link-local address: its route would appear on its own,
+    once DAD completes, possibly after a test compared the final state."""
+    subprocess.run(["ip", "netns", "exec", ns.name, "sysctl", "-qw",
+                    "net.ipv6.conf.default.addr_gen_mode=1"], check=True)
+
+
 def collect(mon: Any, idle: float = 1.0, timeout: float = 60.0) -> list[Event]:
     return list(mon.events(idle=idle, timeout=timeout))
 
@@ -69,6 +76,7 @@ def _route_state(rt: Rtnl) -> set[tuple[Any, ...]]:
 
 
 def test_monitor_recovers_from_overrun(netns: Netns) -> None:
+    no_link_local(netns)
     netns.add_veth()
     netns.ip("addr", "add", "10.0.0.1/16", "dev", "veth0")
     with Rtnl(netns.path) as rt, rt.monitor("routes", rcvbuf=4096) as mon:
@@ -192,6 +200,8 @@ class MonitorProc:
         return False
 
     def stop(self, sig: int | None = signal.SIGTERM, timeout: float = 60.0) -> int:
+        if self.proc.returncode is not None and not self._reader.is_alive():
+            return self.proc.returncode  # stopped already
         if sig is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
@@ -253,6 +263,7 @@ def start_ready(ns: Netns, *args: str) -> MonitorProc:
 def test_cli_burst_with_overruns_reconstructs_the_routes(netns: Netns) -> None:
     """A 4 KiB receive buffer and ~9000 changes in one ip -batch: overruns, resyncs,
     and a consumer applying the NDJSON stream ends with ip's routes exactly."""
+    no_link_local(netns)
     netns.add_veth()
     netns.ip("addr", "add", "10.0.0.1/16", "dev", "veth0")
     netns.ip("addr", "add", "2001:db8::1/64", "dev", "veth0", "nodad")
@@ -272,7 +283,10 @@ def test_cli_burst_with_overruns_reconstructs_the_routes(netns: Netns) -> None:
         # a sentinel after the burst: once it is printed, every earlier change is too
         # (a loss before it shows as an overrun first, and the resync covers it)
         netns.ip("route", "add", "10.253.0.0/24", "dev", "veth0")
-        assert mon.wait_complete('"10.253.0.0/24"')
+        done = mon.wait_complete('"10.253.0.0/24"')
+        if not done:
+            mon.stop()
+        assert done, mon.stderr
     finally:
         rc = mon.stop(signal.SIGTERM)
     events = mon.json_events()
@@ -286,7 +300,8 @@ def test_cli_burst_with_overruns_reconstructs_the_routes(netns: Netns) -> None:
     assert len(marked) == resync_events
     assert {"added", "changed", "removed"} <= set(summaries[0])
     apply_stream(state, events, route_key, "routes")
-    assert set(state) == ip_routes(netns)
+    want = ip_routes(netns)
+    assert set(state) == want, (sorted(set(state) - want)[:5], sorted(want - set(state))[:5])
 
 
 def _link_key(d: dict[str, Any]) -> int:
@@ -333,7 +348,10 @@ def test_cli_burst_with_overruns_reconstructs_links_and_addresses(netns: Netns) 
                  + [f"link del d{i}" for i in range(50, 100, 5)])
         netns.batch(burst)
         netns.ip("addr", "add", "10.0.201.1/32", "dev", "veth0")
-        assert mon.wait_complete('"10.0.201.1"')
+        done = mon.wait_complete('"10.0.201.1"')
+        if not done:
+            mon.stop()
+        assert done, mon.stderr
     finally:
         rc = mon.stop(signal.SIGINT)
     assert rc == 130
@@ -349,6 +367,7 @@ def test_cli_burst_with_overruns_reconstructs_links_and_addresses(netns: Netns) 
 def test_monitor_reports_routes_the_kernel_flushes_silently(netns: Netns) -> None:
     """IPv4 routes leave without RTM_DELROUTE when their link goes down (ip monitor
     shows nothing); the monitor re-dumps the routes and reports them removed."""
+    no_link_local(netns)
     netns.add_veth()
     netns.ip("addr", "add", "10.0.0.1/24", "dev", "veth0")
     netns.ip("route", "add", "10.9.0.0/24", "via", "10.0.0.2")

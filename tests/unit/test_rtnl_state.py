@@ -65,13 +65,17 @@ class Kernel:
         self.links: dict[int, bytes] = {1: link_body(1, "lo"), 2: link_body(2, "veth0")}
         self.addrs: list[bytes] = [addr_body(2, "10.0.0.1", 24)]
         self.dumps: list[int] = []
+        self.interrupt = 0  # route dumps still to flag NLM_F_DUMP_INTR
 
     def __call__(self, reqs: list[Message]) -> Any:
         out: list[Any] = []
         for req in reqs:
             self.dumps.append(req.type)
             if req.type == RTM.GETROUTE:
-                out += dump_reply(req, [(RTM.NEWROUTE, b) for b in self.routes.values()])
+                intr = 0 if self.interrupt > 0 else None
+                self.interrupt -= 1
+                out += dump_reply(req, [(RTM.NEWROUTE, b) for b in self.routes.values()],
+                                  intr_from=intr)
             elif req.type == RTM.GETLINK:
                 out += dump_reply(req, [(RTM.NEWLINK, b) for b in self.links.values()])
             elif req.type == RTM.GETADDR:
@@ -299,3 +303,14 @@ def test_event_lines_text_json_and_timestamps() -> None:
     assert text.startswith("[resync] [routes] Deleted 10.1.0.0/24 dev veth0")
     (jl,) = cli_monitor.event_lines(ev, {}, json=True, now=now)
     assert json.loads(jl)["timestamp"].startswith("2026-12-01T13:02:44.393675")
+
+
+def test_a_resync_outlasts_a_dump_the_kernel_keeps_interrupting() -> None:
+    k = Kernel()
+    mon, notify = monitor(k, "routes")
+    k.interrupt = 13  # more than Rtnl's 5 retries: two rounds fail, the third succeeds
+    k.routes["10.8.0.0/24"] = route_body("10.8.0.0/24")
+    notify.inject(overrun())
+    evs = list(mon.events(count=1))
+    assert [(e.kind, e.change) for e in evs] == [("resync", None), ("routes", "added")]
+    assert k.interrupt < 0

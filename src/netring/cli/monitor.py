@@ -180,7 +180,7 @@ def _stats_line(s: Mapping[str, int]) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..errors import NetlinkError
+    from ..errors import NetringError, NotSupportedError
 
     out = sys.stdout
     # signal handlers can only be set in the main thread (the CLI's); elsewhere
@@ -209,7 +209,11 @@ def _run(args: argparse.Namespace) -> int:
         rc = 130
     except _Terminated:
         terminated = True
-    except NetlinkError as exc:
+    except NotSupportedError:
+        raise  # main() says which capability is missing (exit 3)
+    except NetringError as exc:
+        if args.debug:
+            raise
         print(f"netring monitor: {exc}", file=sys.stderr)
         rc = 1
     finally:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ....codec import NETLINK, Message
 from ....conn import Connection
-from ....errors import EncodeError, Overrun
+from ....errors import DumpInterrupted, EncodeError, Overrun
 from ....socket import NetlinkSocket
 from .. import Link, RtnlObject, decode
 from ..constants import IFF, RTM, RTNLGRP
@@ -64,6 +64,11 @@ if TYPE_CHECKING:
 DEFAULT_RCVBUF = 128 << 20
 
 _IFF_UP = int(IFF.UP)
+
+#: rounds of a dump the kernel keeps interrupting before the monitor gives up
+DUMP_ROUNDS = 20
+#: seconds between those rounds (times the round number: changes get time to settle)
+_DUMP_PAUSE = 0.01
 
 
 class StateSource(Protocol):
@@ -241,10 +246,23 @@ class Monitor:
 
     def _dump_state(self, kinds: Sequence[str] | None = None) -> State:
         kinds = self.kinds if kinds is None else kinds
-        dumps = {k: self.rtnl.dump(k) for k in kinds}
+        dumps = {k: self._dump(k) for k in kinds}
         if "links" in dumps:
             self.rtnl.note_links(o for o in dumps["links"] if isinstance(o, Link))
         return State.from_dumps(dumps)
+
+    def _dump(self, kind: str) -> list[RtnlObject]:
+        """One kind's dump; a dump the kernel keeps interrupting (``NLM_F_DUMP_INTR``
+        through all of the :class:`Rtnl`'s retries, as in a burst of changes) is tried
+        again, up to :data:`DUMP_ROUNDS` times."""
+        for attempt in range(DUMP_ROUNDS):
+            try:
+                return self.rtnl.dump(kind)
+            except DumpInterrupted:
+                if attempt == DUMP_ROUNDS - 1:
+                    raise
+                time.sleep(_DUMP_PAUSE * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def _changes(self, old: State, new: State) -> list[Event]:
         return [Event(c.kind, c.action, c.obj, resync=True, change=c.what)
