@@ -156,6 +156,7 @@ class MonitorProc:
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.stderr = ""
+        self._stopped = False
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -200,7 +201,7 @@ class MonitorProc:
         return False
 
     def stop(self, sig: int | None = signal.SIGTERM, timeout: float = 60.0) -> int:
-        if self.proc.returncode is not None and not self._reader.is_alive():
+        if self._stopped:
             return self.proc.returncode  # stopped already
         if sig is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -213,6 +214,7 @@ class MonitorProc:
         self._reader.join(timeout=10)
         assert self.proc.stderr is not None
         self.stderr = self.proc.stderr.read()
+        self._stopped = True
         return rc
 
     def json_events(self) -> list[dict[str, Any]]:
