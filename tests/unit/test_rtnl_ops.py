@@ -118,17 +118,21 @@ def test_monitor_resyncs_after_overrun() -> None:
     notify.inject(overrun())
     # queued before the resync: drained (the re-dump reflects the state after it)
     notify.inject(message(RTM.NEWROUTE, route_body("10.8.0.0/24")), group=7)
-    it = mon.events(count=2)
-    events = [next(it), next(it)]
+    it = mon.events(count=3)
+    events = [next(it), next(it), next(it)]
     notify.inject(message(RTM.DELROUTE, route_body("10.0.3.0/24")), group=7)
     events += list(it)
-    assert [(e.kind, e.action) for e in events] == [
-        ("routes", "new"), ("resync", "resync"), ("routes", "del")]
+    # the resync's difference: 10.9.0.0/24 was known (a notification) but is not in the dump
+    assert [(e.kind, e.action, e.resync) for e in events] == [
+        ("routes", "new", False), ("resync", "resync", False), ("routes", "del", True),
+        ("routes", "del", False)]
     assert events[0].obj is not None and events[0].obj.to_dict()["dst"] == "10.9.0.0/24"
     state = events[1].state
     assert state is not None and len(state["routes"]) == 25
-    assert events[2].to_dict()["deleted"] is True
-    assert mon.stats() == {"messages": 2, "overruns": 1, "resyncs": 1, "drops": 0}
+    assert events[2].to_dict()["dst"] == "10.9.0.0/24" and events[2].to_dict()["resync"] is True
+    assert events[3].to_dict()["deleted"] is True
+    assert mon.stats() == {"messages": 2, "overruns": 1, "resyncs": 1, "refreshes": 0,
+                           "resync_events": 1, "drops": 0, "rcvbuf": 0}
 
 
 def test_notifications_before_an_ack_survive_the_next_dump() -> None:

@@ -1,77 +1,238 @@
-"""``netring monitor [links,addrs,routes,neigh,rules] [--json] [--netns NAME] [--count N] [--timeout S]``.
+"""``netring monitor [KINDS] [--json] [-t] [--netns NAME] [-c N] [--timeout S] [--rcvbuf BYTES]``.
 
 Prints every rtnetlink notification as it arrives (``ip monitor`` style text, or
-one JSON object per line with ``"kind"`` plus the object's ``ip -j`` keys).  When
-the kernel reports an overrun (ENOBUFS) the monitor re-dumps and prints a
-``resync`` line.  On exit (count reached, timeout, Ctrl-C) a final statistics
-line goes to stderr: messages, overruns, resyncs, kernel drops.
+one JSON object per line with ``"kind"`` plus the object's ``ip -j`` keys).
+
+When the kernel reports an overrun (ENOBUFS) the monitor re-dumps and prints a
+``resync`` summary, then the difference between what it knew and the kernel's
+state as ordinary events marked as coming from the resync (text: ``[resync]``
+before the kind; JSON: ``"resync": true``; a removed object carries
+``"deleted": true``), so a consumer applying the stream ends with the kernel's
+state.
+
+``-t``/``--timestamp``: text output puts iproute2's ``ip -t monitor`` line
+(``Timestamp: Tue Dec  1 13:02:44 2026 393675 usec``, local time) before each
+event; JSON adds ``"timestamp"``: local time in ISO 8601 with microseconds and
+the UTC offset (``"2026-12-01T13:02:44.393675+00:00"``).
+
+On exit (count reached, timeout, SIGINT, SIGTERM) a final statistics line goes to
+stderr: messages, overruns, resyncs, kernel drops, effective receive buffer.
+SIGINT exits with 130; SIGTERM, like ``ip monitor``, ends the process by the
+signal itself (after the statistics line).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
+import time
 
 from ..codec.types import TYPE_CHECKING
 from .dump import KIND_CHOICES, add_common, format_line, open_rtnl
 from .output import json_dumps
 
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Mapping
+    from types import FrameType
+    from typing import Any, NoReturn
 
-__all__ = ["register"]
+    from ..subsystems.rtnetlink.edge.monitor import Event
+
+__all__ = ["register", "event_lines", "timestamp_text", "timestamp_json"]
+
+#: the default receive buffer (kept equal to monitor.DEFAULT_RCVBUF, which this
+#: module does not import so that ``--help`` stays quick; a unit test checks it)
+_DEFAULT_RCVBUF = 128 << 20
+#: the largest request accepted (SO_RCVBUF is an int, and the kernel doubles it)
+_MAX_RCVBUF = (1 << 31) // 2 - 1
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
 def _kinds(text: str) -> list[str]:
     kinds = [k.strip() for k in text.split(",") if k.strip()]
+    if not kinds:
+        raise argparse.ArgumentTypeError(f"no kind given; choose from {', '.join(KIND_CHOICES)}")
     for k in kinds:
         if k not in KIND_CHOICES:
             raise argparse.ArgumentTypeError(
                 f"unknown kind {k!r}; choose from {', '.join(KIND_CHOICES)}")
-    return kinds
+    return list(dict.fromkeys(kinds))
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"count {text!r}: not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"count {n}: must be at least 1")
+    return n
+
+
+def _seconds(text: str) -> float:
+    try:
+        s = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"timeout {text!r}: not a number of seconds") from None
+    if not s > 0 or s == float("inf"):
+        raise argparse.ArgumentTypeError(f"timeout {text}: must be a finite number of seconds > 0")
+    return s
+
+
+def _bytes(text: str) -> int:
+    t = text.strip().lower()
+    unit = t[-1:] if t[-1:] in ("k", "m", "g") else ""
+    num = t[:-1] if unit else t
+    try:
+        n = int(num) * _UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"rcvbuf {text!r}: not a size in bytes (e.g. 4096, 512K, 64M)") from None
+    if n < 1 or n > _MAX_RCVBUF:
+        raise argparse.ArgumentTypeError(
+            f"rcvbuf {text!r}: must be between 1 byte and {_MAX_RCVBUF} bytes")
+    return n
+
+
+def _one_line_error(prog: str) -> Any:
+    def error(message: str) -> NoReturn:
+        print(f"{prog}: {message}", file=sys.stderr)
+        raise SystemExit(2)
+    return error
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("monitor", help="print rtnetlink change notifications (with resync)")
+    p = sub.add_parser(
+        "monitor", help="print rtnetlink change notifications (state kept exact across overruns)")
     p.add_argument("kinds", nargs="?", type=_kinds, default=list(KIND_CHOICES),
                    help="comma-separated: links,addrs,routes,neigh,rules (default: all)")
     add_common(p)
-    p.add_argument("--count", type=int, metavar="N", help="stop after N notifications")
-    p.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
-    p.add_argument("--rcvbuf", type=int, metavar="BYTES", help="socket receive buffer size")
+    p.add_argument("-t", "--timestamp", action="store_true",
+                   help="a timestamp with each event (text: ip -t monitor's line; JSON: "
+                        "\"timestamp\", ISO 8601 local time with microseconds and offset)")
+    p.add_argument("-c", "--count", type=_count, metavar="N", help="stop after N events (N >= 1)")
+    p.add_argument("--timeout", type=_seconds, metavar="S", help="stop after S seconds (> 0)")
+    p.add_argument("--rcvbuf", type=_bytes, metavar="BYTES",
+                   help=f"socket receive buffer to ask for (default {_DEFAULT_RCVBUF >> 20}M "
+                        "via SO_RCVBUFFORCE, or SO_RCVBUF capped by net.core.rmem_max; the "
+                        f"kernel doubles it: {2 * _DEFAULT_RCVBUF} bytes effective "
+                        "(NetlinkSocket.rcvbuf), shown in the final statistics); "
+                        "suffixes K, M, G")
+    p.error = _one_line_error("netring monitor")
     p.set_defaults(func=_run)
 
 
+def timestamp_text(now: float) -> str:
+    """``ip -t monitor``'s line (iproute2 ``print_timestamp``: ``asctime`` of local time
+    and the microseconds): ``Timestamp: Tue Dec  1 13:02:44 2026 393675 usec``."""
+    return f"Timestamp: {time.asctime(time.localtime(now))} {int(now * 1e6) % 1000000} usec"
+
+
+def timestamp_json(now: float) -> str:
+    """The ``"timestamp"`` of a JSON event: local time, ISO 8601, microseconds and the
+    UTC offset (``2026-12-01T13:02:44.393675+00:00``)."""
+    from datetime import datetime
+
+    return datetime.fromtimestamp(now).astimezone().isoformat(timespec="microseconds")
+
+
+def event_lines(ev: Event, names: Mapping[int, str], *, json: bool = False,
+                now: float | None = None) -> list[str]:
+    """The output lines of one event (text or JSON); ``now``: add a timestamp.
+
+    Every event printed by ``netring monitor`` goes through here.
+    """
+    if json:
+        d = ev.to_dict(names)
+        if now is not None:
+            d["timestamp"] = timestamp_json(now)
+        return [json_dumps(d)]
+    lines = [] if now is None else [timestamp_text(now)]
+    if ev.obj is None:
+        d = ev.to_dict(names)
+        counts = ", ".join(f"{k} {n}" for k, n in d["objects"].items())
+        lines.append(f"[resync] overrun: re-dumped {counts}; {d['added']} added, "
+                     f"{d['changed']} changed, {d['removed']} removed")
+        return lines
+    d = ev.to_dict(names)
+    d.pop("kind")
+    d.pop("resync", None)
+    mark = "[resync] " if ev.resync else ""
+    lines.append(f"{mark}[{ev.kind}] {format_line(ev.kind, d)}")
+    return lines
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
+def _stats_line(s: Mapping[str, int]) -> str:
+    return (f"netring monitor: {s['messages']} messages, {s['overruns']} overruns, "
+            f"{s['resyncs']} resyncs, {s['drops']} kernel drops, "
+            f"{s['resync_events']} resync events, rcvbuf {s['rcvbuf']} bytes")
+
+
 def _run(args: argparse.Namespace) -> int:
+    from ..errors import NetringError, NotSupportedError
+
     out = sys.stdout
-    rt = open_rtnl(args)
-    if rt is None:
-        return 2
-    with rt, rt.monitor(*args.kinds, rcvbuf=args.rcvbuf) as mon:
+    # signal handlers can only be set in the main thread (the CLI's); elsewhere
+    # (main() called from a worker thread) SIGTERM keeps its disposition
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+    rt = None
+    mon = None
+    rc = 0
+    terminated = False
+    try:
+        rt = open_rtnl(args)
+        if rt is None:
+            return 2
+        mon = rt.monitor(*args.kinds, rcvbuf=args.rcvbuf)
         names = rt.names()
+        stamp = args.timestamp
+        for ev in mon.events(timeout=args.timeout, count=args.count):
+            if ev.kind == "links" or ev.obj is None:
+                names = rt.names()
+            lines = event_lines(ev, names, json=args.json,
+                                now=time.time() if stamp else None)
+            out.write("\n".join(lines) + "\n")
+            out.flush()
+    except KeyboardInterrupt:
+        rc = 130
+    except _Terminated:
+        terminated = True
+    except NotSupportedError:
+        raise  # main() says which capability is missing (exit 3)
+    except NetringError as exc:
+        if args.debug:
+            raise
+        print(f"netring monitor: {exc}", file=sys.stderr)
+        rc = 1
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if mon is not None:
+            print(_stats_line(mon.stats()), file=sys.stderr)
+            mon.close()
+        if rt is not None:
+            rt.close()
         try:
-            for ev in mon.events(timeout=args.timeout, count=args.count):
-                if ev.kind == "resync":
-                    names = rt.names(refresh=True)
-                    if args.json:
-                        out.write(json_dumps(ev.to_dict(names)) + "\n")
-                    else:
-                        counts = ", ".join(f"{k} {len(v)}" for k, v in (ev.state or {}).items())
-                        out.write(f"[resync] overrun: re-dumped {counts}\n")
-                else:
-                    if ev.kind == "links":
-                        names = rt.names()
-                    d = ev.to_dict(names)
-                    if args.json:
-                        out.write(json_dumps(d) + "\n")
-                    else:
-                        del d["kind"]
-                        out.write(f"[{ev.kind}] {format_line(ev.kind, d)}\n")
-                out.flush()
-        except KeyboardInterrupt:
+            out.flush()
+        except BrokenPipeError:
             pass
-        finally:
-            s = mon.stats()
-            print(f"netring monitor: {s['messages']} messages, {s['overruns']} overruns, "
-                  f"{s['resyncs']} resyncs, {s['drops']} kernel drops", file=sys.stderr)
-    return 0
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    if terminated:
+        # like ip monitor: the process ends by the signal (status "killed by SIGTERM")
+        sys.stderr.flush()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+    return rc
