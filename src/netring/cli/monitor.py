@@ -157,12 +157,36 @@ def event_lines(ev: Event, names: Mapping[int, str], *, json: bool = False,
         lines.append(f"[resync] overrun: re-dumped {counts}; {d['added']} added, "
                      f"{d['changed']} changed, {d['removed']} removed")
         return lines
-    d = ev.to_dict(names)
-    d.pop("kind")
-    d.pop("resync", None)
     mark = "[resync] " if ev.resync else ""
-    lines.append(f"{mark}[{ev.kind}] {format_line(ev.kind, d)}")
+    text = _object_text(ev.kind, ev.obj, names)
+    if ev.action == "del" and not ev.obj.deleted:
+        text = "Deleted " + text  # a removal found by a resync carries the last copy it knew
+    lines.extend(mark + t if i == 0 else t for i, t in enumerate(text.split("\n")))
     return lines
+
+
+def _object_text(kind: str, obj: Any, names: Mapping[int, str]) -> str:
+    """What ``ip monitor`` prints for one object: the text of ``ip KIND show``
+    (addresses as ``ip monitor`` prints them: ``index: dev`` first)."""
+    from ..subsystems.rtnetlink.text import TextContext
+    from ..subsystems.rtnetlink.text.address import addr_text
+    from ..subsystems.rtnetlink.text.link import link_lines
+    from ..subsystems.rtnetlink.text.neighbour import neigh_line
+    from ..subsystems.rtnetlink.text.route import route_line
+    from ..subsystems.rtnetlink.text.rule import rule_line
+
+    ctx = TextContext(names=names)
+    if kind == "routes":
+        return route_line(obj, ctx)
+    if kind == "rules":
+        return rule_line(obj, ctx)
+    if kind == "links":
+        return "\n".join(link_lines(obj, ctx))
+    if kind == "neigh":
+        return neigh_line(obj, ctx)
+    if kind == "addrs":
+        return addr_text(obj, TextContext(names=names, oneline=True))
+    return format_line(kind, obj.to_dict(names))
 
 
 class _Terminated(Exception):
