@@ -93,3 +93,16 @@ def test_views_and_selectors_that_do_not_apply_are_refused(lab: tuple[Netns, Net
     got = _netring("dump", *args, "--netns", lab[0].name)
     assert got.returncode == 2 and got.stdout == ""
     assert len(got.stderr.strip().splitlines()) == 1 and "Traceback" not in got.stderr
+
+
+@pytest.mark.parametrize("view", ["", "-o"])
+def test_addr_json_equals_ip(lab: tuple[Netns, Netns], view: str) -> None:
+    """`ip -j addr show` groups addresses by interface (with the link's keys);
+    `ip -j -o addr show` keeps only each interface's addr_info."""
+    ns = lab[0]
+    want = json.loads(ns.ip("-j", *view.split(), "addr", "show").stdout)
+    got = _netring("dump", "addrs", "--json", *view.split(), "--netns", ns.name)
+    assert got.returncode == 0, got.stderr
+    assert [list(json.loads(line).items()) for line in got.stdout.splitlines()] == [
+        list(d.items()) for d in want]
+    assert any(d.get("addr_info") for d in want)

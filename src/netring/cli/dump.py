@@ -403,7 +403,7 @@ def _dump(args: argparse.Namespace, rt: Any, family: int, limit: int | None) -> 
     from ..subsystems.rtnetlink.text.rule import rule_line
 
     kind = args.kind
-    if kind == "addrs" and not args.json and not args.total:
+    if kind == "addrs" and not args.total:
         return _addrs(args, rt, family, limit)
     names = rt.names()
     index = _by_dev(args, names)
@@ -472,6 +472,29 @@ def _addrs(args: argparse.Namespace, rt: Any, family: int, limit: int | None) ->
             continue
         if limit is not None and shown >= limit:
             break
-        text.extend(addr_lines(link, mine, ctx, link_flags=flags))
+        if args.json:
+            text.append(json_dumps(_addr_json(link, mine, names, flags, args.oneline)))
+        else:
+            text.extend(addr_lines(link, mine, ctx, link_flags=flags))
         shown += 1
     return _write_lines(text)
+
+
+def _addr_json(link: Any, addrs: list[Any], names: Mapping[int, str],
+               flags: Mapping[int, int], oneline: bool) -> dict[str, Any]:
+    """One interface of ``ip -j addr show``: the link's keys (without ``linkmode``,
+    which ``ip addr`` does not print) and its ``addr_info``; ``ip -j -o addr``
+    keeps only ``addr_info``, each entry with its ``index`` and ``dev``."""
+    infos = []
+    for a in addrs:
+        d = a.to_dict(names)
+        if not oneline:
+            d.pop("index", None)
+            d.pop("dev", None)
+        infos.append(d)
+    if oneline:
+        return {"addr_info": infos}
+    out: dict[str, Any] = link.to_dict(names, flags)
+    out.pop("linkmode", None)
+    out["addr_info"] = infos
+    return out
