@@ -7,7 +7,6 @@ Shared by :class:`netring.Rtnl` and the CLI; nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from ...errors import EncodeError
 from . import requests as rq
@@ -103,22 +102,39 @@ def _bits_match(a: bytes, b: bytes, bits: int) -> bool:
     return (ax ^ bx) & mask == 0
 
 
-@dataclass(frozen=True)
 class RouteSelector:
     """What ``ip route show`` selects, and which of its words it then leaves out.
 
     ``table`` defaults to main (``ip route show``); ``None`` is every table
     (``table all``).  ``None`` elsewhere means "any".  ``prefix`` is
     ``(mode, family, packed address, length)`` with ``mode`` one of :data:`PREFIX_MODES`.
+    (A slotted class, not a dataclass: importing :mod:`dataclasses` costs the CLI
+    more start-up than this whole module.)
     """
 
-    family: int = AF_UNSPEC
-    table: int | None = int(RT_TABLE.MAIN)
-    oif: int | None = None
-    protocol: int | None = None
-    rtype: int | None = None
-    scope: int | None = None
-    prefix: tuple[str, int, bytes, int] | None = None
+    __slots__ = ("family", "table", "oif", "protocol", "rtype", "scope", "prefix")
+
+    def __init__(self, family: int = AF_UNSPEC, table: int | None = int(RT_TABLE.MAIN),
+                 oif: int | None = None, protocol: int | None = None,
+                 rtype: int | None = None, scope: int | None = None,
+                 prefix: tuple[str, int, bytes, int] | None = None) -> None:
+        self.family = family
+        self.table = table
+        self.oif = oif
+        self.protocol = protocol
+        self.rtype = rtype
+        self.scope = scope
+        self.prefix = prefix
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)
+        return f"RouteSelector({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RouteSelector) and all(
+            getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def dump_family(self) -> int:

@@ -31,7 +31,7 @@ import errno as _errno
 import gc
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ....codec import NETLINK, NLA_F, NLM_F
 from ....codec.structs import nlattr
@@ -65,7 +65,9 @@ from ..dump import DumpReader
 from ..filters import filter_routes, protocol_id, scope_id, table_id
 from ..registry import KINDS
 from ..structs import fib_rule_hdr, ifaddrmsg, ifinfomsg, ndmsg, rtgenmsg, rtmsg
-from .monitor import Monitor
+
+if TYPE_CHECKING:
+    from .monitor import Monitor
 
 __all__ = ["Rtnl"]
 
@@ -584,4 +586,6 @@ class Rtnl:
 
         ``sock``: notification connection to use instead of opening one (e.g. a fake).
         """
+        from .monitor import Monitor  # on first use: dumps need none of its machinery
+
         return Monitor(self, kinds or tuple(KINDS), rcvbuf=rcvbuf, sock=sock)

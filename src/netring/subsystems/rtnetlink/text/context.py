@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 __all__ = ["TextContext"]
 
+_EMPTY: Mapping[int, str] = {}
 
-@dataclass(frozen=True)
+
 class TextContext:
     """Rendering context shared by the text renderers of every kind.
 
@@ -21,12 +21,21 @@ class TextContext:
         stats_level: how many ``-s`` were given.
         brief: ``ip -br``.
         oneline: ``ip -o``.
+
+    A slotted class rather than a dataclass: importing :mod:`dataclasses` (and
+    :mod:`inspect` behind it) would cost the CLI more start-up than rendering.
     """
 
-    names: Mapping[int, str] = field(default_factory=dict)
-    netns_names: Mapping[int, str] = field(default_factory=dict)
-    details: bool = False
-    stats: bool = False
-    stats_level: int = 0
-    brief: bool = False
-    oneline: bool = False
+    __slots__ = ("names", "netns_names", "details", "stats", "stats_level", "brief", "oneline")
+
+    def __init__(self, names: Mapping[int, str] = _EMPTY,
+                 netns_names: Mapping[int, str] = _EMPTY, details: bool = False,
+                 stats: bool = False, stats_level: int = 0, brief: bool = False,
+                 oneline: bool = False) -> None:
+        self.names = names
+        self.netns_names = netns_names
+        self.details = details
+        self.stats = stats
+        self.stats_level = stats_level
+        self.brief = brief
+        self.oneline = oneline
