@@ -25,6 +25,7 @@ from .constants import (
     NUD,
     RT_SCOPE,
     RT_TABLE,
+    RTAX,
     RTM_F,
     RTN,
     RTNH_F,
@@ -211,3 +212,17 @@ def nud_state_names(state: int) -> list[str]:
 def route_flag_names(flags: int) -> list[str]:
     """``print_rt_flags``: the route / next-hop flag names iproute2 prints."""
     return [name for bit, name in _RT_FLAGS if flags & bit]
+
+
+#: iproute2's names for the RTAX_* route metrics (``mx_names`` in ip/iproute.c)
+METRIC_TEXT: dict[int, str] = {
+    RTAX.MTU: "mtu", RTAX.WINDOW: "window", RTAX.RTT: "rtt", RTAX.RTTVAR: "rttvar",
+    RTAX.SSTHRESH: "ssthresh", RTAX.CWND: "cwnd", RTAX.ADVMSS: "advmss",
+    RTAX.REORDERING: "reordering", RTAX.HOPLIMIT: "hoplimit", RTAX.INITCWND: "initcwnd",
+    RTAX.FEATURES: "features", RTAX.RTO_MIN: "rto_min", RTAX.INITRWND: "initrwnd",
+    RTAX.QUICKACK: "quickack", RTAX.CC_ALGO: "congctl",
+    RTAX.FASTOPEN_NO_COOKIE: "fastopen_no_cookie",
+}
+
+#: an IPv6 route's RTAX_HOPLIMIT when none was set (-1 as u32), which ip does not print
+HOPLIMIT_UNSET = 0xFFFFFFFF

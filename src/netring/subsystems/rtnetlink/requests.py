@@ -50,6 +50,7 @@ from .constants import (
     RTPROT,
     VETH_INFO,
 )
+from .names import METRIC_TEXT
 from .structs import (
     fib_rule_hdr,
     ifa_cacheinfo,
@@ -82,13 +83,10 @@ _IFA_FLAGS_U8 = 0xFF
 _INFINITY_LIFE_TIME = 0xFFFFFFFF
 #: ``rtnh_hops`` is a u8 holding weight - 1
 _MAX_WEIGHT = 256
-METRIC_NAMES = {
-    "mtu": RTAX.MTU, "window": RTAX.WINDOW, "rtt": RTAX.RTT, "rttvar": RTAX.RTTVAR,
-    "ssthresh": RTAX.SSTHRESH, "cwnd": RTAX.CWND, "advmss": RTAX.ADVMSS,
-    "reordering": RTAX.REORDERING, "hoplimit": RTAX.HOPLIMIT, "initcwnd": RTAX.INITCWND,
-    "features": RTAX.FEATURES, "rto_min": RTAX.RTO_MIN, "initrwnd": RTAX.INITRWND,
-    "quickack": RTAX.QUICKACK, "congctl": RTAX.CC_ALGO,
-}
+#: metric names as ``ip route add ... NAME VALUE`` takes them (the reverse of
+#: :data:`~.names.METRIC_TEXT`, less fastopen_no_cookie, which is a flag there)
+METRIC_NAMES = {name: RTAX(t) for t, name in METRIC_TEXT.items()
+                if t != RTAX.FASTOPEN_NO_COOKIE}
 
 NextHopSpec = Mapping[str, Any]
 """A multipath next hop: ``{"gateway": "10.0.0.2", "oif": 3, "weight": 1, "onlink": False}``."""

@@ -65,21 +65,11 @@ _RTVIA_FAMILY_SIZE = u16.size
 _RTM_F_CLONED = int(RTM_F.CLONED)
 _ECN = int(RTAX_FEATURE.ECN)
 #: an ``RTAX_HOPLIMIT`` of -1 (as u32) means "not set" and is not printed
-_HOPLIMIT_UNSET = 0xFFFFFFFF
 # iproute2 prints the kernel's fixed-point RTT values in milliseconds: rtt is kept
 # << 3 and rttvar << 2 (net/ipv4/tcp_metrics.c)
 _RTT_SHIFT = 3
 _RTTVAR_SHIFT = 2
 
-#: iproute2's names for the RTAX_* metrics (``mx_names`` in ip/iproute.c)
-_MX_NAMES: dict[int, str] = {
-    RTAX.MTU: "mtu", RTAX.WINDOW: "window", RTAX.RTT: "rtt", RTAX.RTTVAR: "rttvar",
-    RTAX.SSTHRESH: "ssthresh", RTAX.CWND: "cwnd", RTAX.ADVMSS: "advmss",
-    RTAX.REORDERING: "reordering", RTAX.HOPLIMIT: "hoplimit", RTAX.INITCWND: "initcwnd",
-    RTAX.FEATURES: "features", RTAX.RTO_MIN: "rto_min", RTAX.INITRWND: "initrwnd",
-    RTAX.QUICKACK: "quickack", RTAX.CC_ALGO: "congctl",
-    RTAX.FASTOPEN_NO_COOKIE: "fastopen_no_cookie",
-}
 #: ``RTA_PREF`` as ``ip -j`` prints it (an invalid value prints as its number)
 _PREF_NAMES = {int(p): p.name.lower() for p in ICMPV6_ROUTER_PREF
                if p != ICMPV6_ROUTER_PREF.INVALID}
@@ -326,7 +316,7 @@ class Route(RouteLikeHeader):
             elif m.type == RTAX.LOCK:
                 out["lock"] = m.u32()
             else:
-                out[_MX_NAMES.get(m.type, f"metric_{m.type}")] = m.u32()
+                out[_n.METRIC_TEXT.get(m.type, f"metric_{m.type}")] = m.u32()
         return out
 
     @property
@@ -468,7 +458,7 @@ class Route(RouteLikeHeader):
             val = 0
             if m is not None and i != RTAX.CC_ALGO:
                 val = m.u32()
-            if i == RTAX.HOPLIMIT and val == _HOPLIMIT_UNSET:
+            if i == RTAX.HOPLIMIT and val == _n.HOPLIMIT_UNSET:
                 continue
             if i == RTAX.FEATURES:
                 if val & _ECN:
@@ -482,5 +472,5 @@ class Route(RouteLikeHeader):
             elif i == RTAX.CC_ALGO:
                 out["congestion"] = m.text() if m is not None else ""
             else:
-                out[_MX_NAMES[RTAX(i)]] = val
+                out[_n.METRIC_TEXT[RTAX(i)]] = val
         return out

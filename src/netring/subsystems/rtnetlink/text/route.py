@@ -60,19 +60,9 @@ _ECN = int(RTAX_FEATURE.ECN)
 _RTA_DST = int(RTA.DST)
 _RTA_TABLE = int(RTA.TABLE)
 _NEWROUTE = int(RTM.NEWROUTE)
-_HOPLIMIT_UNSET = 0xFFFFFFFF
 #: ``nla_type`` without ``NLA_F_NESTED`` / ``NLA_F_NET_BYTEORDER``
 _NLA_TYPE_MASK = 0x3FFF
 
-#: ``mx_names`` of ip/iproute.c (index = RTAX_*)
-_MX_NAMES: dict[int, str] = {
-    RTAX.MTU: "mtu", RTAX.WINDOW: "window", RTAX.RTT: "rtt", RTAX.RTTVAR: "rttvar",
-    RTAX.SSTHRESH: "ssthresh", RTAX.CWND: "cwnd", RTAX.ADVMSS: "advmss",
-    RTAX.REORDERING: "reordering", RTAX.HOPLIMIT: "hoplimit", RTAX.INITCWND: "initcwnd",
-    RTAX.FEATURES: "features", RTAX.RTO_MIN: "rto_min", RTAX.INITRWND: "initrwnd",
-    RTAX.QUICKACK: "quickack", RTAX.CC_ALGO: "congctl",
-    RTAX.FASTOPEN_NO_COOKIE: "fastopen_no_cookie",
-}
 _MX_MIN = int(RTAX.MTU)
 _MX_MAX = int(RTAX.FASTOPEN_NO_COOKIE)
 _RTAX_LOCK = int(RTAX.LOCK)
@@ -103,9 +93,9 @@ def _metrics_words(route: Route) -> list[str]:
         if m is None and not lock & (1 << i):
             continue
         val = m.u32() if m is not None and i != _RTAX_CC_ALGO else 0
-        if i == _RTAX_HOPLIMIT and val == _HOPLIMIT_UNSET:
+        if i == _RTAX_HOPLIMIT and val == _n.HOPLIMIT_UNSET:
             continue
-        w.append(_MX_NAMES[i])
+        w.append(_n.METRIC_TEXT[i])
         if lock & (1 << i):
             w.append("lock")
         if i == _RTAX_FEATURES:
