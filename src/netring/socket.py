@@ -50,7 +50,6 @@ from collections.abc import Sequence
 from . import _sys
 from . import netns as _netns
 from ._sys.cmsg import decode_netlink_cmsgs
-from ._sys.nladdr import nl_address
 from ._sys.poll import wait_readable
 from .codec import Message
 from .codec.constants import (
@@ -459,6 +458,8 @@ class NetlinkSocket(Connection):
             if exc.errno == _errno.ENOBUFS:
                 raise self.overrun() from None
             raise
+        from ._sys.nladdr import nl_address  # ctypes, loaded with the batch
+
         out: list[Message] = []
         for i in range(got):
             if b.truncated(i):

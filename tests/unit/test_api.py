@@ -85,3 +85,12 @@ def test_bench_list_matches_the_harnesses() -> None:
 
     found = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
     assert list(BENCHMARKS) == found
+
+
+def test_the_socket_edge_loads_ctypes_only_for_batches() -> None:
+    """A plain socket (requests, dumps) needs no ctypes; recvmmsg and setns load it."""
+    code = ("import sys, netring.socket, netring.netns; print('ctypes' in sys.modules); "
+            "import netring._sys as s; s.MMsgBatch; print('ctypes' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "True"]

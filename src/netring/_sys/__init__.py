@@ -16,6 +16,9 @@ The names below are what the socket edge and the tests use.
 
 from __future__ import annotations
 
+import importlib
+
+from ..codec.types import TYPE_CHECKING
 from .cmsg import (
     NETLINK_PKTINFO,
     SCM_CREDENTIALS,
@@ -25,24 +28,45 @@ from .cmsg import (
     decode_netlink_cmsgs,
     parse_cmsgs,
 )
-from .libc import (
-    CLONE_NEWNET,
-    IOV_MAX,
-    MSG_CTRUNC,
-    MSG_DONTWAIT,
-    MSG_PEEK,
-    MSG_TRUNC,
-    MSG_WAITFORONE,
-    gettid,
-    have_recvmmsg,
-    iovec,
-    mmsghdr,
-    recvmmsg_raw,
-    sendmmsg_raw,
-    setns,
-)
-from .mmsg import MMsgBatch
-from .nladdr import nl_address, sendmmsg, sendmsg, sockaddr_nl_bytes
+
+if TYPE_CHECKING:
+    from .libc import (
+        CLONE_NEWNET,
+        IOV_MAX,
+        MSG_CTRUNC,
+        MSG_DONTWAIT,
+        MSG_PEEK,
+        MSG_TRUNC,
+        MSG_WAITFORONE,
+        gettid,
+        have_recvmmsg,
+        iovec,
+        mmsghdr,
+        recvmmsg_raw,
+        sendmmsg_raw,
+        setns,
+    )
+    from .mmsg import MMsgBatch
+    from .nladdr import nl_address, sendmmsg, sendmsg, sockaddr_nl_bytes
+
+#: names that load ctypes, imported on first use (a dump in our own namespace needs none)
+_LAZY = {
+    **dict.fromkeys(("CLONE_NEWNET", "IOV_MAX", "MSG_CTRUNC", "MSG_DONTWAIT", "MSG_PEEK",
+                     "MSG_TRUNC", "MSG_WAITFORONE", "gettid", "have_recvmmsg", "iovec",
+                     "mmsghdr", "recvmmsg_raw", "sendmmsg_raw", "setns"), "libc"),
+    "MMsgBatch": "mmsg",
+    **dict.fromkeys(("nl_address", "sendmmsg", "sendmsg", "sockaddr_nl_bytes"), "nladdr"),
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "MMsgBatch",

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 
 from ..codec.constants import NETLINK_PKTINFO, SOL_NETLINK
 from ..codec.structs import nl_pktinfo, ucred
-from .libc import SIZE_FMT, SIZE_T
+from .sizes import SIZE_FMT, SIZE_T
 
 __all__ = [
     "cmsghdr",

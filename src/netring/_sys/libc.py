@@ -21,7 +21,7 @@ import ctypes
 import errno as _errno
 import os
 import threading
-from typing import Any, Literal
+from typing import Any
 
 __all__ = [
     "iovec",
@@ -57,8 +57,9 @@ MSG_WAITFORONE = 0x10000
 CLONE_NEWNET = 0x40000000  # include/uapi/linux/sched.h
 IOV_MAX = 1024  # <limits.h> UIO_MAXIOV
 
-SIZE_T = ctypes.sizeof(ctypes.c_size_t)
-SIZE_FMT: Literal["Q", "I"] = "Q" if SIZE_T == 8 else "I"  # size_t as a struct/array/memoryview code
+from .sizes import SIZE_FMT, SIZE_T  # noqa: E402  (one home: struct's native size_t)
+
+assert ctypes.sizeof(ctypes.c_size_t) == SIZE_T
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
