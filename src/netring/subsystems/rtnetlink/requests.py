@@ -451,14 +451,20 @@ def route_get(
     dst: str, *, src: str | None = None, oif: int | None = None, iif: int | None = None,
     table: int | None = None, mark: int | None = None, fib_match: bool = False,
 ) -> bytearray:
-    """``RTM_GETROUTE`` for one destination (``ip route get DST``)."""
+    """``RTM_GETROUTE`` for one destination (``ip route get DST``).
+
+    As ``ip route get`` sends it: a source address is a host (``rtm_src_len`` 32 or
+    128), and an IPv4 lookup asks the kernel to name the table the route came from
+    (``RTM_F_LOOKUP_TABLE``).
+    """
     fam, draw, dlen = parse_prefix(dst if "/" in dst else dst)
     if not draw:
         raise EncodeError("route get needs an address")
+    host = 32 if fam == AF_INET else 128
+    flags = (RTM_F.FIB_MATCH if fib_match else 0) | (RTM_F.LOOKUP_TABLE if fam == AF_INET else 0)
     b = _b()
     b.begin(RTM.GETROUTE, NLM_F.REQUEST)
-    b.put_struct(rtmsg, fam, 32 if fam == AF_INET else 128, 0, 0, 0, 0, 0, 0,
-                 RTM_F.FIB_MATCH if fib_match else 0)
+    b.put_struct(rtmsg, fam, host, host if src is not None else 0, 0, 0, 0, 0, 0, flags)
     b.attr(RTA.DST, draw)
     if src is not None:
         b.attr(RTA.SRC, _addr(src)[1])

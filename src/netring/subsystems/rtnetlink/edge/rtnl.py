@@ -58,7 +58,6 @@ from ..constants import (
     RTA,
     RTEXT_FILTER,
     RTM,
-    RTM_F,
     RTN,
 )
 from ..dump import DumpReader
@@ -73,10 +72,6 @@ __all__ = ["Rtnl"]
 
 V = TypeVar("V", bound=RtnlObject)
 
-#: ``rtm_family`` and ``rtm_flags`` in a request (after the 16-byte nlmsghdr)
-_RTM_FAMILY = 16
-_RTM_SRC_LEN = 16 + 2
-_RTM_FLAGS = 16 + 8
 
 class Rtnl:
     """rtnetlink operations over one ``NETLINK_ROUTE`` socket.
@@ -385,13 +380,6 @@ class Rtnl:
             dst, src=src, oif=None if oif is None else self.ifindex(oif),
             iif=None if iif is None else self.ifindex(iif),
             table=None if table is None else table_id(table), mark=mark, fib_match=fib_match)
-        if src is not None:
-            # a source address is a host, as ip route get sends it (rtm_src_len = 32 / 128)
-            msg[_RTM_SRC_LEN] = 32 if msg[_RTM_FAMILY] == AF_INET else 128
-        if msg[_RTM_FAMILY] == AF_INET:
-            # as ip route get: the reply names the table the route came from (IPv4 only)
-            flags = _u32.unpack_from(msg, _RTM_FLAGS)[0] | RTM_F.LOOKUP_TABLE
-            _u32.pack_into(msg, _RTM_FLAGS, flags)
         return self._get(Route, msg, f"RTM_GETROUTE {dst}")
 
     # -- changes -----------------------------------------------------------------------------
