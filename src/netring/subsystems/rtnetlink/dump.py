@@ -211,9 +211,10 @@ class DumpReader(Generic[V]):
             n4 = n >> 2
             i = 0  # word index of the current message (offset = i * 4)
             c = 0
-            # two copies of the walk, on purpose: the kept-views loop and the count-only
-            # loop differ by the three stores per message, and testing ``keep`` inside
-            # one loop would cost a branch per message on the hottest path
+            # three copies of the walk, on purpose (an intentional hot-loop
+            # specialisation): streamed offsets, kept views and count-only differ only
+            # in what they store per message, and choosing inside one loop would cost a
+            # branch per message on the hottest path
             pending = self._offsets
             if pending is not None:
                 # streaming: offsets instead of views (counted by feed)
