@@ -107,15 +107,18 @@ def test_skip_then_release_out_of_order() -> None:
         cons.skip(kept[0])
 
 
-def test_illegal_transitions_raise() -> None:
+def test_illegal_transitions_raise_and_a_changed_word_is_counted() -> None:
     g = RingGeometry(4096, 1, 1024, 4)
     buf, prod, cons, side = _pair(g)
     _fill(prod, side, [b"abcd"])
     f = cons.next()
     assert f is not None
-    cons.ring.words[cons.ring.hdr[f.index]] = S.RESERVED  # someone corrupted the word
-    with pytest.raises(RingError, match="illegal"):
-        cons.release(f)
+    cons.ring.words[cons.ring.hdr[f.index]] = S.RESERVED  # the other side changed the word
+    cons.release(f)  # the program did nothing wrong: counted, the word is left alone
+    assert cons.corrupt == 1 and "not VALID/COPY" in (cons.last_error or "")
+    assert cons.ring.status(f.index) == S.RESERVED
+    with pytest.raises(RingError, match="twice"):
+        cons.release(f)  # the program's own misuse still raises
     start, cnt = prod.reserve(1)
     cons.ring.words[cons.ring.hdr[start]] = S.SKIP
     with pytest.raises(RingError, match="illegal"):
@@ -176,13 +179,15 @@ def test_tx_build_flush_and_bad_frames() -> None:
 class RingModel(RuleBasedStateMachine):
     """The consumer sees every produced message exactly once, in order."""
 
+    ORACLE = True  # the producer respects the consumer's committed position (netring's)
+
     @initialize(blocks=st.integers(1, 3), frame=st.sampled_from([1024, 1500, 2048, 4096, 256]))
     def setup(self, blocks: int, frame: int) -> None:
         # small rings (2..12 frames; 1500 leaves a block tail) so laps come quickly
         page = 4096
         n = (page // frame) * blocks
         self.g = RingGeometry(page, blocks, frame, n, page_size=page)
-        self.buf, self.prod, self.cons, self.side = _pair(self.g)
+        self.buf, self.prod, self.cons, self.side = _pair(self.g, oracle=self.ORACLE)
         self.produced: list[int] = []
         self.delivered: list[int] = []
         self.held: list[Frame] = []
@@ -263,6 +268,17 @@ TestRingModel = RingModel.TestCase
 TestRingModel.settings = settings(max_examples=800, stateful_step_count=100, deadline=None)
 
 
+class KernelRingModel(RingModel):
+    """The same property with a producer that knows nothing of the consumer, as the
+    4.5 kernel: it steps over SKIP frames (a lap at most) and fills UNUSED ones."""
+
+    ORACLE = False
+
+
+TestKernelRingModel = KernelRingModel.TestCase
+TestKernelRingModel.settings = settings(max_examples=800, stateful_step_count=100, deadline=None)
+
+
 def test_fast_path_stops_at_a_kept_frame_inside_a_run() -> None:
     """A SKIP frame between VALID frames (kept a lap ago) must end the fast run."""
     g = RingGeometry(4096, 1, 1024, 4)
@@ -302,5 +318,37 @@ def test_kernel_ring_skip_needs_evidence_the_kernel_passed() -> None:
     f = cons.next()
     assert f is not None and f.index == 1 and ID.unpack_from(f.data)[0] == 4
     cons.release(f)
+    cons.release(f0)  # frame 1 is UNUSED before it: the kernel has not come round yet
+    assert cons.ring.statuses() == [S.UNUSED] * 4 and cons.deferred == 0
+
+
+def test_kept_frame_released_after_the_kernel_passed_it_is_handed_back_only_when_safe() -> None:
+    """A producer that publishes nothing (the 4.5 kernel) steps over kept frames
+    lazily and may rest a lap past one.  Released then, the frame stays SKIP
+    until the frames prove the producer has not come round to it; storing UNUSED
+    at once would let the producer fill it a lap early (message 5 before 4)."""
+    g = RingGeometry(4096, 1, 1024, 4)
+    buf, prod, cons, side = _pair(g, oracle=False)
+    got: list[int] = []
+
+    def take(keep: bool) -> Frame:
+        f = cons.next()
+        assert f is not None
+        got.append(ID.unpack_from(f.data)[0])
+        (cons.skip if keep else cons.release)(f)
+        return f
+
+    _fill(prod, side, [ID.pack(0)])
+    f0 = take(True)
+    _fill(prod, side, [ID.pack(1), ID.pack(2)])
+    take(True)
+    _fill(prod, side, [ID.pack(3)])
+    assert _fill(prod, side, [ID.pack(9)]) == 0  # full: steps over 0, 1 and rests at 2
+    take(True)
+    take(False)  # frame 3 released; the producer rests on frame 2, a lap past frame 0
     cons.release(f0)
-    assert cons.ring.statuses() == [S.UNUSED] * 4
+    assert cons.ring.statuses() == [S.SKIP, S.SKIP, S.SKIP, S.UNUSED] and cons.deferred == 1
+    assert _fill(prod, side, [ID.pack(4)]) == 1  # into frame 3
+    assert _fill(prod, side, [ID.pack(5)]) == 0  # frame 0 is still SKIP: not filled early
+    take(False)
+    assert got == [0, 1, 2, 3, 4] and cons.corrupt == 0

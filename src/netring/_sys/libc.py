@@ -9,6 +9,7 @@ its argument and result types; nothing else in the package opens the C library::
     sendto_raw(fd, buf, len, flags, addr, addrlen) -> int             -1 + get_errno() on failure
     setns(fd, nstype=CLONE_NEWNET)                                    the calling *thread* only
     unshare(flags)                                                    the calling process
+    set_dumpable(flag) / get_dumpable() -> bool                       prctl(PR_{SET,GET}_DUMPABLE)
     gettid() -> int
 
 The ``struct iovec``/``msghdr``/``mmsghdr`` ctypes layouts the calls take live
@@ -34,6 +35,8 @@ __all__ = [
     "have_recvmmsg",
     "setns",
     "unshare",
+    "set_dumpable",
+    "get_dumpable",
     "gettid",
     "errno_error",
     "fileno",
@@ -56,6 +59,8 @@ MSG_DONTWAIT = 0x40
 MSG_WAITFORONE = 0x10000
 CLONE_NEWNET = 0x40000000  # include/uapi/linux/sched.h
 IOV_MAX = 1024  # <limits.h> UIO_MAXIOV
+PR_GET_DUMPABLE = 3  # include/uapi/linux/prctl.h
+PR_SET_DUMPABLE = 4
 
 from .sizes import SIZE_FMT, SIZE_T  # noqa: E402  (one home: struct's native size_t)
 
@@ -116,6 +121,8 @@ sendto_raw: Any = _bind("sendto", [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_
                                    ctypes.c_void_p, ctypes.c_uint32], ctypes.c_ssize_t)
 _setns: Any = _bind("setns", [ctypes.c_int, ctypes.c_int], ctypes.c_int)
 _unshare: Any = _bind("unshare", [ctypes.c_int], ctypes.c_int)
+_prctl: Any = _bind("prctl", [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                              ctypes.c_ulong], ctypes.c_int)
 
 
 def have_recvmmsg() -> bool:
@@ -186,6 +193,32 @@ def unshare(flags: int) -> None:
         raise _missing("unshare")
     if int(_unshare(flags)) != 0:
         raise errno_error("unshare")
+
+
+def set_dumpable(flag: bool) -> None:
+    """``prctl(PR_SET_DUMPABLE, flag)`` for the whole calling process.
+
+    Not dumpable: no core dumps, no ``ptrace`` attach by other processes of the
+    same uid, and ``/proc/PID/*`` (``fd/``, ``mem``, ``map_files/``) owned by root,
+    so only processes with CAP_SYS_PTRACE can open this process's descriptors
+    through ``/proc/PID/fd``.  ``execve`` of an ordinary program makes the
+    process dumpable again.
+    """
+    if _prctl is None:
+        raise _missing("prctl")
+    if int(_prctl(PR_SET_DUMPABLE, 1 if flag else 0, 0, 0, 0)) != 0:
+        raise errno_error("prctl(PR_SET_DUMPABLE)")
+
+
+def get_dumpable() -> bool:
+    """``prctl(PR_GET_DUMPABLE) == SUID_DUMP_USER``: True when processes of the same uid
+    may ptrace this one and open its ``/proc/PID/fd`` entries."""
+    if _prctl is None:
+        raise _missing("prctl")
+    r = int(_prctl(PR_GET_DUMPABLE, 0, 0, 0, 0))
+    if r < 0:
+        raise errno_error("prctl(PR_GET_DUMPABLE)")
+    return r == 1
 
 
 def gettid() -> int:

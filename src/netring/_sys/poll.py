@@ -10,6 +10,13 @@ callers think in seconds and deadlines::
 
     Readable(fd, ...).wait(timeout) -> bool   a poll object built once (hot paths)
     wait_readable(fd, timeout) -> bool        a one-off wait
+
+Waiting for a condition nobody signals (a frame status another process stores
+in shared memory), with :class:`Backoff`::
+
+    ready()? --spin (SPIN_CHECKS looks, a few us)--> sleep 20us, 40us, 80us ... max_sleep
+                                                     (0.5 ms; re-check after each)
+    any descriptor readable (an eventfd a producer writes) -> woken(fd) decides
 """
 
 from __future__ import annotations
@@ -17,12 +24,18 @@ from __future__ import annotations
 import math
 import select
 import time
+from collections.abc import Callable
 
 __all__ = ["POLLIN", "POLLERR", "Readable", "wait_readable", "timeout_ms", "deadline_after",
-           "ms_left"]
+           "ms_left", "Backoff", "SPIN_CHECKS", "FIRST_SLEEP", "MAX_SLEEP"]
 
 POLLIN = select.POLLIN
 POLLERR = select.POLLERR
+
+SPIN_CHECKS = 64  # looks at the condition before the first sleep (a few microseconds)
+FIRST_SLEEP = 20e-6  # seconds; doubled after each sleep ...
+MAX_SLEEP = 0.0005  # ... up to this: a condition that comes true is seen within ~0.6 ms
+_FD_SETSIZE = 1024  # select(2) takes only descriptors below it
 
 
 def timeout_ms(timeout: float | None) -> int:
@@ -78,3 +91,75 @@ def wait_readable(fd: int, timeout: float | None, events: int = POLLIN | POLLERR
     p = select.poll()
     p.register(fd, events)
     return bool(p.poll(timeout_ms(timeout)))
+
+
+class Backoff:
+    """Wait until ``ready()`` is true: spin briefly, then sleep in slices that
+    double up to ``max_sleep``, waking early when a descriptor becomes readable.
+
+    For conditions that no system call announces, such as a status word another
+    process stores in shared memory: the cost of an idle wait is one wake-up per
+    ``max_sleep`` (about 2000 a second at 0.5 ms), and a condition that comes true
+    is seen within ``max_sleep`` plus the kernel's timer slack.  Sleeps shorter
+    than a millisecond use ``select(2)`` (microseconds) when every descriptor is
+    below ``FD_SETSIZE``, else ``poll(2)`` with its whole milliseconds.
+
+    Args:
+        fds: descriptors that end a sleep early when readable (e.g. an eventfd).
+        max_sleep: the longest single sleep, in seconds.
+
+    Attributes:
+        sleeps: sleeps taken so far (for statistics).
+    """
+
+    __slots__ = ("fds", "max_sleep", "sleeps", "_poll", "_select")
+
+    def __init__(self, *fds: int, max_sleep: float = MAX_SLEEP) -> None:
+        self.fds = list(fds)
+        self.max_sleep = max_sleep
+        self.sleeps = 0
+        self._poll = select.poll()
+        for fd in fds:
+            self._poll.register(fd, POLLIN)
+        self._select = all(0 <= fd < _FD_SETSIZE for fd in fds)
+
+    def _nap(self, seconds: float) -> list[int]:
+        self.sleeps += 1
+        if not self.fds:
+            time.sleep(seconds)
+            return []
+        if self._select:
+            r, _w, _x = select.select(self.fds, [], [], seconds)
+            return list(r)
+        return [fd for fd, _ev in self._poll.poll(max(1, math.ceil(seconds * 1000)))]
+
+    def wait(self, ready: Callable[[], bool], deadline: float | None, *,
+             spin: int = SPIN_CHECKS, before_sleep: Callable[[], None] | None = None,
+             woken: Callable[[int], bool] | None = None) -> bool:
+        """True as soon as ``ready()`` is; False once ``deadline`` (``time.monotonic()``,
+        ``None``: never) has passed with ``ready()`` still false.
+
+        Args:
+            spin: looks at ``ready()`` before the first sleep.
+            before_sleep: called once, before the first sleep (announce the wait).
+            woken: called with each descriptor found readable; True ends the wait
+                (as if ready), False sleeps on (it should drain the descriptor).
+        """
+        for _ in range(spin):
+            if ready():
+                return True
+        if before_sleep is not None:
+            before_sleep()
+        nap = FIRST_SLEEP
+        while True:
+            if ready():
+                return True
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                nap = min(nap, left)
+            for fd in self._nap(nap):
+                if woken is None or woken(fd):
+                    return True
+            nap = min(2 * nap, self.max_sleep)

@@ -19,22 +19,50 @@ RX, consumer side (:class:`RxConsumer`), the documented kernel protocol:
 * COPY: the message waits in a socket queue: the ``fetch`` callback must take it
   with exactly one ``recv``; the frame is then released like a VALID one;
 * RESERVED, UNUSED: nothing more yet -- wait.  A RESERVED frame is never skipped;
-* SKIP: a frame this consumer kept earlier: step over it.
+* SKIP: a frame this consumer kept earlier: step over it once the producer has
+  passed it (below).
 
-Stepping over SKIP frames is where a ring can reorder messages.  When both
-sides publish their positions (the user-space engine does, in the shared
-header) the rules are exact:
+Stepping over SKIP frames, and handing kept frames back, is where a ring can
+reorder messages.  Two cases:
 
-1. the producer never moves past ``C + frame_nr`` (one lap ahead of the
-   consumer's committed position), filling or stepping over;
-2. the consumer reads ``P`` *before* the status; at ``C < P`` the frame is final
-   for this lap, so SKIP *and* UNUSED frames are stepped over (UNUSED at
-   ``C < P`` is a kept frame released after the producer had stepped over it);
-3. hence releasing a kept (SKIP) frame is always safe, in any order.
+*Positions* (``producer_position`` returns a position): a producer that
+publishes its position after every move and never runs more than one lap ahead
+of the consumer's committed position (netring's filler and writer).  The
+consumer reads ``P`` before a status; at ``C < P`` the frame is final for this
+lap, so SKIP and UNUSED frames are stepped over, and a kept frame can be handed
+back (UNUSED) at once, in any order: the producer cannot refill it before the
+consumer has passed it.
 
-A kernel ring publishes nothing, so there the consumer steps over a run of SKIP
-frames only when the first frame after the run shows the kernel has been there
-(VALID, COPY or RESERVED).
+*Frames only* (``producer_position`` is ``None`` or returns -1): the 4.5 kernel,
+a 4.5 peer, anything that publishes nothing else.  Such a producer steps over
+SKIP frames lazily, when it next needs a frame, and may rest a lap past a kept
+frame; the consumer cannot tell where it rests.  So:
+
+1. a SKIP frame at the head is stepped over once the producer has passed it: the
+   first frame after the SKIP run is one the producer stored after passing
+   (VALID, COPY or RESERVED, not a frame in the consumer's hand);
+2. a released kept frame stays SKIP (the producer keeps stepping over it) until
+   the frames prove the producer has not come round to it again: an UNUSED frame
+   or a frame in hand lies between the consumer's head and it (the producer fills
+   an UNUSED frame on arrival and cannot pass a frame in hand), or the consumer
+   steps over it while another frame is UNUSED or in hand.  Then it is stored
+   UNUSED.  When every frame is SKIP, one released frame goes back (the producer
+   can only fill that one; the consumer finds it next).  Handed back earlier, a
+   producer resting past it would fill it a lap early: a message out of order;
+3. an UNUSED frame at the head while the producer has filled frames after it
+   (overwritten by someone) is stepped over and counted.
+
+Neither case lets the other side make the consumer lose, repeat or reorder a
+message it published correctly.  The price of rule 2: with a producer that
+publishes nothing, a released kept frame may stay out of use for a while (the
+ring fills fewer frames), never all of them.
+
+Trust.  The other side of a shared ring can store anything anywhere.  Every
+``nm_len`` is checked against the data area (COPY: against ``max_message``) and
+every status word against the five states before use; a frame that breaks the
+protocol is dropped or repaired and counted (``corrupt``, ``last_error``), and
+the stream goes on.  Nothing the other side writes makes a consumer raise,
+allocate more than ``max_message``, or step more than one lap.
 
 Status stores.  Every status word a cursor changes while the other side may
 be working on the ring is stored with one single-item store, ``words[w] = s``
@@ -45,7 +73,7 @@ be working on the ring is stored with one single-item store, ``words[w] = s``
 the two, the other side can see the first store and answer it (the producer
 refills a just-released frame; the consumer releases a just-published one), and
 the second store then silently undoes that answer: a published VALID frame
-turns UNUSED (the consumer, at ``C < P``, steps over it: a lost message) or a
+turns UNUSED (the consumer steps over it as overwritten: a lost message) or a
 released frame turns VALID again (read a lap later with stale data).  Header
 words only the producer writes (``nm_len``, ...) may still be stored by slices.
 
@@ -69,7 +97,8 @@ from .abi import NL_MMAP_HDRLEN, NL_MMAP_STATUS, NM_GID, NM_GROUP, NM_LEN, NM_PI
 from .geometry import RingGeometry
 from .states import ALLOWED, check
 
-__all__ = ["RingView", "Frame", "RxConsumer", "RxProducer", "TxProducer", "TxSender", "BadFrame"]
+__all__ = ["RingView", "Frame", "RxConsumer", "RxProducer", "TxProducer", "TxSender", "BadFrame",
+           "CorruptFrame", "MAX_MESSAGE"]
 
 UNUSED = int(NL_MMAP_STATUS.UNUSED)
 RESERVED = int(NL_MMAP_STATUS.RESERVED)
@@ -81,6 +110,7 @@ SKIP = int(NL_MMAP_STATUS.SKIP)
 assert ("rx", "consumer", VALID, UNUSED) in ALLOWED
 assert ("rx", "consumer", COPY, UNUSED) in ALLOWED
 assert ("rx", "consumer", SKIP, UNUSED) in ALLOWED
+assert ("rx", "consumer", VALID, SKIP) in ALLOWED
 assert ("rx", "producer", UNUSED, VALID) in ALLOWED
 assert ("rx", "producer", UNUSED, COPY) in ALLOWED
 assert ("tx", "user", UNUSED, VALID) in ALLOWED
@@ -213,19 +243,36 @@ class Frame:
                 f"len={self.len} group={self.group} pid={self.pid}>")
 
 
-FetchFn = Callable[[Frame], "bytes | bytearray | memoryview"]
+#: default bound on a COPY frame's ``nm_len``: the most a consumer allocates for one message
+MAX_MESSAGE = 4 << 20
+
+
+class CorruptFrame(RingError):
+    """Raised by a ``fetch`` callback when a COPY frame cannot be completed (its bytes
+    never came, or do not match it): the consumer drops the frame and counts it."""
+
+
+FetchFn = Callable[[Frame], "bytes | bytearray | memoryview | None"]
 
 
 class RxConsumer:
     """Reads an RX ring in order: the consumer half of the netlink_mmap protocol.
 
+    The consumer decides from the frames alone, as a 4.5 program does against the
+    kernel: nothing the other side publishes elsewhere (positions, counters) is
+    needed to read, step over or release a frame, and everything read from a
+    frame is checked against the geometry first (module docstring: trust).
+
     Args:
         buf, geometry, base: where the ring is (see :class:`RingView`).
         fetch: called for a COPY frame with the :class:`Frame` (``len`` = ``nm_len``);
-            must receive the queued message with exactly one ``recv`` and return it.
-            Without it a COPY frame raises :class:`RingError`.
-        producer_position: returns the producer's published position (user-space
-            engine); ``None`` for a kernel ring (see the module docstring).
+            receives the queued message and returns it, or ``None`` while its bytes
+            have not all arrived (the frame stays at the head: look again later),
+            or raises :class:`CorruptFrame` (the frame is dropped and counted).
+            Without it a COPY frame is dropped and counted (no queue to fetch from).
+        producer_position: returns the producer's published position (the
+            user-space engine's header word): a hint for attaching and statistics,
+            checked against the geometry; never needed to read the ring.
         position: the position to start at (a consumer re-attaching to a ring
             continues where the previous one committed).
         commit: called with the committed position (every frame before it is
@@ -233,6 +280,15 @@ class RxConsumer:
         commit_slot: ``(memoryview, index)`` to store the committed position into
             directly (faster than ``commit`` on the :meth:`iter_data` path; both
             may be given: ``commit`` is then used by the other paths).
+        max_message: the largest COPY message accepted (``nm_len``); a larger one
+            is dropped and counted, nothing is allocated for it.
+
+    Attributes:
+        delivered: frames handed out; ``empty_released``: zero-length VALID frames
+            released on the way (not delivered); ``copies``: COPY frames fetched.
+        corrupt: frames or words the other side left in a state the protocol does
+            not allow (dropped, repaired or ignored; see :meth:`next`);
+            ``last_error``: what the last one was.
     """
 
     def __init__(
@@ -246,6 +302,7 @@ class RxConsumer:
         position: int = 0,
         commit: Callable[[int], None] | None = None,
         commit_slot: tuple[memoryview, int] | None = None,
+        max_message: int = MAX_MESSAGE,
     ) -> None:
         self.ring = RingView(buf, geometry, base)
         self.commit_slot = commit_slot
@@ -253,17 +310,33 @@ class RxConsumer:
         self.producer_position = producer_position
         self.commit = commit
         self.position = position
+        self.max_message = max_message
         self._in_hand: dict[int, int] = {}  # ring index -> position, delivered, not released
         self.held: dict[int, Frame] = {}  # ring index -> frame kept with skip()
+        self._deferred: set[int] = set()  # kept frames released by the program, still SKIP
         self.delivered = 0
         self.empty_released = 0
         self.copies = 0
+        self.corrupt = 0
+        self.last_error: str | None = None
+        self.copy_waiting = False  # the COPY frame at the head waits for its bytes
+        self._forged = -1
+        self._loose = -1  # a frame handed back by _free_one_deferred, not filled yet
 
     # -- helpers ------------------------------------------------------------------------
     @property
     def head(self) -> int:
         """Ring index the consumer looks at next."""
         return self.position % self.ring.n
+
+    @property
+    def deferred(self) -> int:
+        """Kept frames the program has released that are not handed back yet (see :meth:`release`)."""
+        return len(self._deferred)
+
+    def _corrupt(self, what: str) -> None:
+        self.corrupt += 1
+        self.last_error = what
 
     def _store(self, pos: int) -> None:
         if self.commit_slot is not None:
@@ -280,91 +353,256 @@ class RxConsumer:
     def _commit_after_release(self) -> None:
         self._store(min(self._in_hand.values()) if self._in_hand else self.position)
 
-    def _kernel_may_pass(self, i: int) -> bool:
-        """Kernel ring: may the consumer step over the SKIP run starting at ``i``?"""
-        ring, words, n = self.ring, self.ring.words, self.ring.n
+    def _drop(self, i: int, w: int, what: str) -> None:
+        """Drop the frame at the head (ours to release): counted, stored UNUSED, stepped over."""
+        self._corrupt(what)
+        self.ring.words[w] = UNUSED
+        self._advance()
+
+    def producer_hint(self) -> int:
+        """The producer's published position if one is vouched for and plausible, else -1.
+
+        ``producer_position`` returns -1 while no producer that publishes its
+        position (and keeps to one lap ahead) runs the ring.  Such a producer never
+        runs more than one lap ahead of the consumer's committed position, so a
+        value beyond ``position + frame_nr`` is forged or corrupt: it is counted
+        once (per value) and ignored.
+        """
+        oracle = self.producer_position
+        if oracle is None:
+            return -1
+        p = int(oracle())
+        limit = self.position + self.ring.n
+        if p > limit:
+            if p != self._forged:
+                self._forged = p
+                self._corrupt(f"producer position {p} is more than one lap ahead of the "
+                              f"consumer ({self.position} + {self.ring.n} frames): ignored")
+            return -1
+        return p
+
+    def _passed(self, i: int) -> bool:
+        """Has the producer moved past frame ``i``?  True when the first frame after
+        it that is not SKIP holds something the producer stored after passing it:
+        VALID, COPY or RESERVED, and not a frame in this consumer's hand."""
+        ring = self.ring
+        words, hdrs, n = ring.words, ring.hdr, ring.n
         j = i
-        for _ in range(n):
+        for _ in range(n - 1):
             j = j + 1 if j + 1 < n else 0
-            st = words[ring.hdr[j]]
+            st = words[hdrs[j]]
             if st == SKIP:
                 continue
-            return st in (VALID, COPY, RESERVED) and j not in self._in_hand
+            return (st == VALID or st == COPY or st == RESERVED) and j not in self._in_hand
         return False
+
+    def _bounded(self, i: int) -> bool:
+        """Is the producer less than a lap past frame ``i``?  True when some other
+        frame is UNUSED (the producer would have filled it on arrival) or in this
+        consumer's hand (the producer cannot pass it): the producer has not come
+        round to ``i`` again."""
+        words, hdrs, inh, loose = self.ring.words, self.ring.hdr, self._in_hand, self._loose
+        for j, w in enumerate(hdrs):
+            if j != i and ((words[w] == UNUSED and j != loose) or j in inh):
+                return True
+        return False
+
+    def _settle(self) -> None:
+        """Hand back the released kept frames the producer provably has not reached
+        in the consumer's coming lap: those after the first UNUSED frame or frame
+        in hand from the head on (the producer fills an UNUSED frame on arrival and
+        cannot pass a frame in hand, so it is short of that frame)."""
+        ring = self.ring
+        words, hdrs, n, inh = ring.words, ring.hdr, ring.n, self._in_hand
+        head = self.position % n
+        blocked = False
+        for d in range(n):
+            j = head + d if head + d < n else head + d - n
+            w = hdrs[j]
+            if blocked:
+                if j in self._deferred:
+                    self._deferred.discard(j)
+                    if words[w] == SKIP:
+                        words[w] = UNUSED
+                    if not self._deferred:
+                        return
+            elif (words[w] == UNUSED and j != self._loose) or j in inh:
+                blocked = True
+
+    def _all_skip(self) -> bool:
+        words = self.ring.words
+        return all(words[w] == SKIP for w in self.ring.hdr)
+
+    def _free_one_deferred(self) -> None:
+        """Every frame is SKIP: nothing is unread and nothing is free, so the producer
+        can only fill the one frame handed back now, and the consumer finds it
+        next (at its head, or as the first non-SKIP frame after its head).  Only
+        one: with two the producer and the consumer could meet them in different
+        orders (the producer's head may rest anywhere in the ring)."""
+        words, hdrs, n = self.ring.words, self.ring.hdr, self.ring.n
+        head = self.position % n
+        k = min(self._deferred, key=lambda j: (j - head) % n)
+        self._deferred.discard(k)
+        self._loose = k  # UNUSED, yet the producer may be past it: bounds nothing
+        words[hdrs[k]] = UNUSED
 
     # -- the protocol -------------------------------------------------------------------
     def next(self) -> Frame | None:
         """The next frame to process, or ``None`` when nothing is ready (wait, then retry).
 
         The frame stays the consumer's until :meth:`release` or :meth:`skip`.
+
+        What the other side left, frame by frame at the head:
+
+        * VALID, ``nm_len`` 0: released at once, not delivered (a dropped message);
+        * VALID, ``nm_len`` beyond the data area: dropped, counted (``corrupt``);
+        * COPY: fetched (``fetch``); ``nm_len`` beyond ``max_message`` or a fetch
+          that fails: dropped, counted; bytes not all there yet: wait;
+        * RESERVED: wait (never stepped over);
+        * SKIP: a kept frame (ours, or a previous consumer's), stepped over once
+          the producer has passed it (at ``C < P``, or rule 1 of the module
+          docstring); a released kept frame is handed back when rule 2 allows;
+        * UNUSED: wait; stepped over at ``C < P`` (a kept frame released late), or
+          counted and stepped over when the producer has filled frames after it
+          (rule 3);
+        * any other status word: reset to UNUSED, counted, stepped over if the
+          producer has passed it.
         """
         ring = self.ring
-        words, hdrs, n = ring.words, ring.hdr, ring.n
-        oracle = self.producer_position
-        for _ in range(2 * n + 1):
+        words, hdrs, n, ds = ring.words, ring.hdr, ring.n, ring.data_size
+        for _ in range(2 * n + 2):
             i = self.position % n
             if i in self._in_hand:
                 return None  # wrapped onto a frame still being processed
-            p = oracle() if oracle is not None else -1  # read P before the status
             w = hdrs[i]
             st = words[w]
             if st == VALID:
-                if words[w + 1] == 0:
+                hdr = ring.header(i)  # one read: the nm_len checked is the nm_len used
+                if hdr[0] != VALID:
+                    continue  # changed under us: look again
+                ln = hdr[1]
+                if ln == 0:
                     words[w] = UNUSED  # kernel freed a reserved frame: release at once
                     self.empty_released += 1
                     self._advance()
                     continue
-                hdr = ring.header(i)
+                if ln > ds:
+                    self._drop(i, w, f"VALID frame {i} (position {self.position}) has nm_len "
+                                     f"{ln} > data area {ds}: dropped")
+                    continue
                 d = ring.data[i]
-                ln = hdr[1]
-                if ln > ring.data_size:
-                    raise RingError(f"VALID frame {i} has nm_len {ln} > data area {ring.data_size}")
-                f = Frame(i, self.position, VALID, hdr, ring.buf[d : d + ln])
-                return self._hand(f)
+                return self._hand(Frame(i, self.position, VALID, hdr, ring.buf[d : d + ln]))
             if st == COPY:
+                hdr = ring.header(i)
+                ln = hdr[1]
+                if ln > self.max_message:
+                    self.copy_waiting = False
+                    self._drop(i, w, f"COPY frame {i} (position {self.position}) has nm_len "
+                                     f"{ln} > max_message {self.max_message}: dropped")
+                    continue
                 if self.fetch is None:
-                    raise RingError(f"COPY frame {i} and no fetch callback to recv it")
-                f = Frame(i, self.position, COPY, ring.header(i), memoryview(b""))
-                got = self.fetch(f)
+                    self._drop(i, w, f"COPY frame {i} (position {self.position}) and no "
+                                     f"socket queue to fetch it from: dropped")
+                    continue
+                f = Frame(i, self.position, COPY, hdr, memoryview(b""))
+                try:
+                    got = self.fetch(f)
+                except CorruptFrame as exc:
+                    self.copy_waiting = False
+                    self._drop(i, w, f"COPY frame {i} (position {self.position}): {exc}: dropped")
+                    continue
+                if got is None:
+                    self.copy_waiting = True
+                    return None
+                self.copy_waiting = False
                 f.data = got if isinstance(got, memoryview) else memoryview(got)
                 self.copies += 1
                 return self._hand(f)
-            if oracle is not None:
-                if self.position < p and st in (SKIP, UNUSED):
+            if st == SKIP:
+                p = self.producer_hint()  # read before any later frame's status
+                if self.position < p or self._passed(i):
+                    if i in self._deferred and (self.position < p or self._bounded(i)):
+                        self._deferred.discard(i)
+                        words[w] = UNUSED  # passed, and less than a lap ago: hand it back
                     self._advance()
                     continue
-                return None
-            if st == SKIP and self._kernel_may_pass(i):
+                if self._deferred and self._all_skip():
+                    self._free_one_deferred()
+                    continue
+                return self._waiting()
+            if st == UNUSED:
+                p = self.producer_hint()
+                if self.position < p:
+                    self._advance()  # final for this lap (a kept frame released late)
+                    continue
+                if self._passed(i) and words[w] == UNUSED:  # re-read after the later frame
+                    self._corrupt(f"frame {i} (position {self.position}) is UNUSED but the "
+                                  f"producer has filled frames after it: stepped over")
+                    self._advance()
+                    continue
+                return self._waiting()
+            if st == RESERVED:
+                return self._waiting()
+            self._corrupt(f"frame {i} (position {self.position}) has status {st}, none of "
+                          f"the five: reset to UNUSED")
+            self._deferred.discard(i)
+            words[w] = UNUSED
+            if self._passed(i):
                 self._advance()
-                continue
-            return None  # UNUSED / RESERVED: nothing more yet
+        return None
+
+    def _waiting(self) -> None:
+        if self._deferred:
+            self._settle()
         return None
 
     def _hand(self, f: Frame) -> Frame:
+        if f.index == self._loose:
+            self._loose = -1
         self._in_hand[f.index] = self.position
         self.delivered += 1
         self.position += 1
         return f
 
     def release(self, frame: Frame) -> None:
-        """Give a frame back to the producer (VALID/COPY/SKIP -> UNUSED)."""
+        """Give a frame back to the producer.
+
+        A frame in hand (VALID or COPY) is stored UNUSED at once.  A kept frame
+        (SKIP) is stored UNUSED at once when a producer publishes its position;
+        otherwise it is handed back as the module docstring's rule 2 says (it
+        stays SKIP until that is safe).  The program's side is done at once:
+        ``frame`` and its views are invalid after this call.
+
+        Raises:
+            RingError: the frame was released already, or is not this consumer's.
+        """
         if frame.released:
             raise RingError(f"frame {frame.index} (position {frame.position}) released twice")
         i = frame.index
         w = self.ring.hdr[i]
-        st = int(self.ring.words[w])
+        words = self.ring.words
         if frame.status == SKIP:
             if self.held.get(i) is not frame:
                 raise RingError(f"frame {i} is not kept by this consumer")
-            check("rx", "consumer", st, UNUSED, i)
             del self.held[i]
-        else:
-            if self._in_hand.get(i) != frame.position:
-                raise RingError(f"frame {i} is not in this consumer's hand")
-            check("rx", "consumer", st, UNUSED, i)
-            del self._in_hand[i]
+            frame.released = True
+            if words[w] != SKIP:
+                self._corrupt(f"kept frame {i} has status {words[w]}, not SKIP: left as it is")
+            elif self.producer_hint() >= 0:
+                words[w] = UNUSED  # a positions producer: final frames are stepped over (rule 3)
+            else:
+                self._deferred.add(i)
+                self._settle()
+            return
+        if self._in_hand.get(i) != frame.position:
+            raise RingError(f"frame {i} is not in this consumer's hand")
+        del self._in_hand[i]
         frame.released = True
-        self.ring.words[w] = UNUSED
+        st = words[w]
+        if st == VALID or st == COPY:
+            words[w] = UNUSED
+        else:  # the other side changed a frame it had handed over: do not store over it
+            self._corrupt(f"frame {i} in hand has status {st}, not VALID/COPY: left as it is")
         self._commit_after_release()
 
     def skip(self, frame: Frame) -> None:
@@ -378,11 +616,11 @@ class RxConsumer:
             raise RingError(f"frame {i} is not in this consumer's hand")
         w = self.ring.hdr[i]
         st = int(self.ring.words[w])
-        if st == COPY:
-            st = VALID  # the slot of a fetched COPY frame is kept like a VALID one
-        check("rx", "consumer", st, SKIP, i)
         del self._in_hand[i]
-        self.ring.words[w] = SKIP
+        if st == VALID or st == COPY:  # a fetched COPY slot is kept like a VALID one
+            self.ring.words[w] = SKIP
+        else:
+            self._corrupt(f"frame {i} in hand has status {st}, not VALID/COPY: not marked SKIP")
         frame.status = SKIP
         self.held[i] = frame
         self._commit_after_release()
@@ -391,12 +629,13 @@ class RxConsumer:
         """Release SKIP frames kept by a previous consumer of this ring (after a crash).
 
         Their messages were delivered to that consumer and are not delivered again.
-        Returns how many frames were released.
+        They are handed back as released kept frames are (see :meth:`release`).
+        Returns how many frames were found.
         """
         words, count = self.ring.words, 0
         for i, w in enumerate(self.ring.hdr):
-            if words[w] == SKIP and i not in self.held:
-                words[w] = UNUSED
+            if words[w] == SKIP and i not in self.held and i not in self._deferred:
+                self._deferred.add(i)
                 count += 1
         return count
 
@@ -409,7 +648,8 @@ class RxConsumer:
         when the run is done or the iterator is closed.  A view is valid until the
         next iteration step.  With ``commit_slot`` set, the committed position is
         stored after every frame, so a consumer that dies mid-run leaves exactly
-        the frame in hand undone (see :meth:`recover`).
+        the frame in hand undone (see :meth:`recover`).  Anything else (COPY,
+        SKIP, empty or corrupt frames, waiting) goes through :meth:`next`.
         """
         ring = self.ring
         words, hdrs, datas, buf, n = ring.words, ring.hdr, ring.data, ring.buf, ring.n
@@ -422,8 +662,8 @@ class RxConsumer:
         while yielded < limit:
             i = self.position % n
             w0 = hdrs[i]
-            if self._in_hand or words[w0] != VALID or words[w0 + 1] == 0:
-                f = self.next()  # slow path: COPY, SKIP, empty frames, waiting, frames in hand
+            if self._in_hand or words[w0] != VALID or not 0 < words[w0 + 1] <= ds:
+                f = self.next()  # slow path: COPY, SKIP, empty or bad frames, waiting, in hand
                 if f is None:
                     return yielded
                 try:
@@ -439,16 +679,11 @@ class RxConsumer:
             if sts.count(VALID) != k:
                 k = sts.index(next(x for x in sts if x != VALID))
             lens = words[w0 + 1 : w0 + 1 + k * stride : stride].tolist()
-            if max(lens) > ds or min(lens) == 0:
+            if k and (max(lens) > ds or min(lens) == 0):
                 k = next(j for j, x in enumerate(lens) if x > ds or x == 0)
-                if k == 0:
-                    if lens[0] > ds:
-                        raise RingError(f"VALID frame {i} has nm_len {lens[0]} > data area {ds}")
-                    words[w0] = UNUSED
-                    self.empty_released += 1
-                    self._advance()
-                    continue
                 del lens[k:]
+            if k == 0:
+                continue  # the head changed under us: look again (next() judges it)
             base = self.position
             j = 0
             try:
@@ -479,10 +714,15 @@ class RxConsumer:
 
         A frame at position ``p < position`` still VALID with ``p + frame_nr >=
         producer_position`` was never released (the producer cannot have refilled
-        it).  Returns how many frames were released.
+        it).  Only a producer position the ring's own producers published can say
+        that: outside ``position .. position + frame_nr`` (none published, as with
+        a 4.5 peer, or forged) nothing is touched.  Returns how many frames were
+        released.
         """
         ring = self.ring
         n, words = ring.n, ring.words
+        if not self.position <= producer_position <= self.position + n:
+            return 0
         count = 0
         for p in range(max(0, self.position - n), self.position):
             w = ring.hdr[p % n]
@@ -492,10 +732,28 @@ class RxConsumer:
         return count
 
     def ready(self) -> bool:
-        """True when :meth:`next` would return a frame without waiting (no syscall)."""
-        i = self.head
-        st = self.ring.words[self.ring.hdr[i]]
-        return st in (VALID, COPY) and i not in self._in_hand
+        """True when :meth:`next` would deliver a frame or move on (no syscall):
+        the readiness rule of the kernel's ``netlink_poll``, the frame at the head
+        is VALID (or COPY), plus the cases where the consumer steps over or
+        repairs frames.  A COPY frame whose bytes are not all there is not ready
+        (wait for the queue to become readable)."""
+        ring = self.ring
+        i = self.position % ring.n
+        if i in self._in_hand:
+            return False
+        st = ring.words[ring.hdr[i]]
+        if st == VALID:
+            return True
+        if st == COPY:
+            return not self.copy_waiting
+        if st == RESERVED:
+            return False
+        if st == SKIP:
+            return i in self._deferred or self._passed(i) or (
+                bool(self._deferred) and self._all_skip())
+        if st == UNUSED:
+            return self._passed(i)
+        return True  # a status outside the five: next() repairs it
 
 
 class RxProducer:
