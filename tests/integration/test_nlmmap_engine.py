@@ -241,7 +241,8 @@ def test_bad_geometry_rejected_with_rule_named() -> None:
     shared = SharedRing.create(RingGeometry.for_frames(1024, 8))
     fds = [os.dup(f) for f in shared.fds()]
     try:
-        os.pwrite(fds[0], struct.pack("=IIII", 4096, 2, 1024, 5), 16)  # frame_nr 5 != 8
+        os.pwrite(fds[0], struct.pack("=IIII", 4096, 2, 1024, 5),
+                      shared.ctrl_base + 16)  # frame_nr 5 != 8
         with pytest.raises(GeometryError, match="frame_nr == frames_per_block"):
             SharedRing.from_fds(fds)
     finally:

@@ -3,6 +3,7 @@ protocol between two real processes racing on one mapping.  No root needed."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import shutil
@@ -25,15 +26,19 @@ ID = struct.Struct("=Q")
 
 
 def test_create_layout_mode_and_seals() -> None:
+    """The 4.5 layout (RX at 0, TX right after), netring's control page last."""
     rx = RingGeometry.for_frames(2048, 64, page_size=PAGE_SIZE)
     tx = RingGeometry.for_frames(1024, 16, page_size=PAGE_SIZE)
     with SharedRing.create(rx, tx) as r:
         st = os.fstat(r.fds()[0])
         assert stat.S_IMODE(st.st_mode) == 0o600
-        assert st.st_size == PAGE_SIZE + rx.size + tx.size
-        assert (r.rx_base, r.tx_base) == (PAGE_SIZE, PAGE_SIZE + rx.size)
+        assert st.st_size == rx.size + tx.size + PAGE_SIZE
+        assert (r.rx_base, r.tx_base, r.ctrl_base) == (0, rx.size, rx.size + tx.size)
+        assert os.pread(r.memfd, 8, rx.size + tx.size) == b"NETRING\x02"
         with pytest.raises(OSError):
             os.ftruncate(r.fds()[0], 10)  # sealed: no shrinking under a consumer
+        with pytest.raises(OSError):
+            fcntl.fcntl(r.memfd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE)  # nor new seals
         assert r.layout == MappingLayout(rx, tx)
 
 
@@ -50,11 +55,11 @@ def test_attach_checks_the_header() -> None:
         for f in fds:
             os.close(f)
         fds = [os.dup(f) for f in r.fds()]
-        os.pwrite(fds[0], b"XXXXXXXX", 0)
+        os.pwrite(fds[0], b"XXXXXXXX", r.ctrl_base)
         with pytest.raises(RingError, match="not a netring ring file"):
             SharedRing.from_fds(fds)
-        os.pwrite(fds[0], b"NETRING\x01", 0)
-        os.pwrite(fds[0], struct.pack("=IIII", 4096, 1, 20, 1), 16)
+        os.pwrite(fds[0], b"NETRING\x02", r.ctrl_base)
+        os.pwrite(fds[0], struct.pack("=IIII", 4096, 1, 20, 1), r.ctrl_base + 16)
         with pytest.raises(GeometryError, match="frame_size >= NL_MMAP_HDRLEN"):
             SharedRing.from_fds(fds)
         for f in fds:

@@ -86,9 +86,27 @@ class RingBase:
         """Send every VALID TX frame in ring order with one ``sendmsg``."""
         raise NotImplementedError
 
-    def stats(self) -> dict[str, int]:
-        """Counters of the ring (backend specific)."""
-        return {}
+    def stats(self) -> dict[str, Any]:
+        """Counters of the ring (backend specific; :meth:`rx_stats` at least)."""
+        return self.rx_stats()
+
+    def rx_stats(self) -> dict[str, Any]:
+        """The consumer's counters: ``delivered``, ``empty_released`` (zero-length
+        frames released, not delivered), ``copies_fetched``, ``corrupt`` (frames
+        or words the other side broke: dropped, repaired or ignored),
+        ``last_error`` (what the last one was, or ``None``) and ``deferred``
+        (released kept frames not handed back to the producer yet)."""
+        rx = self.rx
+        if rx is None:
+            return {}
+        return {"delivered": rx.delivered, "empty_released": rx.empty_released,
+                "copies_fetched": rx.copies, "corrupt": rx.corrupt,
+                "last_error": rx.last_error, "deferred": rx.deferred}
+
+    @property
+    def last_error(self) -> str | None:
+        """What the last frame the other side broke was (``None``: none so far)."""
+        return self.rx.last_error if self.rx is not None else None
 
     def close(self) -> None:
         """Unmap the ring; frames and views become invalid."""
@@ -199,9 +217,33 @@ class RingBase:
             raise RingError(f"{self!r} has no TX ring")
         return self.tx
 
-    def tx_frame(self) -> memoryview | None:
-        """Writable data area of the next free TX frame (``None``: ring full, flush first)."""
-        return self._tx().frame()
+    def tx_frame(self, timeout: float | None = 0.0) -> memoryview | None:
+        """Writable data area of the next free TX frame.
+
+        Args:
+            timeout: seconds to wait for the frame to become free (0, the default:
+                do not wait; ``None``: forever).  Only a ring whose TX frames a peer
+                drains (a mapped ring) frees frames while this waits; elsewhere
+                :meth:`flush` frees them.
+
+        Returns:
+            The view, or ``None`` when the ring is still full.
+        """
+        tx = self._tx()
+        view = tx.frame()
+        if view is not None or timeout == 0:
+            return view
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while view is None:
+            if not self._wait_tx(deadline):
+                return None
+            view = tx.frame()
+        return view
+
+    def _wait_tx(self, deadline: float | None) -> bool:
+        """Wait until the TX head frame may be free; False at ``deadline``.  Only
+        rings whose TX frames another party drains can free one while waiting."""
+        return False
 
     def commit(self, length: int) -> int:
         """Mark the frame from :meth:`tx_frame` VALID with ``nm_len = length``."""

@@ -470,10 +470,12 @@ class RxConsumer:
         """
         ring = self.ring
         words, hdrs, n, ds = ring.words, ring.hdr, ring.n, ring.data_size
+        hint = self.producer_position is not None
         for _ in range(2 * n + 2):
             i = self.position % n
             if i in self._in_hand:
                 return None  # wrapped onto a frame still being processed
+            p = self.producer_hint() if hint else -1  # read P before the status
             w = hdrs[i]
             st = words[w]
             if st == VALID:
@@ -519,7 +521,6 @@ class RxConsumer:
                 self.copies += 1
                 return self._hand(f)
             if st == SKIP:
-                p = self.producer_hint()  # read before any later frame's status
                 if self.position < p or self._passed(i):
                     if i in self._deferred and (self.position < p or self._bounded(i)):
                         self._deferred.discard(i)
@@ -531,7 +532,6 @@ class RxConsumer:
                     continue
                 return self._waiting()
             if st == UNUSED:
-                p = self.producer_hint()
                 if self.position < p:
                     self._advance()  # final for this lap (a kept frame released late)
                     continue
@@ -741,6 +741,7 @@ class RxConsumer:
         i = self.position % ring.n
         if i in self._in_hand:
             return False
+        p = self.producer_hint() if self.producer_position is not None else -1  # P first
         st = ring.words[ring.hdr[i]]
         if st == VALID:
             return True
@@ -749,10 +750,10 @@ class RxConsumer:
         if st == RESERVED:
             return False
         if st == SKIP:
-            return i in self._deferred or self._passed(i) or (
+            return self.position < p or self._passed(i) or (
                 bool(self._deferred) and self._all_skip())
         if st == UNUSED:
-            return self._passed(i)
+            return self.position < p or self._passed(i)
         return True  # a status outside the five: next() repairs it
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "RULES",
     "RingGeometry",
     "MappingLayout",
+    "RingLimits",
     "validate",
 ]
 
@@ -217,3 +218,30 @@ class MappingLayout:
     def size(self) -> int:
         """Bytes to map: exactly the sum of the rings' sizes (else the kernel says EINVAL)."""
         return (self.rx.size if self.rx else 0) + (self.tx.size if self.tx else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class RingLimits:
+    """How large a ring another process may hand us (checked before anything is
+    allocated for it: a ring's bookkeeping grows with its frame count).
+
+    The kernel had no explicit maximum (``netlink_set_ring`` is bounded only by
+    what it can allocate); a ring received from another process is bounded here.
+
+    Attributes:
+        max_frames: most frames in one ring.
+        max_bytes: most bytes of one ring (``block_size * block_nr``).
+    """
+
+    max_frames: int = 1 << 16
+    max_bytes: int = 1 << 30
+
+    def check(self, which: str, block_size: int, block_nr: int, frame_size: int,
+              frame_nr: int) -> None:
+        """Raise :class:`RingError` when a ``nl_mmap_req`` exceeds the limits."""
+        if frame_nr > self.max_frames:
+            raise RingError(f"{which} ring of {frame_nr} frames exceeds max_frames "
+                            f"{self.max_frames}")
+        size = block_size * block_nr
+        if size > self.max_bytes:
+            raise RingError(f"{which} ring of {size} bytes exceeds max_bytes {self.max_bytes}")

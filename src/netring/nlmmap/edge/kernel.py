@@ -126,11 +126,16 @@ class KernelRing(RingBase):
         self._buf = bytearray(65536)
         self.overruns = 0
 
-    def _fetch(self, frame: Frame) -> bytes:
-        """COPY frame: exactly one recv of the queued message (buffer >= nm_len)."""
+    def _fetch(self, frame: Frame) -> bytes | None:
+        """COPY frame: exactly one recv of the queued message (buffer >= nm_len;
+        ``nm_len`` was checked against ``max_message`` first).  ``None`` when the
+        queue is empty yet (the frame waits; poll() says when)."""
         if len(self._buf) < frame.len:
             self._buf = bytearray(frame.len)
-        n = self.sock.recv_into(self._buf, len(self._buf), socket.MSG_DONTWAIT)
+        try:
+            n = self.sock.recv_into(self._buf, len(self._buf), socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return None
         return bytes(self._buf[:n])
 
     def _overruns(self) -> int:
