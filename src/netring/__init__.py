@@ -39,6 +39,7 @@ from .errors import (
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from .conn import Connection
+    from .nlmmap import open_mapped_ring
     from .socket import NetlinkSocket
     from .subsystems.rtnetlink.edge import Event, Monitor, Rtnl
 
@@ -51,6 +52,7 @@ _LAZY = {
     "Rtnl": "netring.subsystems.rtnetlink.edge",
     "Monitor": "netring.subsystems.rtnetlink.edge",
     "Event": "netring.subsystems.rtnetlink.edge",
+    "open_mapped_ring": "netring.nlmmap",
 }
 
 __all__ = [
@@ -72,6 +74,7 @@ __all__ = [
     "Rtnl",
     "Monitor",
     "Event",
+    "open_mapped_ring",
     "DecodeError",
     "DumpInterrupted",
     "EncodeError",

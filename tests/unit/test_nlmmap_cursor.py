@@ -318,8 +318,8 @@ def test_kernel_ring_skip_needs_evidence_the_kernel_passed() -> None:
     f = cons.next()
     assert f is not None and f.index == 1 and ID.unpack_from(f.data)[0] == 4
     cons.release(f)
-    cons.release(f0)  # frame 1 is UNUSED before it: the kernel has not come round yet
-    assert cons.ring.statuses() == [S.UNUSED] * 4 and cons.deferred == 0
+    cons.release(f0)  # deferred: still SKIP (nothing in hand proves the kernel is short of it)
+    assert cons.ring.statuses() == [S.SKIP] + [S.UNUSED] * 3 and cons.deferred == 1
 
 
 def test_kept_frame_released_after_the_kernel_passed_it_is_handed_back_only_when_safe() -> None:

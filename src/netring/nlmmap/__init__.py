@@ -11,7 +11,9 @@ Pure modules, here (they import no OS module)::
 OS modules, in :mod:`.edge`: ``kernel`` (the kernel's rings, where they exist),
 ``shm`` (rings in a memfd), ``filler`` and ``fanout`` (a socket into rings),
 ``tx`` (sending frames), ``user`` (the user-space backend), ``factory``
-(:func:`open_ring`), ``writer`` (a peer process writing frames directly).
+(:func:`open_ring`), ``writer`` (a peer process writing frames directly),
+``mapped`` (:func:`open_mapped_ring`: a ring over a mapping in the 4.5 layout,
+shared with a program that plays the kernel).
 They load on first use of their names, so ``import netring.nlmmap`` loads no
 ctypes, mmap or socket.
 
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 from .abi import NL_MMAP_HDRLEN, NL_MMAP_MSG_ALIGNMENT, NL_MMAP_STATUS, nl_mmap_hdr, nl_mmap_req
 from .base import FlushResult, RingBase
 from .cursor import BadFrame, Frame, RxConsumer, RxProducer, TxProducer, TxSender
-from .geometry import GeometryError, MappingLayout, RingGeometry
+from .geometry import GeometryError, MappingLayout, RingGeometry, RingLimits
 from .states import TRANSITIONS, Transition
 
 __all__ = [
@@ -54,11 +56,14 @@ __all__ = [
     "GeometryError",
     "MappingLayout",
     "RingGeometry",
+    "RingLimits",
     "TRANSITIONS",
     "Transition",
     "probe",
     "ring_support",
     "open_ring",
+    "open_mapped_ring",
+    "MappedRing",
     "UserRing",
     "Feeder",
     "SharedRing",
@@ -81,6 +86,7 @@ _LAZY = {
     "RingWriter": "writer",
     "RingTimeout": "writer",
     "RingTransport": "transport",
+    "MappedRing": "mapped",
 }
 
 
@@ -114,3 +120,12 @@ def open_ring(sock: Any, rx: RingGeometry | None = None, tx: RingGeometry | None
 
     return _open(sock, rx, tx, **kw)
 
+
+
+def open_mapped_ring(file: Any, rx: RingGeometry | None, tx: RingGeometry | None = None,
+                     **kw: Any) -> RingBase:
+    """A ring over an existing mapping laid out as 4.5 mapped it (RX ring at offset 0,
+    TX ring right after); see :func:`netring.nlmmap.edge.mapped.open_mapped_ring`."""
+    from .edge.mapped import open_mapped_ring as _open
+
+    return _open(file, rx, tx, **kw)

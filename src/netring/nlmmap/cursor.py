@@ -42,20 +42,22 @@ frame; the consumer cannot tell where it rests.  So:
    first frame after the SKIP run is one the producer stored after passing
    (VALID, COPY or RESERVED, not a frame in the consumer's hand);
 2. a released kept frame stays SKIP (the producer keeps stepping over it) until
-   the frames prove the producer has not come round to it again: an UNUSED frame
-   or a frame in hand lies between the consumer's head and it (the producer fills
-   an UNUSED frame on arrival and cannot pass a frame in hand), or the consumer
-   steps over it while another frame is UNUSED or in hand.  Then it is stored
-   UNUSED.  When every frame is SKIP, one released frame goes back (the producer
-   can only fill that one; the consumer finds it next).  Handed back earlier, a
-   producer resting past it would fill it a lap early: a message out of order;
+   handing it back is safe whatever the producer does meanwhile: a frame in the
+   consumer's hand lies between the consumer's head and it (the producer cannot
+   pass a frame in hand, and sees the stores to the two frames in order), or the
+   consumer steps over it while it holds some other frame in hand, or every
+   frame of the ring is SKIP (then one released frame goes back: the producer
+   can fill only that one, and the consumer finds it next).  An UNUSED frame
+   proves nothing that lasts: the producer may fill it and run past between the
+   consumer's look and its store.  Handed back at the wrong moment, a frame the
+   producer rests past would be filled a lap late: messages out of order;
 3. an UNUSED frame at the head while the producer has filled frames after it
    (overwritten by someone) is stepped over and counted.
 
 Neither case lets the other side make the consumer lose, repeat or reorder a
 message it published correctly.  The price of rule 2: with a producer that
-publishes nothing, a released kept frame may stay out of use for a while (the
-ring fills fewer frames), never all of them.
+publishes nothing, released kept frames can stay out of use (the producer fills
+fewer frames) until the ring is all SKIP; the ring never stalls on them.
 
 Trust.  The other side of a shared ring can store anything anywhere.  Every
 ``nm_len`` is checked against the data area (COPY: against ``max_message``) and
@@ -321,7 +323,6 @@ class RxConsumer:
         self.last_error: str | None = None
         self.copy_waiting = False  # the COPY frame at the head waits for its bytes
         self._forged = -1
-        self._loose = -1  # a frame handed back by _free_one_deferred, not filled yet
 
     # -- helpers ------------------------------------------------------------------------
     @property
@@ -397,36 +398,35 @@ class RxConsumer:
         return False
 
     def _bounded(self, i: int) -> bool:
-        """Is the producer less than a lap past frame ``i``?  True when some other
-        frame is UNUSED (the producer would have filled it on arrival) or in this
-        consumer's hand (the producer cannot pass it): the producer has not come
-        round to ``i`` again."""
-        words, hdrs, inh, loose = self.ring.words, self.ring.hdr, self._in_hand, self._loose
-        for j, w in enumerate(hdrs):
-            if j != i and ((words[w] == UNUSED and j != loose) or j in inh):
-                return True
-        return False
+        """May frame ``i``, being stepped over now, go back to the producer?  Only
+        while some frame is in this consumer's hand: the producer cannot pass a
+        frame in hand, so it is less than a lap past ``i``, and it cannot pass it
+        before this consumer's store to ``i`` is visible (stores are seen in
+        order, and the frame in hand is released after).  An UNUSED frame proves
+        nothing that lasts: the producer may fill it and run past ``i`` between
+        the look and the store."""
+        return bool(self._in_hand) and i not in self._in_hand
 
     def _settle(self) -> None:
-        """Hand back the released kept frames the producer provably has not reached
-        in the consumer's coming lap: those after the first UNUSED frame or frame
-        in hand from the head on (the producer fills an UNUSED frame on arrival and
-        cannot pass a frame in hand, so it is short of that frame)."""
+        """Hand back the released kept frames that lie after a frame in this
+        consumer's hand, in the coming lap (the producer cannot get past that
+        frame, so it cannot reach them first; see :meth:`_bounded`)."""
         ring = self.ring
         words, hdrs, n, inh = ring.words, ring.hdr, ring.n, self._in_hand
+        if not inh:
+            return
         head = self.position % n
         blocked = False
         for d in range(n):
             j = head + d if head + d < n else head + d - n
-            w = hdrs[j]
             if blocked:
                 if j in self._deferred:
                     self._deferred.discard(j)
-                    if words[w] == SKIP:
-                        words[w] = UNUSED
+                    if words[hdrs[j]] == SKIP:
+                        words[hdrs[j]] = UNUSED
                     if not self._deferred:
                         return
-            elif (words[w] == UNUSED and j != self._loose) or j in inh:
+            elif j in inh:
                 blocked = True
 
     def _all_skip(self) -> bool:
@@ -443,7 +443,6 @@ class RxConsumer:
         head = self.position % n
         k = min(self._deferred, key=lambda j: (j - head) % n)
         self._deferred.discard(k)
-        self._loose = k  # UNUSED, yet the producer may be past it: bounds nothing
         words[hdrs[k]] = UNUSED
 
     # -- the protocol -------------------------------------------------------------------
@@ -530,7 +529,8 @@ class RxConsumer:
                 if self._deferred and self._all_skip():
                     self._free_one_deferred()
                     continue
-                return self._waiting()
+                self._waiting()
+                return None
             if st == UNUSED:
                 if self.position < p:
                     self._advance()  # final for this lap (a kept frame released late)
@@ -540,9 +540,11 @@ class RxConsumer:
                                   f"producer has filled frames after it: stepped over")
                     self._advance()
                     continue
-                return self._waiting()
+                self._waiting()
+                return None
             if st == RESERVED:
-                return self._waiting()
+                self._waiting()
+                return None
             self._corrupt(f"frame {i} (position {self.position}) has status {st}, none of "
                           f"the five: reset to UNUSED")
             self._deferred.discard(i)
@@ -552,13 +554,11 @@ class RxConsumer:
         return None
 
     def _waiting(self) -> None:
+        """Nothing to read at the head: hand back what rule 2 allows meanwhile."""
         if self._deferred:
             self._settle()
-        return None
 
     def _hand(self, f: Frame) -> Frame:
-        if f.index == self._loose:
-            self._loose = -1
         self._in_hand[f.index] = self.position
         self.delivered += 1
         self.position += 1
@@ -1000,6 +1000,11 @@ class TxProducer:
         self.position += 1
         self.committed += 1
         return i
+
+    def ready(self) -> bool:
+        """True when the head frame is free for building (UNUSED)."""
+        ring = self.ring
+        return bool(ring.words[ring.hdr[self.position % ring.n]] == UNUSED)
 
     def free(self) -> int:
         """Frames free for building, from the head on (stops at the first busy one)."""

@@ -267,6 +267,11 @@ class UserRing(RingBase):
         finally:
             q[HeaderWord.WAITING] = 0
 
+    def _wait_tx(self, deadline: float | None) -> bool:
+        if self.sock is not None or self.tx is None:
+            return False  # flush() frees TX frames here, nothing else does
+        return self._backoff.wait(self.tx.ready, deadline)  # a peer drains the TX ring
+
     def fill(self) -> int:
         """Fill from the socket now (in-process rings); see :meth:`RingFiller.fill`."""
         if self.filler is None:
