@@ -30,6 +30,12 @@ API::
     run_in_netns(path_or_fd, fn, *args, **kwargs) -> T
     socket_in(path_or_fd_or_None, family, type, proto=0) -> socket.socket
     current_netns() -> str          # e.g. "net:[4026531840]" for this thread
+    socket_netns(sock) -> (dev, ino) | None   # the namespace a socket lives in
+    netns_id(path_or_fd_or_None) -> (dev, ino) | None   # what a name names now
+
+A namespace lives as long as something holds it (a bind mount under
+``/run/netns``, a process, a socket), so a socket outlives ``ip netns del``:
+compare :func:`socket_netns` with :func:`netns_id` of its path to tell.
 """
 
 from __future__ import annotations
@@ -45,7 +51,8 @@ from typing import Any, TypeVar
 from . import _sys
 from .errors import NamespaceError, NamespaceNotFound, NamespacePermissionError, NotANamespace
 
-__all__ = ["netns_path", "run_in_netns", "socket_in", "current_netns"]
+__all__ = ["netns_path", "run_in_netns", "socket_in", "current_netns", "socket_netns",
+           "netns_id"]
 
 T = TypeVar("T")
 
@@ -53,6 +60,8 @@ NETNS_RUN_DIR = "/run/netns"
 
 #: ioctl(fd, NS_GET_NSTYPE) (uapi/linux/nsfs.h, _IO(0xb7, 0x3)): the CLONE_NEW* type
 NS_GET_NSTYPE = 0xB703
+#: ioctl(sock, SIOCGSKNS) (uapi/linux/sockios.h): a new fd of the socket's network namespace
+SIOCGSKNS = 0x894C
 #: CLONE_NEW* flags (uapi/linux/sched.h) -> the names /proc/PID/ns uses
 _NS_NAMES = {
     0x00020000: "mnt", 0x02000000: "cgroup", 0x04000000: "uts", 0x08000000: "ipc",
@@ -124,6 +133,37 @@ def _setns_error(path: str, fd: int, exc: OSError) -> NamespaceError:
     if code == _errno.EBADF:
         return NamespaceError(path, f"{path} is not an open file descriptor (setns: EBADF)", code)
     return NamespaceError(path, f"setns into {path}: {os.strerror(code)} ({name})", code)
+
+
+def socket_netns(sock: socket.socket) -> tuple[int, int] | None:
+    """``(st_dev, st_ino)`` of the network namespace ``sock`` lives in (``SIOCGSKNS``),
+    or ``None`` when the kernel refuses to say (it needs CAP_NET_ADMIN there)."""
+    import fcntl
+
+    try:
+        fd = fcntl.ioctl(sock.fileno(), SIOCGSKNS)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        return st.st_dev, st.st_ino
+    finally:
+        os.close(fd)
+
+
+def netns_id(netns: str | os.PathLike[str] | int | None) -> tuple[int, int] | None:
+    """``(st_dev, st_ino)`` of the namespace a name, path or fd refers to now
+    (``None``: the calling thread's), or ``None`` when the name is gone."""
+    try:
+        if netns is None:
+            st = os.stat("/proc/thread-self/ns/net")
+        elif isinstance(netns, int):
+            st = os.fstat(netns)
+        else:
+            st = os.stat(netns_path(netns))
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def current_netns() -> str:

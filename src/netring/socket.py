@@ -243,6 +243,7 @@ class NetlinkSocket(Connection):
         feature_errors: for each refused option, the errno name (``"ENOPROTOOPT"``).
         rcvbuf_forced: ``SO_RCVBUFFORCE`` was accepted (else ``SO_RCVBUF`` was used).
         netns: the namespace given (resolved path or fd), ``None`` for the caller's.
+        netns_id: ``(st_dev, st_ino)`` of the namespace the socket lives in.
 
     Not thread-safe: one socket per thread, or a lock around every call.
     """
@@ -278,6 +279,8 @@ class NetlinkSocket(Connection):
         self.netns: str | int | None = (
             netns if netns is None or isinstance(netns, int) else _netns.netns_path(netns)
         )
+        # the namespace's identity, from the socket itself where the kernel says
+        self.netns_id = _netns.socket_netns(self._sock) or _netns.netns_id(self.netns)
         self.features: dict[str, bool] = {}
         self.feature_errors: dict[str, str] = {}
         self.rcvbuf_forced = False
@@ -430,9 +433,24 @@ class NetlinkSocket(Connection):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def netns_deleted(self) -> bool:
+        """True when the namespace path the socket was opened with no longer names
+        the socket's namespace (``ip netns del``, or deleted and made again).  The
+        socket itself keeps working in its namespace, which lives on while the
+        socket holds it."""
+        if not isinstance(self.netns, str) or self.netns_id is None:
+            return False
+        return _netns.netns_id(self.netns) != self.netns_id
+
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"portid={self.portid}"
-        return f"<NetlinkSocket protocol={self.protocol} {state}>"
+        where = ""
+        if self.netns is not None:
+            where = f" netns={self.netns if isinstance(self.netns, str) else f'fd {self.netns}'}"
+            if self.netns_deleted:
+                where += " (deleted)"
+        return f"<NetlinkSocket protocol={self.protocol} {state}{where}>"
 
     # -- batched I/O ---------------------------------------------------------------------------
     def recvmmsg(self, *, block: bool = True, n: int | None = None) -> list[Message]:

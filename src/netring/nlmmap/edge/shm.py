@@ -321,8 +321,10 @@ class SharedRing:
             allow: who may send a ring: a collection of uids, or a function of
                 the sender's ``(pid, uid, gid)``.  Default: this process's
                 effective uid, or root.  Checked against ``SO_PEERCRED`` (the
-                sender's credentials when it connected) and, when the message
-                carries them, ``SCM_CREDENTIALS`` (when it sent).
+                sender's credentials when it connected, or when the socket pair
+                was made) and, when the message carries them, ``SCM_CREDENTIALS``
+                (when it sent: the kernel attaches them when either end had
+                ``SO_PASSCRED`` set at that moment, as :meth:`send` does).
             limits, nondumpable: see :meth:`from_fds`.
 
         Raises:
@@ -343,7 +345,8 @@ class SharedRing:
                 fds.extend(struct.unpack(f"={usable // 4}i", data[:usable]))
             elif level == socket.SOL_SOCKET and ctype == socket.SCM_CREDENTIALS:
                 c = ucred.unpack_from(data)
-                creds = (int(c[0]), int(c[1]), int(c[2]))
+                if c[0]:  # pid 0: none were attached when it was sent (overflow ids)
+                    creds = (int(c[0]), int(c[1]), int(c[2]))
         try:
             if msg != RING_MESSAGE:
                 raise RingError(f"unexpected message {msg!r} instead of a ring")
