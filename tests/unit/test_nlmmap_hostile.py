@@ -7,6 +7,7 @@ report it, and go on, without trusting anything it reads from the other side.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import resource
 import signal
@@ -23,6 +24,7 @@ from procutil import reap
 from netring.errors import RingError
 from netring.nlmmap import RingGeometry, RingWriter
 from netring.nlmmap.abi import NL_MMAP_STATUS as S
+from netring.nlmmap.edge import shm
 from netring.nlmmap.edge.shm import PAGE_SIZE, HeaderWord, SharedRing
 from netring.nlmmap.edge.user import UserRing
 
@@ -177,7 +179,8 @@ def _alarm(_sig: int, _frame: object) -> None:
 
 def test_copy_frame_whose_bytes_never_come_respects_the_timeout_then_is_dropped(
         shared: SharedRing) -> None:
-    ring = attach(shared, copy_wait=0.6)
+    ring = attach(shared)
+    ring.copy_wait = 0.6  # a COPY frame's bytes may take this long (default 30 s)
 
     def hostile() -> None:
         put(shared, 0, S.COPY, 100)  # no bytes will ever be sent for it
@@ -246,9 +249,9 @@ def _writer_dies_holding_a_frame(shared: SharedRing) -> int:
         time.sleep(60)
 
     victim = fork(die_mid_frame)
+    os.close(w)
     assert os.read(r, 1) == b"x"
     os.close(r)
-    os.close(w)
     os.kill(victim, signal.SIGKILL)
     os.waitpid(victim, 0)
     return victim
@@ -359,11 +362,10 @@ def test_oversized_geometry_from_the_sender_is_refused_before_allocating(
     size = g[0] * g[1] + PAGE_SIZE
     fd = os.memfd_create("huge", os.MFD_ALLOW_SEALING)
     os.ftruncate(fd, size)
-    import fcntl
-
     fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
-    hdr = bytes(shared.mm[shared.ctrl_base : shared.ctrl_base + 16]) + struct.pack("=IIII", *g)
-    os.pwrite(fd, hdr + bytes(16), size - PAGE_SIZE)
+    hdr = shm.HEADER.pack(shm.MAGIC, shm.VERSION, PAGE_SIZE, struct.pack("=IIII", *g), bytes(16))
+    os.pwrite(fd, hdr, 0)  # where an older layout kept it
+    os.pwrite(fd, hdr, size - PAGE_SIZE)  # the control page after the rings
     sock = _offer([fd, *shared.fds()[1:]])
     t0 = time.monotonic()
     with sock, pytest.raises(RingError, match="1700000 frames exceeds max_frames 65536"):
@@ -456,7 +458,13 @@ def _intrude(nondumpable: bool) -> bytes:
         os.read(done_r, 1)
 
     opid = fork(owner)
-    (fd,) = struct.unpack("=i", os.read(r, 4))
+    os.close(w)
+    got = os.read(r, 4)
+    if len(got) != 4:
+        os.close(done_w)
+        reap(opid)
+        pytest.fail("the ring owner failed (see its traceback above)")
+    (fd,) = struct.unpack("=i", got)
 
     def intruder() -> None:
         os.setgid(65534)
@@ -475,7 +483,7 @@ def _intrude(nondumpable: bool) -> bytes:
     finally:
         os.write(done_w, b"x")
         reap(opid)
-        for f in (r, w, done_r, done_w, out_r, out_w):
+        for f in (r, done_r, done_w, out_r, out_w):
             os.close(f)
 
 
