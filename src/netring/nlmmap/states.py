@@ -4,6 +4,12 @@ Every status change a cursor makes goes through :func:`check`; the unit tests
 walk :data:`TRANSITIONS`; ``docs/rings.md`` embeds :func:`render_table`'s output
 (a test checks the two agree).
 
+Two repairs stand outside the table because they answer the other side
+breaking it: a status word that is none of the five is stored UNUSED by the
+consumer (counted), and a RESERVED frame whose producer died is published
+empty (RESERVED -> VALID, ``nm_len`` 0) by a consumer that takes the producer
+role for that one move.
+
 Actors: ``producer`` is whoever fills the ring -- the kernel for a kernel RX
 ring, the filler of the user-space engine or a peer process's
 :class:`~netring.nlmmap.edge.writer.RingWriter` otherwise -- and ``consumer`` is the
@@ -53,13 +59,13 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("rx", "producer", S.UNUSED, S.COPY,
                "message too large for a frame: it waits in a socket queue"),
     Transition("rx", "consumer", S.VALID, S.UNUSED,
-               "message processed (or nm_len 0): frame released"),
+               "message processed (or nm_len 0; or nm_len beyond the frame: dropped, counted)"),
     Transition("rx", "consumer", S.VALID, S.SKIP,
                "consumer keeps the frame and reads on; producer steps over it"),
     Transition("rx", "consumer", S.COPY, S.UNUSED,
-               "the queued message was fetched with exactly one recv"),
+               "the queued message was fetched with exactly one recv (or dropped, counted)"),
     Transition("rx", "consumer", S.SKIP, S.UNUSED,
-               "a kept frame is released, in any order"),
+               "a kept frame is handed back (released in any order; see SKIP guarantees)"),
     # --- TX ring -------------------------------------------------------------------
     Transition("tx", "user", S.UNUSED, S.VALID,
                "message built in the frame, nm_len set, VALID stored last"),
