@@ -377,7 +377,8 @@ class Packet(MessageView):
         return p
 
     def __del__(self) -> None:
-        if self._state == _PENDING and self._q is not None and isinstance(self._buf, bytes):
+        if (getattr(self, "_state", _DONE) == _PENDING and self._q is not None
+                and isinstance(self._buf, bytes)):
             # a detached copy collected without a verdict: hand it to the policy
             try:
                 self._q.released(self.queue, self.id)
