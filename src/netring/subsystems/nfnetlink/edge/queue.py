@@ -292,6 +292,7 @@ class Queue:
         self._last_id: dict[int, int] = {}
         self._current: PacketBatch | None = None
         self._released: list[tuple[int, int]] = []
+        self._held: set[tuple[int, int]] = set()
         self.errors: collections.deque[NetlinkError] = collections.deque(maxlen=64)
         self._names: dict[int, str] = {}
         try:
@@ -403,7 +404,6 @@ class Queue:
         self._flush(force=True)
         if queue in self.bound:
             self.bound.remove(queue)
-        self._stats.released_without_verdict += 0
         self.batcher.forget(queue)
         self._request(config_body(queue, command=NFQNL_CFG_CMD.UNBIND), f"unbind queue {queue}")
 
@@ -502,10 +502,17 @@ class Queue:
                 self._flush(force=False)
         elif self.batcher.needs_flush():
             self._flush(force=False)
+        if self._held:
+            self._held.discard((queue, packet_id))
         self.batcher.complete(queue, packet_id, int(verdict), mark=mark, connmark=connmark,
                               labels=labels, payload=payload)
         if self.batcher.due():
             self._flush(force=True)
+
+    def hold(self, queue: int, packet_id: int) -> None:
+        """A packet was copied to get its verdict later: its batch's end does not
+        release it (the window still bounds how many may wait)."""
+        self._held.add((queue, packet_id))
 
     def released(self, queue: int, packet_id: int) -> None:
         """A packet was let go without a verdict: the policy gives it one (counted).
@@ -616,6 +623,7 @@ class Queue:
         self._released = []
         b = self.batcher
         for queue, pid in rel:
+            self._held.discard((queue, pid))
             st = b.queues.get(queue)
             if st is not None and self._awaiting(st, pid):
                 if b.needs_flush():
@@ -636,12 +644,13 @@ class Queue:
         else:
             groups = [(q, [i for i, qq in zip(cur.ids, cur.queues, strict=True) if qq == q])
                       for q in set(cur.queues)]
+        held = self._held
         for queue, ids in groups:
             st = b.queues.get(queue)
             if st is None:
                 continue
             for i in ids:
-                if self._awaiting(st, i):
+                if self._awaiting(st, i) and not (held and (queue, i) in held):
                     if b.needs_flush():
                         self._flush(force=False)
                     b.complete(queue, i, self.policy)
@@ -659,6 +668,7 @@ class Queue:
                         self._flush(force=False)
                     b.complete(queue, i, self.policy)
                     self._stats.released_without_verdict += 1
+        self._held.clear()
         self._flush(force=True)
 
     def _enforce_window(self, room: int) -> None:
@@ -674,6 +684,7 @@ class Queue:
                 if i not in st.done:
                     if b.needs_flush():
                         self._flush(force=False)
+                    self._held.discard((queue, i))
                     b.complete(queue, i, self.policy)
                     self._stats.released_without_verdict += 1
                     excess -= 1
@@ -703,7 +714,8 @@ class Queue:
             mb = self._mb = _sys.MMsgBatch(self._regions, name=True, control=0)
         return mb
 
-    def recv_batch(self, timeout: float | None = None, *, block: bool = True) -> PacketBatch:
+    def recv_batch(self, timeout: float | None = None, *, block: bool = True,
+                   limit: int | None = None) -> PacketBatch:
         """Receive up to ``batch`` packets with one ``recvmmsg`` (the hot path).
 
         Verdicts recorded so far are sent first; packets of the previous batch without
@@ -712,6 +724,7 @@ class Queue:
         Args:
             timeout: seconds to wait for the first packet (``None``: forever).
             block: ``False``: return at once (possibly an empty batch).
+            limit: receive at most this many packets.
 
         Returns:
             A :class:`PacketBatch` (empty after ``timeout``), valid until the next receive.
@@ -719,7 +732,7 @@ class Queue:
         self._release_current()
         self._apply_released()
         b = self.batcher
-        room = min(self._n, self.window)
+        room = min(self._n, self.window, self._n if limit is None else max(1, limit))
         if b.in_flight + room > self.window:
             self._enforce_window(room)
         kept = self._take_kept()
@@ -906,7 +919,8 @@ class Queue:
         """Iterate receive batches until ``count`` packets or ``timeout`` seconds.
 
         Packets of a batch left without a verdict when the iteration advances get the
-        policy verdict (counted).  The last batch may hold more than ``count`` asks for.
+        policy verdict (counted).  No batch takes more than ``count`` leaves to take
+        (packets kept while a request waited excepted).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         seen = 0
@@ -915,7 +929,7 @@ class Queue:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return
-                batch = self.recv_batch(left)
+                batch = self.recv_batch(left, limit=None if count is None else count - seen)
                 if not batch:
                     if deadline is not None and time.monotonic() >= deadline:
                         return
@@ -935,18 +949,11 @@ class Queue:
         A packet left without a verdict when the iteration advances gets the policy
         verdict (counted).  Views are valid until the next step.
         """
-        seen = 0
-        for batch in self.batches(None, timeout):
+        for batch in self.batches(count, timeout):
             for pkt in batch:
                 yield pkt
                 if not pkt._state:
                     pkt.release()
-                seen += 1
-                if count is not None and seen >= count:
-                    # the rest of this batch: policy verdicts, as for any released packet
-                    batch_rest = batch.ids[seen - (seen - len(batch.ids)):]
-                    del batch_rest
-                    return
             self._apply_released()
 
     __iter__ = packets

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
         def released(self, queue: int, packet_id: int) -> None: ...
 
+        def hold(self, queue: int, packet_id: int) -> None: ...
+
 from ....codec.structs import be16, be32
 from ....codec.view import MessageView
 from ....errors import DecodeError, EncodeError
@@ -372,8 +374,11 @@ class Packet(MessageView):
         """
         if self._state != _PENDING:
             raise EncodeError(f"packet {self.id} already has its verdict")
-        p = Packet._make(self.tobytes(), 0, self._q)
+        q = self._q
+        p = Packet._make(self.tobytes(), 0, q)
         self._state = _DONE  # the obligation moved to the copy
+        if q is not None:
+            q.hold(self.queue, self.id)
         return p
 
     def __del__(self) -> None:
