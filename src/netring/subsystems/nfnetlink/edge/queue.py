@@ -380,7 +380,7 @@ class Queue:
         except NetlinkError as exc:
             raise self._bind_error(queue, exc) from None
         self.bound.append(queue)
-        self._last_id.pop(queue, None)
+        self._last_id[queue] = 0  # a new queue: its first id is 1
 
     def _bind_error(self, queue: int, exc: NetlinkError) -> NetlinkError | NotSupportedError:
         op = f"bind queue {queue}"
@@ -459,12 +459,21 @@ class Queue:
         out.single_messages = b.single_messages
         out.enobufs = self.conn.overruns
         out.in_flight = b.in_flight
-        if self.flags & NFQA_CFG_F.FAIL_OPEN:
-            out.fail_open_accepts = s.id_gaps
         out.socket_drops = self.conn.drops()
         if kernel:
             ks = self.kernel_stats()
             out.kernel = {q: ks[q] for q in self.bound if q in ks}
+            # ids after the last one received that are not waiting in the socket buffer
+            # either: failed unicasts no later packet revealed yet
+            for q, k in out.kernel.items():
+                last = self._last_id.get(q)
+                st = b.queues.get(q)
+                mine = len(st.outstanding) if st is not None else 0
+                if last is not None:
+                    unread = max(0, k.queue_total - mine)
+                    out.id_gaps += max(0, ((k.id_sequence - last) & 0xFFFFFFFF) - unread)
+        if self.flags & NFQA_CFG_F.FAIL_OPEN:
+            out.fail_open_accepts = out.id_gaps
         return out
 
     def ifname(self, ifindex: int | None) -> str | None:
