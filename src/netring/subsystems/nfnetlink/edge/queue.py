@@ -151,21 +151,35 @@ class PacketBatch:
         return bool(self.ids)
 
     def __getitem__(self, i: int) -> Packet:
-        return Packet._make(self._slots[i], 0, self._q)
+        if not -len(self.ids) <= i < len(self.ids):
+            raise IndexError(f"packet {i} of a batch of {len(self.ids)}")
+        i %= len(self.ids)
+        qs = self.queues
+        return Packet._make(self._slots[i], 0, self._q, self.ids[i],
+                            self.queue if qs is None else qs[i])
 
     def __iter__(self) -> Iterator[Packet]:
         q = self._q
         make = Packet._make
-        for s in self._slots:
-            yield make(s, 0, q)
+        slots = self._slots
+        ids = self.ids
+        qs = self.queues
+        if qs is None:
+            qn = self.queue
+            for i in range(len(ids)):
+                yield make(slots[i], 0, q, ids[i], qn)
+        else:
+            for i in range(len(ids)):
+                yield make(slots[i], 0, q, ids[i], qs[i])
 
     def payload(self, i: int) -> memoryview:
         """Packet ``i``'s payload (zero copy; valid until the next receive)."""
-        return Packet._make(self._slots[i], 0, None).payload
+        return self[i].payload
 
     def data(self, i: int) -> memoryview:
         """Packet ``i``'s whole netlink message (zero copy)."""
-        return self._slots[i]
+        s = self._slots[i]
+        return s[:int.from_bytes(s[0:4], "little")]
 
     def verdict(self, verdict: int = NF.ACCEPT, *, mark: int | None = None) -> None:
         """Give ``verdict`` (and ``mark``) to every packet of the batch that has none yet."""
@@ -277,14 +291,18 @@ class Queue:
         self._arena = bytearray(self._slot * batch)
         arena = memoryview(self._arena)
         self._regions = [arena[i * self._slot:(i + 1) * self._slot] for i in range(batch)]
-        self._mb: Any = None  # MMsgBatch, made on first receive (loads ctypes)
+        self._mb: Any = None  # MMsgBatch over the slots (made below, after the socket)
         s = self._slot
         # one unpack reads every slot's (nlmsg_len, nlmsg_type); another (res_id, packet_id)
         self._hdrs = struct.Struct("=" + f"IH{s - 6}x" * (batch - 1) + "IH")
         self._qids = struct.Struct("!" + f"18xH4xI{s - 28}x" * (batch - 1) + "18xH4xI")
-        self._senders = struct.Struct("=" + f"4xI{_sys_name_size() - 8}x" * (batch - 1) + "4xI")
+        # connected to port id 0: the kernel refuses unicasts to us from anyone but
+        # itself (ECONNREFUSED), so every datagram received is the kernel's
+        self.sock.socket.connect((0, 0))
         self._fd = self.sock.fileno()
         self._poll = Readable(self._fd)
+        self._mb = _sys.MMsgBatch(self._regions, name=False, control=0)
+        self._send = self.sock.socket.send
         self.writer = VerdictWriter(128 << 10)
         self.batcher = Batcher(self.writer, self.conn.next_seq, verdict=batch_verdict,
                                mark=batch_mark, delay=delay)
@@ -503,19 +521,20 @@ class Queue:
         Raises:
             EncodeError: the packet is not awaiting a verdict, or a value is out of range.
         """
+        b = self.batcher
         if payload is not None:
             if fix_checksums:
                 payload = bytearray(payload)
                 fix_packet(payload)
             if self.writer.room < len(payload) + 256:
                 self._flush(force=False)
-        elif self.batcher.needs_flush():
+        elif self.writer.room < 64:
             self._flush(force=False)
         if self._held:
             self._held.discard((queue, packet_id))
-        self.batcher.complete(queue, packet_id, int(verdict), mark=mark, connmark=connmark,
-                              labels=labels, payload=payload)
-        if self.batcher.due():
+        b.complete(queue, packet_id, verdict, mark=mark, connmark=connmark, labels=labels,
+                   payload=payload)
+        if b.waiting and b.due():
             self._flush(force=True)
 
     def hold(self, queue: int, packet_id: int) -> None:
@@ -707,20 +726,22 @@ class Queue:
         b = self.batcher
         w = self.writer
         while True:
-            b.flush(force)
-            if not w.tail:
+            done = b.flush(force) if (b._dirty or b.waiting) else True
+            if w.tail:
+                conn = self.conn
+                if conn.debug_log is None:
+                    self._send(w.view())  # connected to the kernel: no address to pass
+                else:
+                    conn.sendmsg([w.view()])
+                w.reset()
+            if done:
                 return
-            self.conn.sendmsg([w.view()])
-            w.reset()
-            if not b.pending() or not (force or b.due()):
-                if not b.needs_flush():
-                    return
 
     # -- receiving -----------------------------------------------------------------------
     def _batch(self) -> Any:
         mb = self._mb
         if mb is None:
-            mb = self._mb = _sys.MMsgBatch(self._regions, name=True, control=0)
+            raise EncodeError("the queue is closed")
         return mb
 
     def recv_batch(self, timeout: float | None = None, *, block: bool = True,
@@ -738,16 +759,19 @@ class Queue:
         Returns:
             A :class:`PacketBatch` (empty after ``timeout``), valid until the next receive.
         """
-        self._release_current()
-        self._apply_released()
+        if self._current is not None:
+            self._release_current()
+        if self._released:
+            self._apply_released()
         b = self.batcher
         room = min(self._n, self.window, self._n if limit is None else max(1, limit))
         if b.in_flight + room > self.window:
             self._enforce_window(room)
-        kept = self._take_kept()
-        if kept is not None:
-            self._flush(force=False)
-            return kept
+        if self.conn.pending:
+            kept = self._take_kept()
+            if kept is not None:
+                self._flush(force=False)
+                return kept
         self._flush(force=False)
         mb = self._batch()
         fd = self._fd
@@ -780,15 +804,14 @@ class Queue:
         hdrs = self._hdrs.unpack_from(self._arena)
         types = hdrs[1:2 * got:2]
         nlens = hdrs[0:2 * got:2]
-        senders = self._senders.unpack_from(mb.names)[:got]
         lens = mb.lengths[:got]
-        if (types.count(_PACKET) == got and senders.count(0) == got
-                and not any(mb.msg_flags[:got]) and nlens == tuple(lens)):
+        # the socket is connected to the kernel (only it can send to us); a datagram
+        # cut by MSG_TRUNC has msg_len (the slot) != nlmsg_len and takes the slow path
+        if types.count(_PACKET) == got and nlens == tuple(lens):
             qids = self._qids.unpack_from(self._arena)
             qs = qids[0:2 * got:2]
             ids = qids[1:2 * got:2]
-            regions = self._regions
-            slots = [regions[i][:nlens[i]] for i in range(got)]
+            slots = self._regions  # whole slots: a packet view reads within nlmsg_len
             st.packets += got
             st.bytes += sum(lens)
             if qs.count(qs[0]) == got:
@@ -816,16 +839,13 @@ class Queue:
 
     def _take_slow(self, mb: Any, got: int) -> PacketBatch:
         """A batch holding something other than whole packets from the kernel."""
-        from ...._sys.nladdr import nl_address
-
         ids: list[int] = []
         qs: list[int] = []
         slots: list[memoryview] = []
         conn = self.conn
         for i in range(got):
             view = mb.view(i)
-            sender, groups = nl_address(mb, i)
-            group = groups.bit_length()
+            sender, group = 0, 0  # connected to the kernel: nobody else reaches us
             if mb.truncated(i):
                 self._stats.truncated += 1
                 if (sender == 0 and not group and len(view) >= PACKET_ID_OFFSET + 4
@@ -1023,11 +1043,6 @@ class Queue:
                 if not pkt._state:
                     pkt.release()
             self._apply_released()
-
-
-def _sys_name_size() -> int:
-    """Bytes of sender-address storage per ``MMsgBatch`` slot (``sockaddr_storage``)."""
-    return 128
 
 
 def verdict_word(name: str, queue: int | None = None, bypass: bool = False) -> int:

@@ -97,7 +97,7 @@ class Batcher:
 
     __slots__ = ("writer", "next_seq", "verdict", "mark", "delay", "clock", "queues",
                  "in_flight", "batch_messages", "single_messages", "resets", "by_verdict",
-                 "waiting", "_first_wait", "_room_floor")
+                 "waiting", "_first_wait", "_room_floor", "_dirty")
 
     def __init__(self, writer: VerdictWriter, next_seq: Callable[[], int], *,
                  verdict: int = NF.ACCEPT, mark: int | None = None, delay: float = 0.001,
@@ -118,6 +118,7 @@ class Batcher:
         self.waiting = 0
         self.by_verdict = [0] * 6
         self._first_wait: float | None = None
+        self._dirty: list[QueueState] = []  # queues whose upto awaits a batch message
         self._room_floor = PLAIN_VERDICT_SIZE + 8
 
     # -- receiving ------------------------------------------------------------------
@@ -167,6 +168,7 @@ class Batcher:
         st = self.queues.pop(queue, None)
         if st is None:
             return 0
+        st.upto = None
         n = len(st.outstanding)
         self.in_flight -= n
         self.waiting -= st.waiting
@@ -206,6 +208,13 @@ class Batcher:
         self.by_verdict[low if low < 6 else 0] += 1
         if (verdict == self.verdict and mark == self.mark and payload is None
                 and connmark is None and labels is None):
+            if out[0] == packet_id and not st.done:  # in order: the prefix grows by one
+                out.popleft()
+                self.in_flight -= 1
+                if st.upto is None:
+                    self._dirty.append(st)
+                st.upto = packet_id
+                return
             st.done[packet_id] = BATCHED
             st.waiting += 1
             self.waiting += 1
@@ -242,6 +251,8 @@ class Batcher:
         out = st.outstanding
         if (v == self.verdict and mark == self.mark and not st.done and len(out) == len(ids)
                 and out[0] == ids[0] and out[-1] == ids[-1]):
+            if st.upto is None:
+                self._dirty.append(st)
             st.upto = ids[-1]
             out.clear()
             self.in_flight -= len(ids)
@@ -266,6 +277,8 @@ class Batcher:
         if n:
             self.in_flight -= n
         if last_batched >= 0:
+            if st.upto is None:
+                self._dirty.append(st)
             st.upto = last_batched
         if not out and done:
             done.clear()  # verdicts for ids the kernel never queued (gaps) are not kept
@@ -283,33 +296,36 @@ class Batcher:
             return False
         return (self.clock() if now is None else now) - fw >= self.delay
 
-    def flush(self, force: bool = False) -> int:
+    def flush(self, force: bool = False) -> bool:
         """Write the batch messages the completed prefixes need (one per queue), and,
         when ``force`` or :meth:`due`, the waiting completions on their own.
 
         Individual verdicts were written when they were given, so they precede the
-        batch message that could otherwise cover them.  Returns messages written;
-        call again after sending if :meth:`needs_flush` stopped it early.
+        batch message that could otherwise cover them.  Returns True when everything
+        due was written; False when the writer filled first (send it, reset it and
+        call again).
         """
-        n = 0
         w = self.writer
-        for st in self.queues.values():
+        dirty = self._dirty
+        while dirty:
+            st = dirty[-1]
             upto = st.upto
             if upto is not None:
                 if w.room < PLAIN_VERDICT_SIZE + 8:
-                    return n
+                    return False
                 w.plain(NFQNL_VERDICT_BATCH_TYPE, st.queue, upto, self.verdict,
                         self.next_seq(), self.mark)
                 self.batch_messages += 1
                 st.upto = None
-                n += 1
+            dirty.pop()
         if self.waiting and (force or self.due()):
-            n += self.flush_waiting()
-        return n
+            self.flush_waiting()
+            return not self.waiting
+        return True
 
     def pending(self) -> bool:
         """True when a batch message or a waiting completion is not written yet."""
-        return self.waiting > 0 or any(st.upto is not None for st in self.queues.values())
+        return self.waiting > 0 or bool(self._dirty)
 
     def needs_flush(self) -> bool:
         """True when the writer is nearly full (send it before adding more)."""

@@ -75,7 +75,7 @@ class Packet(MessageView):
     queue's policy verdict and is counted (``stats.released_without_verdict``).
     """
 
-    __slots__ = ("_q", "_state", "__weakref__")
+    __slots__ = ("_q", "_state", "_pid", "_qn", "__weakref__")
 
     TYPES = (NFQNL_PACKET_TYPE,)
     HDR = nfgenmsg
@@ -84,26 +84,36 @@ class Packet(MessageView):
 
     _q: VerdictSink | None
     _state: int
+    _pid: int
+    _qn: int
 
     def __init__(self, buf: Any, offset: int = 0, queue: VerdictSink | None = None) -> None:
         super().__init__(buf, offset)
         self._q = queue
         self._state = _PENDING
+        self._pid = self._qn = -1
 
     @classmethod
-    def _make(cls, buf: Any, offset: int, queue: VerdictSink | None) -> Packet:
-        """A packet over framing the caller checked (the receive path)."""
+    def _make(cls, buf: Any, offset: int, queue: VerdictSink | None, pid: int = -1,
+              qn: int = -1) -> Packet:
+        """A packet over framing the caller checked (the receive path, which may know
+        its id and queue already)."""
         p = cls.__new__(cls)
         p._buf = buf
         p._off = offset
         p._q = queue
         p._state = _PENDING
+        p._pid = pid
+        p._qn = qn
         return p
 
     # -- header ---------------------------------------------------------------------
     @property
     def queue(self) -> int:
         """The queue number (``nfgenmsg.res_id``)."""
+        qn = self._qn
+        if qn >= 0:
+            return qn
         return int(_unpack_be16(self._buf, self._off + 18)[0])
 
     @property
@@ -129,6 +139,9 @@ class Packet(MessageView):
     @property
     def id(self) -> int:
         """The packet id (``nfqnl_msg_packet_hdr.packet_id``): what a verdict names."""
+        pid = self._pid
+        if pid >= 0:
+            return pid
         return self._pkt_hdr()[0]
 
     @property
@@ -375,7 +388,7 @@ class Packet(MessageView):
         if self._state != _PENDING:
             raise EncodeError(f"packet {self.id} already has its verdict")
         q = self._q
-        p = Packet._make(self.tobytes(), 0, q)
+        p = Packet._make(self.tobytes(), 0, q, self.id, self.queue)
         self._state = _DONE  # the obligation moved to the copy
         if q is not None:
             q.hold(self.queue, self.id)

@@ -50,6 +50,8 @@ PLAIN_VERDICT_SIZE = nlmsghdr.size + nfgenmsg.size + 4 + nfqnl_msg_verdict_hdr.s
 _tail = struct.Struct("!BBH")
 _nla = struct.Struct("=HH")
 _vhdr = nfqnl_msg_verdict_hdr
+_seq = struct.Struct("=I")  # nlmsg_seq, host order
+_id = struct.Struct("!I")  # nfqnl_msg_verdict_hdr.id
 
 
 def _check_queue(queue: int) -> None:
@@ -119,7 +121,8 @@ class VerdictWriter:
         count: messages written.
     """
 
-    __slots__ = ("buf", "_mv", "tail", "count", "_builder", "_nla_vhdr", "_nla_mark")
+    __slots__ = ("buf", "_mv", "tail", "count", "_builder", "_nla_vhdr", "_nla_mark",
+                 "_templates")
 
     def __init__(self, size: int = 65536) -> None:
         self.buf = bytearray(size)
@@ -129,6 +132,7 @@ class VerdictWriter:
         self._builder: Builder | None = None
         self._nla_vhdr = _nla.pack(4 + _vhdr.size, NFQA.VERDICT_HDR)
         self._nla_mark = _nla.pack(8, NFQA.MARK)
+        self._templates: dict[tuple[int, int, int], bytes] = {}
 
     @property
     def room(self) -> int:
@@ -152,10 +156,25 @@ class VerdictWriter:
             EncodeError: no room, or a value out of range.
         """
         at = self.tail
-        size = PLAIN_VERDICT_SIZE + (8 if mark is not None else 0)
-        if at + size > len(self.buf):
-            raise EncodeError(f"verdict buffer full ({self.tail} of {len(self.buf)} bytes)")
         buf = self.buf
+        if mark is None:
+            # the common case: a 32-byte template per (type, queue, verdict); only the
+            # seq and the id differ from one message to the next
+            tpl = self._templates.get((type_, queue, verdict))
+            if tpl is not None and at + PLAIN_VERDICT_SIZE <= len(buf):
+                buf[at:at + PLAIN_VERDICT_SIZE] = tpl
+                try:
+                    _seq.pack_into(buf, at + 8, seq)
+                    _id.pack_into(buf, at + 28, packet_id)
+                except struct.error:
+                    raise EncodeError(f"verdict for packet {packet_id!r} (seq {seq!r}): a "
+                                      "value out of range") from None
+                self.tail = at + PLAIN_VERDICT_SIZE
+                self.count += 1
+                return
+        size = PLAIN_VERDICT_SIZE + (8 if mark is not None else 0)
+        if at + size > len(buf):
+            raise EncodeError(f"verdict buffer full ({self.tail} of {len(self.buf)} bytes)")
         try:
             nlmsghdr.pack_into(buf, at, size, type_, NLM_F.REQUEST, seq, 0)
             _tail.pack_into(buf, at + 16, NFPROTO.UNSPEC, NFNETLINK_V0, queue)
@@ -168,6 +187,8 @@ class VerdictWriter:
             raise EncodeError(
                 f"verdict {verdict!r} for packet {packet_id!r} of queue {queue!r} (mark "
                 f"{mark!r}): a value out of range") from None
+        if mark is None and len(self._templates) < 4096:
+            self._templates[(type_, queue, verdict)] = bytes(buf[at:at + size])
         self.tail = at + size
         self.count += 1
 
