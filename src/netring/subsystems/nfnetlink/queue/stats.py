@@ -24,7 +24,8 @@
 
 from __future__ import annotations
 
-__all__ = ["QueueStats", "KernelQueueStats", "parse_proc_nfnetlink_queue", "VERDICT_KINDS"]
+__all__ = ["QueueStats", "KernelQueueStats", "parse_proc_nfnetlink_queue", "VERDICT_KINDS",
+           "stats_line"]
 
 #: the low byte of a verdict word -> its name (NF_DROP .. NF_STOP)
 VERDICT_KINDS = ("drop", "accept", "stolen", "queue", "repeat", "stop")
@@ -108,3 +109,24 @@ class QueueStats:
 
     def __repr__(self) -> str:
         return f"<QueueStats {self.to_dict()}>"
+
+
+def stats_line(s: QueueStats, elapsed: float, *, rates: bool = True) -> str:
+    """One line of counts (the command line's live line and final summary).
+
+    ``rates``: packets/s and bytes/s over ``elapsed`` seconds first.
+    """
+    v = s.verdicts
+    kinds = " ".join(f"{k} {v[k]}" for k in VERDICT_KINDS if v.get(k))
+    parts = [f"{s.packets} packets"]
+    if rates and elapsed > 0:
+        parts.append(f"{s.packets / elapsed:,.0f} pkt/s {s.bytes / elapsed / 1e6:,.2f} MB/s")
+    parts.append(f"verdicts: {kinds or 'none'}")
+    parts.append(f"kernel drops {s.kernel_dropped}")
+    parts.append(f"ENOBUFS {s.enobufs}")
+    parts.append(f"fail-open accepts {s.fail_open_accepts}")
+    if s.released_without_verdict:
+        parts.append(f"policy verdicts {s.released_without_verdict}")
+    if s.verdict_errors:
+        parts.append(f"verdict errors {s.verdict_errors}")
+    return ", ".join(parts)
