@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 
 from netring.tools.bench._common import machine, machine_line, print_table
 from netring.tools.bench.nfqueue_consumers import (
@@ -142,7 +141,6 @@ def main() -> None:
     finally:
         subprocess.run(["ip", "netns", "del", NS], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
-    _ = threading
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-import random
 import signal
 import socket
 import struct
@@ -151,7 +150,7 @@ def test_mangled_tcp_data_arrives_with_its_checksum_fixed(netns: Netns) -> None:
             try:
                 conn.settimeout(0.01)
                 received += conn.recv(100)
-            except socket.timeout:
+            except TimeoutError:
                 pass
         assert received == b"HELLO WORLD"
         conn.close()
@@ -316,8 +315,9 @@ def test_sigterm_gives_waiting_packets_their_policy_verdict_and_unbinds(netns: N
     os.kill(pid, signal.SIGTERM)
     assert reap(pid, 10) == 0
     assert _seqs(drain(rx)) == list(range(5))  # the policy accepted them on the way out
-    from netring.subsystems.nfnetlink.queue.stats import parse_proc_nfnetlink_queue
     from nsutil import sh
+
+    from netring.subsystems.nfnetlink.queue.stats import parse_proc_nfnetlink_queue
     text = sh("ip", "netns", "exec", netns.name, "cat", "/proc/net/netfilter/nfnetlink_queue").stdout
     assert 13 not in parse_proc_nfnetlink_queue(text)
 

@@ -6,15 +6,12 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import time
 
 from nfqutil import counters, drain, ipt, queue_rule, udp_pair
 from nsutil import Netns, sh
 from procutil import fork, reap
 
-from netring.netns import socket_in
-from netring.subsystems.nfnetlink.constants import NF
 from netring.subsystems.nfnetlink.edge.queue import Queue
 from netring.subsystems.nfnetlink.queue.stats import parse_proc_nfnetlink_queue
 
@@ -194,4 +191,3 @@ def test_a_consumer_killed_at_full_rate_never_blackholes_traffic(netns: Netns) -
         b.accept()
         q.flush()
         assert drain(rx) == [b"again"]
-    _ = socket_in

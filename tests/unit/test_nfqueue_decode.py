@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from netring.codec import NLM_F, iter_messages
 from netring.errors import DecodeError, EncodeError
-from netring.subsystems.nfnetlink.constants import NF, NF_INET, NFPROTO
 from netring.subsystems.nfnetlink.conntrack import IPS, decode_conntrack
+from netring.subsystems.nfnetlink.constants import NF, NF_INET, NFPROTO
 from netring.subsystems.nfnetlink.queue import NFQA, NFQA_CFG_F, NFQNL_CFG_CMD, NFQNL_COPY, Packet
 from netring.subsystems.nfnetlink.queue.requests import (
     NFQNL_VERDICT_BATCH_TYPE,

@@ -241,11 +241,14 @@ class _PcapngOut:
     """Queued packets into a pcapng file: one interface per link type (raw IPv4/IPv6)."""
 
     def __init__(self, path: str) -> None:
-        from ..pcap.format import LINKTYPE
-        from ..pcap.writer import PcapngWriter
+        import importlib
 
+        from ..pcap.format import LINKTYPE
+
+        writer: Any = importlib.import_module("netring.pcap.writer")
         self._f = open(path, "wb")  # noqa: SIM115 - closed in close()
-        self._w = PcapngWriter(self._f)
+        self._w = writer.PcapngWriter(self._f)
+        self._verdict = writer.make_verdict
         self._ifaces: dict[int, int] = {}
         self._linktype = LINKTYPE
 
@@ -257,8 +260,11 @@ class _PcapngOut:
             iface = self._w.add_interface(lt, 65535, name=f"nfqueue family {fam}")
             self._ifaces[fam] = iface
         ts = pkt.timestamp_ns
+        # pcapng has no verdict type for netfilter: type 0 (variable-length data) with
+        # the kernel's name of the verdict, NF_ACCEPT or NF_DROP
         self._w.write(pkt.payload, time.time_ns() if ts is None else ts, pkt.cap_len, iface,
-                      packetid=pkt.id, queue=pkt.queue, verdict=[verdict.encode()])
+                      packetid=pkt.id, queue=pkt.queue,
+                      verdict=[self._verdict(0, b"NF_" + verdict.upper().encode())])
 
     def close(self) -> None:
         self._w.close()

@@ -57,13 +57,12 @@ from ...._sys.poll import Readable
 from ....codec import NETLINK, NLMSG, Message
 from ....codec.errmsg import parse_error
 from ....codec.reply import classify
-from ....codec.structs import nlmsghdr
 from ....conn import Chunk, Connection
-from ....errors import DecodeError, EncodeError, NetlinkError, NotSupportedError, Overrun
+from ....errors import DecodeError, EncodeError, NetlinkError, NotSupportedError
 from ....netns import netns_path, run_in_netns
 from ....socket import NetlinkSocket
 from ..constants import NF, NF_VERDICT_FLAG_QUEUE_BYPASS, NFPROTO, nf_queue_nr
-from ..queue.batch import Batcher
+from ..queue.batch import Batcher, QueueState
 from ..queue.checksum import fix_packet
 from ..queue.constants import NFQA_CFG_F, NFQNL_CFG_CMD, NFQNL_COPY, NFQNL_MAX_COPY_RANGE
 from ..queue.packet import NFQNL_PACKET_TYPE, PACKET_ID_OFFSET, Packet
@@ -77,7 +76,7 @@ from ..queue.requests import (
 from ..queue.stats import VERDICT_KINDS, KernelQueueStats, QueueStats, parse_proc_nfnetlink_queue
 
 __all__ = ["Queue", "PacketBatch", "DEFAULT_WINDOW", "DEFAULT_DELAY", "DEFAULT_RCVBUF",
-           "PROC_NFNETLINK_QUEUE"]
+           "PROC_NFNETLINK_QUEUE", "verdict_word"]
 
 #: packets that may wait for their verdict at once (see docs/nfqueue.md, "window":
 #: the kernel finds a packet by walking its queue, so a verdict costs more the more
@@ -469,8 +468,8 @@ class Queue:
         """
         s = self._stats
         out = QueueStats()
-        for k in QueueStats.__slots__:
-            setattr(out, k, getattr(s, k))
+        for name in QueueStats.__slots__:
+            setattr(out, name, getattr(s, name))
         b = self.batcher
         out.verdicts = {VERDICT_KINDS[i]: b.by_verdict[i] for i in range(6)}
         out.batch_messages = b.batch_messages
@@ -638,9 +637,9 @@ class Queue:
                 b.complete(queue, i, verdict, mark=mark)
 
     @staticmethod
-    def _awaiting(st: Any, packet_id: int) -> bool:
+    def _awaiting(st: QueueState, packet_id: int) -> bool:
         out = st.outstanding
-        if not out or packet_id in st.done:
+        if not out or packet_id in st.done or st.last is None:
             return False
         return ((packet_id - out[0]) & 0xFFFFFFFF) <= ((st.last - out[0]) & 0xFFFFFFFF)
 
@@ -1057,6 +1056,3 @@ def verdict_word(name: str, queue: int | None = None, bypass: bool = False) -> i
         raise EncodeError(f"unknown verdict {name!r}: accept, drop, repeat, stop or queue")
     return int(table[name])
 
-
-__all__ += ["verdict_word"]
-_ = (nlmsghdr, Overrun)

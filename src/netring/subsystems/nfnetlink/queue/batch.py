@@ -36,7 +36,12 @@ from collections.abc import Callable, Iterable, Sequence
 from ....codec.types import ReadableBuffer
 from ....errors import EncodeError
 from ..constants import NF
-from .requests import NFQNL_VERDICT_BATCH_TYPE, NFQNL_VERDICT_TYPE, PLAIN_VERDICT_SIZE, VerdictWriter
+from .requests import (
+    NFQNL_VERDICT_BATCH_TYPE,
+    NFQNL_VERDICT_TYPE,
+    PLAIN_VERDICT_SIZE,
+    VerdictWriter,
+)
 
 __all__ = ["Batcher", "QueueState", "id_after", "BATCHED", "SENT"]
 

@@ -225,8 +225,9 @@ class Packet(MessageView):
             return None
         proto, tci = nest.get(NFQA_VLAN.PROTO), nest.get(NFQA_VLAN.TCI)
         if proto is None or tci is None:
+            found = self._find(NFQA.VLAN)
             raise DecodeError("NFQA_VLAN without NFQA_VLAN_PROTO and NFQA_VLAN_TCI",
-                              (proto or tci).offset if (proto or tci) else self._off)
+                              found[0] if found else self._off)
         return proto.be16(), tci.be16()
 
     @property
