@@ -24,7 +24,7 @@ import sys
 import tempfile
 
 from netring.tools.bench._common import machine, machine_line, print_table
-from netring.tools.bench.nfqueue_consumers import (
+from netring.tools.nfqueue_consumers import (
     run_netring,
     run_netring_packets,
     run_netring_single,

@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ... import _sys
-from ...subsystems.nfnetlink.edge.queue import Queue
+from .. import _sys
+from ..subsystems.nfnetlink.edge.queue import Queue
 
 __all__ = ["run_netring", "run_netring_packets", "run_netring_single", "run_raw"]
 
@@ -101,7 +101,7 @@ def run_raw(queue: int, count: int, batch: int = 64, *, netns: str | None = None
             ready: Callable[[], None] = _noop, idle: float = 0.5,
             maxlen: int = 16384, rcvbuf: int = 8 << 20) -> Result:
     """The floor: a socket, ``MMsgBatch`` and hand-packed messages; no netring objects."""
-    from ...netns import socket_in
+    from ..netns import socket_in
 
     fd_sock = socket_in(netns, socket.AF_NETLINK, socket.SOCK_RAW, 12)
     fd_sock.setsockopt(socket.SOL_SOCKET, 33, rcvbuf)  # SO_RCVBUFFORCE
@@ -154,7 +154,7 @@ def run_raw(queue: int, count: int, batch: int = 64, *, netns: str | None = None
 
 
 def _sys_poll(fd: int) -> Callable[[float], bool]:
-    from ..._sys.poll import Readable
+    from .._sys.poll import Readable
 
     r = Readable(fd)
     return r.wait
