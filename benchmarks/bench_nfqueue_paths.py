@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """nfqueue accept-all throughput, 64-byte UDP through iptables NFQUEUE on lo, one run.
 
+Two modes: ``flood`` (the sender runs while the consumer works: both share the
+cores, as in production) and ``drain`` (the sender fills the kernel's queue
+first, then the consumer empties it alone: the consumer's own cost per packet).
+
 Consumers (one at a time, rounds interleaved): a C recvmmsg + VERDICT_BATCH loop
 (benchmarks/c/nfq_batch.c, when gcc is there), a raw Python recvmmsg +
 VERDICT_BATCH loop, netring's batch API, netring's per-packet API, and netring
@@ -18,11 +22,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 
+from netring.netns import socket_in
 from netring.tools.bench._common import machine, machine_line, print_table
 from netring.tools.nfqueue_consumers import (
     run_netring,
@@ -63,15 +69,19 @@ def sender(exe: dict[str, str], count: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd)
 
 
-def python_consumer(fn, count: int, batch: int, exe: dict[str, str]) -> tuple[int, float]:
+def python_consumer(fn, count: int, batch: int, exe: dict[str, str],
+                    drain: bool) -> tuple[int, float]:
     box: dict[str, subprocess.Popen[bytes]] = {}
 
     def ready() -> None:
         box["p"] = sender(exe, count)
+        if drain:
+            box["p"].wait(60)
 
     kw = {} if fn is run_netring_single else {"batch": batch}
     try:
-        got, secs = fn(QUEUE, count, netns=NS, ready=ready, **kw)
+        got, secs = fn(QUEUE, count, netns=NS, ready=ready, maxlen=200_000, rcvbuf=256 << 20,
+                       **kw)
     finally:
         p = box.get("p")
         if p is not None:
@@ -79,12 +89,16 @@ def python_consumer(fn, count: int, batch: int, exe: dict[str, str]) -> tuple[in
     return got, secs
 
 
-def c_consumer(count: int, batch: int, exe: dict[str, str]) -> tuple[int, float]:
+def c_consumer(count: int, batch: int, exe: dict[str, str], drain: bool) -> tuple[int, float]:
     c = subprocess.Popen(["ip", "netns", "exec", NS, exe["nfq_batch"], str(QUEUE), str(count),
-                          str(batch)], stdout=subprocess.PIPE, text=True)
-    assert c.stdout is not None
+                          str(batch)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert c.stdout is not None and c.stdin is not None
     assert c.stdout.readline().strip() == "ready"
     p = sender(exe, count)
+    if drain:
+        p.wait(60)
+    c.stdin.write("go\n")
+    c.stdin.flush()
     out = c.stdout.readline().split()
     c.wait(60)
     p.wait(60)
@@ -96,6 +110,7 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=300_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--mode", choices=("flood", "drain", "both"), default="both")
     a = ap.parse_args()
     subprocess.run(["ip", "netns", "del", NS], capture_output=True)
     sh("ip", "netns", "add", NS)
@@ -114,26 +129,31 @@ def main() -> None:
             (f"netring Queue.packets() + pkt.accept() (batch {a.batch})", run_netring_packets),
             ("netring one recv + one verdict per packet (batch 1)", run_netring_single),
         ]
-        rates: dict[str, list[float]] = {name: [] for name, _ in consumers}
-        lost: dict[str, int] = dict.fromkeys(rates, 0)
-        for _ in range(a.rounds):
-            for name, fn in consumers:
-                if fn == "c":
-                    got, secs = c_consumer(a.count, a.batch, exe)
-                else:
-                    got, secs = python_consumer(fn, a.count, a.batch, exe)
-                rates[name].append(got / secs)
-                lost[name] += a.count - got
-        base = statistics.median(rates[consumers[0][0]])
-        rows = []
-        for name, _ in consumers:
-            med = statistics.median(rates[name])
-            rows.append((name, f"{med / 1e3:,.0f} k/s",
-                         f"{min(rates[name]) / 1e3:,.0f}-{max(rates[name]) / 1e3:,.0f} k/s",
-                         f"{med / base:.2f}x", f"{lost[name]}"))
-        print_table(sys.stdout, f"nfqueue accept-all, 64-byte UDP, {a.count} packets x "
-                    f"{a.rounds} rounds (median; ratio to the first row)", rows,
-                    ("consumer", "verdicts/s", "range", "ratio", "not received"), first=True)
+        modes = ("flood", "drain") if a.mode == "both" else (a.mode,)
+        sink = socket_in(f"/run/netns/{NS}", socket.AF_INET, socket.SOCK_DGRAM)
+        sink.bind(("127.0.0.1", PORT))  # accepted packets end here (never read)
+        for mode in modes:
+            rates: dict[str, list[float]] = {name: [] for name, _ in consumers}
+            lost: dict[str, int] = dict.fromkeys(rates, 0)
+            for _ in range(a.rounds):
+                for name, fn in consumers:
+                    if fn == "c":
+                        got, secs = c_consumer(a.count, a.batch, exe, mode == "drain")
+                    else:
+                        got, secs = python_consumer(fn, a.count, a.batch, exe, mode == "drain")
+                    rates[name].append(got / secs)
+                    lost[name] += a.count - got
+            base = statistics.median(rates[consumers[0][0]])
+            rows = []
+            for name, _ in consumers:
+                med = statistics.median(rates[name])
+                rows.append((name, f"{med / 1e3:,.0f} k/s",
+                             f"{min(rates[name]) / 1e3:,.0f}-{max(rates[name]) / 1e3:,.0f} k/s",
+                             f"{med / base:.2f}x", f"{lost[name]}"))
+            print_table(sys.stdout, f"{mode}: nfqueue accept-all, 64-byte UDP, {a.count} packets "
+                        f"x {a.rounds} rounds (median; ratio to the first row)", rows,
+                        ("consumer", "verdicts/s", "range", "ratio", "not received"),
+                        first=mode == modes[0])
         print()
         print("sender: " + ("benchmarks/c/nfq_send.c (sendmmsg)" if exe else "Python sendto"))
         print("command: " + " ".join(["python"] + sys.argv))

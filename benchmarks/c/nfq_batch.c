@@ -1,6 +1,7 @@
 /* A C nfqueue consumer for comparison: recvmmsg of up to BATCH datagrams, then one
  * NFQNL_MSG_VERDICT_BATCH (NF_ACCEPT) for the last id.  Stops after COUNT packets or
  * IDLE_MS without one; prints "packets seconds" (first packet to last verdict).
+ * It binds, prints "ready", and starts reading when a line arrives on stdin.
  * usage: nfq_batch QUEUE COUNT BATCH */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -69,7 +70,7 @@ int main(int argc, char **argv)
 	int queue = atoi(argv[1]), batch = atoi(argv[3]);
 	long count = atol(argv[2]);
 	fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER);
-	int rcvbuf = 8 << 20;
+	int rcvbuf = 256 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
@@ -81,11 +82,14 @@ int main(int argc, char **argv)
 	len = begin(msg, NFQNL_MSG_CONFIG, queue, NLM_F_ACK);
 	struct nfqnl_msg_config_params p = { .copy_range = htonl(0xffff), .copy_mode = NFQNL_COPY_PACKET };
 	put_attr(msg, &len, NFQA_CFG_PARAMS, &p, sizeof(p));
-	uint32_t maxlen = htonl(16384);
+	uint32_t maxlen = htonl(200000);
 	put_attr(msg, &len, NFQA_CFG_QUEUE_MAXLEN, &maxlen, 4);
 	request(msg, len);
 	printf("ready\n");
 	fflush(stdout);
+	char go[16];
+	if (!fgets(go, sizeof(go), stdin))
+		return 1;
 
 	static char bufs[1024][SLOT];
 	struct mmsghdr m[1024];

@@ -47,6 +47,7 @@ import os
 import signal
 import socket as _socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
@@ -94,6 +95,8 @@ _SLOT_HEADROOM = 1024
 
 _NLMSG_ERROR = int(NLMSG.ERROR)
 _PACKET = int(NFQNL_PACKET_TYPE)
+#: a packet's nlmsg_type (host order) read as a big-endian u16
+_PACKET_BE = int.from_bytes(_PACKET.to_bytes(2, sys.byteorder), "big")
 _MSG_TRUNC = 0x20
 _NO_REQUEST = -1  # a sequence number no message carries: "no request is pending"
 _be32 = struct.Struct("!I")
@@ -292,9 +295,9 @@ class Queue:
         self._regions = [arena[i * self._slot:(i + 1) * self._slot] for i in range(batch)]
         self._mb: Any = None  # MMsgBatch over the slots (made below, after the socket)
         s = self._slot
-        # one unpack reads every slot's (nlmsg_len, nlmsg_type); another (res_id, packet_id)
-        self._hdrs = struct.Struct("=" + f"IH{s - 6}x" * (batch - 1) + "IH")
-        self._qids = struct.Struct("!" + f"18xH4xI{s - 28}x" * (batch - 1) + "18xH4xI")
+        # one big-endian unpack reads every slot's nlmsg_type (host order, so a packet's
+        # 0x0300 reads as _PACKET_BE on this host), res_id (the queue) and packet_id
+        self._qids = struct.Struct("!" + f"4xH12xH4xI{s - 28}x" * (batch - 1) + "4xH12xH4xI")
         # connected to port id 0: the kernel refuses unicasts to us from anyone but
         # itself (ECONNREFUSED), so every datagram received is the kernel's
         self.sock.socket.connect((0, 0))
@@ -800,22 +803,24 @@ class Queue:
     def _take(self, mb: Any, got: int) -> PacketBatch:
         st = self._stats
         st.batches += 1
-        hdrs = self._hdrs.unpack_from(self._arena)
-        types = hdrs[1:2 * got:2]
-        nlens = hdrs[0:2 * got:2]
+        qids = self._qids.unpack_from(self._arena)
         lens = mb.lengths[:got]
         # the socket is connected to the kernel (only it can send to us); a datagram
-        # cut by MSG_TRUNC has msg_len (the slot) != nlmsg_len and takes the slow path
-        if types.count(_PACKET) == got and nlens == tuple(lens):
-            qids = self._qids.unpack_from(self._arena)
-            qs = qids[0:2 * got:2]
-            ids = qids[1:2 * got:2]
+        # that filled its slot may have been cut (MSG_TRUNC): the slow path looks
+        if qids[0:3 * got:3].count(_PACKET_BE) == got and max(lens) < self._slot:
+            qs = qids[1:3 * got:3]
+            ids = qids[2:3 * got:3]
             slots = self._regions  # whole slots: a packet view reads within nlmsg_len
             st.packets += got
             st.bytes += sum(lens)
-            if qs.count(qs[0]) == got:
-                q = qs[0]
-                self._gaps(q, ids[0], ids[-1], got)
+            q = qs[0]
+            if qs.count(q) == got:
+                prev = self._last_id.get(q)
+                last = ids[-1]
+                if prev is not None and last - prev != got:  # else: no id was skipped
+                    self._gaps(q, ids[0], last, got)
+                else:
+                    self._last_id[q] = last
                 self.batcher.received_many(q, ids)
                 batch = PacketBatch(self, q, ids, slots)
             else:
