@@ -1,0 +1,810 @@
+"""pcap and pcapng writers over any binary file object.
+
+Both writers build records in place in one preallocated buffer (``pack_into``
+for the headers, slice assignment for the packet bytes) and hand the buffer to
+the file in chunks of ``bufsize`` bytes, so a drain loop pays a few small
+operations per packet and one ``file.write`` per megabyte::
+
+    caller                    writer buffer (bufsize, reused)                file
+    write(data, ts_ns) --->  | rec | rec | rec | ... | rec |   free   | --->  .write(view)
+                              ^ pack_into header, copy data        when the next record
+                                                                   does not fit, on flush()
+                                                                   and on close()
+
+pcap (``PcapWriter``): the 24-byte file header, then per packet the 16-byte
+record header and the captured bytes::
+
+    | magic | 2 | 4 | 0 | 0 | snaplen | linktype |  | sec | frac | caplen | wirelen | data |
+
+pcapng (``PcapngWriter``): a section header block, one interface description
+block per :meth:`PcapngWriter.add_interface`, then enhanced packet blocks and
+interface statistics blocks in the order written::
+
+    | SHB (opt_comment, shb_userappl) | IDB 0 | IDB 1 | EPB | EPB | ... | ISB |
+
+    EPB: | 6 | len | if | ts hi | ts lo | caplen | wirelen | data pad | options | len |
+         options (only those given): epb_flags, epb_hash, epb_dropcount, epb_packetid,
+         epb_queue, epb_verdict (repeated), opt_comment, opt_endofopt
+
+Files are written in host byte order.  The file object must consume the
+memoryview it is given before ``write`` returns (every ordinary file object
+does: ``FileIO``, ``BufferedWriter``, ``BytesIO``, gzip and the like); the
+writer reuses the buffer afterwards.  Neither writer opens or closes files.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from ..codec.structs import s64, u32, u64
+from ..errors import EncodeError
+from .format import (
+    PCAP_MAGIC_NS,
+    PCAP_MAGIC_US,
+    PCAP_VERSION,
+    PCAPNG_BLOCK,
+    PCAPNG_BYTE_ORDER_MAGIC,
+    PCAPNG_EPB_DIRECTION,
+    PCAPNG_EPB_DIRECTION_MASK,
+    PCAPNG_EPB_FCSLEN_MASK,
+    PCAPNG_EPB_FCSLEN_SHIFT,
+    PCAPNG_EPB_OPT,
+    PCAPNG_EPB_RECEPTION,
+    PCAPNG_EPB_RECEPTION_MASK,
+    PCAPNG_EPB_RECEPTION_SHIFT,
+    PCAPNG_IDB_OPT,
+    PCAPNG_ISB_OPT,
+    PCAPNG_OPT,
+    PCAPNG_SECTION_LENGTH_UNKNOWN,
+    PCAPNG_SHB_OPT,
+    PCAPNG_TSRESOL_BASE2,
+    PCAPNG_TSRESOL_DEFAULT,
+    PCAPNG_VERDICT_TYPE,
+    PCAPNG_VERSION,
+    pcap_file_header,
+    pcap_record_header,
+    pcapng_block_trailer,
+    pcapng_epb,
+    pcapng_idb,
+    pcapng_isb,
+    pcapng_option_header,
+    pcapng_shb,
+)
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import Any, Protocol, Self
+
+    from ..codec.types import ReadableBuffer
+
+    class SupportsWrite(Protocol):
+        """A binary file object: ``write`` takes bytes-like data (and may return a count)."""
+
+        def write(self, data: memoryview, /) -> object: ...
+
+    #: one packet for ``write_many``: (data, ts_ns, wirelen or None)
+    PacketTuple = tuple[ReadableBuffer, int, int | None]
+else:
+    SupportsWrite = PacketTuple = object  # never evaluated in an annotation
+
+__all__ = [
+    "SupportsWrite",
+    "PcapWriter",
+    "PcapngWriter",
+    "open_writer",
+    "epb_flags",
+    "make_verdict",
+    "DEFAULT_SNAPLEN",
+    "DEFAULT_BUFSIZE",
+]
+
+DEFAULT_SNAPLEN = 262144  # tcpdump's and dumpcap's default (MAXIMUM_SNAPLEN)
+DEFAULT_BUFSIZE = 1 << 20
+MIN_BUFSIZE = 4096
+_NS_PER_S = 1_000_000_000
+_NS_PER_US = 1_000
+_U32_MAX = 0xFFFFFFFF
+_OPT_MAX = 0xFFFF  # an option value's length is a u16
+
+_EPB_BLOCK = int(PCAPNG_BLOCK.ENHANCED_PACKET)
+_EPB_FIXED = pcapng_epb.size + pcapng_block_trailer.size  # 32: a block with no data/options
+_ENDOFOPT = pcapng_option_header.pack(PCAPNG_OPT.ENDOFOPT, 0)
+_ZEROS = (b"", b"\0", b"\0\0", b"\0\0\0")
+# the trailing block length preceded by 0-3 zero bytes of data padding, one pack_into
+_PAD_TRAILERS = tuple(
+    struct.Struct("=" + "x" * pad + pcapng_block_trailer.format[1:]).pack_into
+    for pad in range(4)
+)
+
+
+def _check_u32(what: str, value: int) -> int:
+    if not 0 <= value <= _U32_MAX:
+        raise EncodeError(f"{what} {value} does not fit 32 bits unsigned")
+    return value
+
+
+class _BufferedWriter:
+    """What both writers share: the reused buffer, draining it into the file,
+    counters, ``flush``/``close`` and the context manager.
+
+    A failed ``file.write`` poisons the writer (the file's content is unknown
+    from then on): every later call raises :class:`EncodeError` naming the first
+    failure.
+    """
+
+    __slots__ = ("packets", "_write", "_file_flush", "_buf", "_view", "_off", "_limit",
+                 "_flushed", "_closed", "_error")
+
+    packets: int
+
+    def __init__(self, file: SupportsWrite, bufsize: int) -> None:
+        write = getattr(file, "write", None)
+        if not callable(write):
+            raise EncodeError(f"a capture writer needs a binary file object with .write(), "
+                              f"not {type(file).__name__}")
+        if bufsize < MIN_BUFSIZE:
+            raise EncodeError(f"bufsize {bufsize} is below the minimum {MIN_BUFSIZE}")
+        flush = getattr(file, "flush", None)
+        self._write: Callable[[memoryview], object] = write
+        self._file_flush: Callable[[], object] | None = flush if callable(flush) else None
+        self._buf = bytearray(bufsize)
+        # the export also pins the bytearray's size: a slice assignment of the
+        # wrong length raises BufferError instead of resizing the buffer
+        self._view = memoryview(self._buf)
+        self._off = 0
+        self._limit = bufsize  # -1 once closed or poisoned: every write takes the slow path
+        self._flushed = 0
+        self._closed = False
+        self._error: BaseException | None = None
+        self.packets = 0
+
+    @property
+    def bytes(self) -> int:
+        """Bytes of capture file produced so far (written out plus still buffered)."""
+        return self._flushed + self._off
+
+    def _emit(self, data: memoryview) -> None:
+        """Hand ``data`` to the file whole, following short writes."""
+        total = len(data)
+        try:
+            done = self._write(data)
+            left = total
+            while isinstance(done, int) and done < left:
+                if done <= 0:
+                    raise BlockingIOError(f"the file accepted no bytes ({left} left): "
+                                          "a non-blocking raw file needs a buffered wrapper")
+                data = data[done:]
+                left -= done
+                done = self._write(data)
+        except BaseException as e:
+            self._error = e
+            self._limit = -1
+            raise
+        self._flushed += total
+
+    def _usable(self) -> None:
+        if self._error is not None:
+            raise EncodeError(f"capture writer unusable after a failed write: {self._error!r}")
+        if self._closed:
+            raise EncodeError("capture writer is closed")
+
+    def _drain(self) -> None:
+        if self._off:
+            off, self._off = self._off, 0
+            try:
+                self._emit(self._view[:off])
+            except BaseException:
+                self._off = off
+                raise
+
+    def _room(self, need: int) -> bool:
+        """Slow path of every write: make ``need`` bytes of room at ``_off``.
+
+        Returns False when the record is larger than the whole buffer (the
+        caller then writes it to the file directly, after what is buffered).
+        """
+        self._usable()
+        self._drain()
+        return need <= self._limit
+
+    def _put(self, head: ReadableBuffer, data: ReadableBuffer, tail: ReadableBuffer) -> None:
+        """Append one record given as pieces (the slow path's way of writing)."""
+        n = len(data)
+        need = len(head) + n + len(tail)
+        off = self._off
+        if off + need > self._limit:
+            if not self._room(need):
+                self._emit(memoryview(head))
+                self._emit(memoryview(data))
+                self._emit(memoryview(tail))
+                return
+            off = 0
+        buf = self._buf
+        mid = off + len(head)
+        buf[off:mid] = head
+        buf[mid:mid + n] = data
+        buf[mid + n:off + need] = tail
+        self._off = off + need
+
+    def flush(self) -> None:
+        """Write out what is buffered and flush the file (when it has ``flush``)."""
+        self._usable()
+        self._drain()
+        if self._file_flush is not None:
+            self._file_flush()
+
+    def close(self) -> None:
+        """Flush and stop accepting records.  The file itself stays open: the
+        caller opened it and closes it.  Closing twice is harmless."""
+        if self._closed:
+            return
+        if self._error is None:
+            self.flush()
+        self._closed = True
+        self._limit = -1
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class PcapWriter(_BufferedWriter):
+    """Writes a classic pcap file: one link type, nanosecond or microsecond stamps.
+
+    Args:
+        file: any binary file object (``.write``); not closed by :meth:`close`.
+        linktype: the file's ``LINKTYPE_*`` (the whole 32-bit field: FCS bits may
+            be included).
+        snaplen: longest packet prefix kept; longer packets are cut to it (their
+            wire length is kept).
+        nanoseconds: nanosecond magic (the default) or microsecond stamps.
+        bufsize: bytes buffered before the file sees them.
+
+    The file header is written to the file at once.  ``packets`` counts records,
+    ``bytes`` the file's length so far.
+    """
+
+    __slots__ = ("linktype", "snaplen", "nanoseconds")
+
+    def __init__(self, file: SupportsWrite, linktype: int, snaplen: int = DEFAULT_SNAPLEN, *,
+                 nanoseconds: bool = True, bufsize: int = DEFAULT_BUFSIZE) -> None:
+        super().__init__(file, bufsize)
+        _check_u32("linktype", linktype)
+        if not 0 < snaplen <= _U32_MAX:
+            raise EncodeError(f"snaplen {snaplen} must be between 1 and {_U32_MAX}")
+        self.linktype = linktype
+        self.snaplen = snaplen
+        self.nanoseconds = nanoseconds
+        magic = PCAP_MAGIC_NS if nanoseconds else PCAP_MAGIC_US
+        header = pcap_file_header.pack(magic, *PCAP_VERSION, 0, 0, snaplen, linktype)
+        self._emit(memoryview(header))
+
+    def write(self, data: ReadableBuffer, ts_ns: int, wirelen: int | None = None) -> None:
+        """Append one packet.
+
+        Args:
+            data: the packet bytes (any bytes-like object of single bytes); the
+                first ``snaplen`` of them are kept.
+            ts_ns: capture time in nanoseconds since the epoch.
+            wirelen: the packet's length on the wire; defaults to ``len(data)``.
+        """
+        n = len(data)
+        if wirelen is None:
+            wirelen = n
+        if n > self.snaplen:
+            n = self.snaplen
+            data = memoryview(data)[:n]
+        off = self._off
+        end = off + 16 + n
+        if end > self._limit:
+            if not self._room(16 + n):
+                self._write_big(data, ts_ns, wirelen)
+                return
+            off = 0
+            end = 16 + n
+        sec, frac = divmod(ts_ns, _NS_PER_S)
+        if not self.nanoseconds:
+            frac //= _NS_PER_US
+        try:
+            pcap_record_header.pack_into(self._buf, off, sec, frac, n, wirelen)
+        except struct.error:
+            raise EncodeError(f"pcap record out of range: ts_ns {ts_ns}, wirelen {wirelen}"
+                              ) from None
+        self._buf[off + 16:end] = data
+        self._off = end
+        self.packets += 1
+
+    def _write_big(self, data: ReadableBuffer, ts_ns: int, wirelen: int) -> None:
+        sec, frac = divmod(ts_ns, _NS_PER_S)
+        if not self.nanoseconds:
+            frac //= _NS_PER_US
+        try:
+            head = pcap_record_header.pack(sec, frac, len(data), wirelen)
+        except struct.error:
+            raise EncodeError(f"pcap record out of range: ts_ns {ts_ns}, wirelen {wirelen}"
+                              ) from None
+        self._emit(memoryview(head))
+        self._emit(memoryview(data))
+        self.packets += 1
+
+    def write_many(self, packets: Iterable[PacketTuple]) -> int:
+        """Append many packets given as ``(data, ts_ns, wirelen or None)``; returns
+        how many.  Same result as calling :meth:`write` for each, with the loop
+        and its lookups kept local."""
+        buf = self._buf
+        pack = pcap_record_header.pack_into
+        snaplen = self.snaplen
+        usec = not self.nanoseconds
+        off = self._off
+        limit = self._limit
+        count = 0
+        try:
+            for data, ts_ns, wirelen in packets:
+                n = len(data)
+                if wirelen is None:
+                    wirelen = n
+                if n > snaplen:
+                    n = snaplen
+                    data = memoryview(data)[:n]
+                end = off + 16 + n
+                if end > limit:
+                    self._off = off
+                    fits = self._room(16 + n)
+                    off = self._off  # 0: the buffer went to the file
+                    if not fits:
+                        self._write_big(data, ts_ns, wirelen)
+                        self.packets -= 1  # counted with the others below
+                        count += 1
+                        continue
+                    end = 16 + n
+                sec, frac = divmod(ts_ns, _NS_PER_S)
+                if usec:
+                    frac //= _NS_PER_US
+                pack(buf, off, sec, frac, n, wirelen)
+                buf[off + 16:end] = data
+                off = end
+                count += 1
+        except struct.error:
+            raise EncodeError(f"pcap record {count} of the batch is out of range") from None
+        finally:
+            self._off = off
+            self.packets += count
+        return count
+
+
+class _Interface:
+    """What the writer keeps per interface: its snaplen and timestamp scale."""
+
+    __slots__ = ("snaplen", "tsresol", "mul", "div")
+
+    def __init__(self, snaplen: int, tsresol: int) -> None:
+        self.snaplen = snaplen or _U32_MAX  # 0 in the IDB: no limit
+        self.tsresol = tsresol
+        if tsresol & PCAPNG_TSRESOL_BASE2:  # units of 2**-n s: ts_ns * 2**n / 10**9
+            self.mul, self.div = 1 << (tsresol & ~PCAPNG_TSRESOL_BASE2), _NS_PER_S
+        elif tsresol <= 9:  # units of 10**-n s
+            self.mul, self.div = 1, 10 ** (9 - tsresol)
+        else:
+            self.mul, self.div = 10 ** (tsresol - 9), 1
+
+    def units(self, ts_ns: int) -> int:
+        return ts_ns * self.mul // self.div
+
+
+def epb_flags(direction: int = PCAPNG_EPB_DIRECTION.UNKNOWN,
+              reception: int = PCAPNG_EPB_RECEPTION.NOT_SPECIFIED, fcslen: int = 0,
+              flags: int = 0) -> int:
+    """Compose an epb_flags word from its fields.
+
+    Args:
+        direction: a :class:`PCAPNG_EPB_DIRECTION` (bits 0-1).
+        reception: a :class:`PCAPNG_EPB_RECEPTION` (bits 2-4).
+        fcslen: the FCS length in octets, 0-15 (bits 5-8).
+        flags: :class:`PCAPNG_EPB_FLAG` bits (checksum and link-layer error bits).
+    """
+    if direction not in PCAPNG_EPB_DIRECTION._value2member_map_:
+        raise EncodeError(f"epb_flags direction {direction} is not 0, 1 or 2")
+    if reception not in PCAPNG_EPB_RECEPTION._value2member_map_:
+        raise EncodeError(f"epb_flags reception type {reception} is not 0-4")
+    if not 0 <= fcslen <= PCAPNG_EPB_FCSLEN_MASK >> PCAPNG_EPB_FCSLEN_SHIFT:
+        raise EncodeError(f"epb_flags FCS length {fcslen} is not 0-15")
+    low = PCAPNG_EPB_DIRECTION_MASK | PCAPNG_EPB_RECEPTION_MASK | PCAPNG_EPB_FCSLEN_MASK
+    if flags & low or not 0 <= flags <= _U32_MAX:
+        raise EncodeError(f"epb_flags flags {flags:#x} overlap the direction, reception or "
+                          "FCS fields, or exceed 32 bits")
+    return (direction | reception << PCAPNG_EPB_RECEPTION_SHIFT
+            | fcslen << PCAPNG_EPB_FCSLEN_SHIFT | flags)
+
+
+def make_verdict(kind: int, value: int | bytes) -> bytes:
+    """One epb_verdict option value: the type octet, then the verdict.
+
+    Args:
+        kind: a :class:`PCAPNG_VERDICT_TYPE` (or another type octet, 0-255).
+        value: for ``LINUX_EBPF_TC`` and ``LINUX_EBPF_XDP`` the action as an
+            integer (``TC_ACT_UNSPEC`` may be given as -1), written as a 64-bit
+            integer in the file's (host) byte order; for other types the bytes.
+    """
+    if not 0 <= kind <= 0xFF:
+        raise EncodeError(f"verdict type {kind} is not an octet")
+    if kind in (PCAPNG_VERDICT_TYPE.LINUX_EBPF_TC, PCAPNG_VERDICT_TYPE.LINUX_EBPF_XDP):
+        if not isinstance(value, int):
+            raise EncodeError(f"a {PCAPNG_VERDICT_TYPE(kind).name} verdict is an integer")
+        if not -(1 << 63) <= value < 1 << 64:
+            raise EncodeError(f"verdict {value} does not fit 64 bits")
+        return bytes((kind,)) + (s64.pack(value) if value < 0 else u64.pack(value))
+    if isinstance(value, int):
+        raise EncodeError(f"a verdict of type {kind} is given as bytes")
+    return bytes((kind,)) + bytes(value)
+
+
+def _option(out: bytearray, code: int, value: bytes) -> None:
+    n = len(value)
+    if n > _OPT_MAX:
+        raise EncodeError(f"option {code}: {n} bytes exceed the 65535 an option holds")
+    out += pcapng_option_header.pack(code, n)
+    out += value
+    out += _ZEROS[-n & 3]
+
+
+def _text(what: str, text: str) -> bytes:
+    if "\0" in text:
+        raise EncodeError(f"{what} contains a NUL character (readers stop there)")
+    return text.encode()
+
+
+def _u64_value(what: str, value: int) -> bytes:
+    if not 0 <= value < 1 << 64:
+        raise EncodeError(f"{what} {value} does not fit 64 bits unsigned")
+    return u64.pack(value)
+
+
+class PcapngWriter(_BufferedWriter):
+    """Writes a pcapng file: one section, any number of interfaces, enhanced
+    packet blocks with options, and interface statistics blocks.
+
+    Args:
+        file: any binary file object (``.write``); not closed by :meth:`close`.
+        shb_comment: an opt_comment for the section header.
+        application: the shb_userappl string (None: left out).
+        hardware: the shb_hardware string.
+        os_name: the shb_os string.
+        bufsize: bytes buffered before the file sees them.
+
+    The section header block is written to the file at once; add at least one
+    interface (:meth:`add_interface`) before the first packet.
+    """
+
+    __slots__ = ("_ifaces",)
+
+    def __init__(self, file: SupportsWrite, *, shb_comment: str | None = None,
+                 application: str | None = "netring", hardware: str | None = None,
+                 os_name: str | None = None, bufsize: int = DEFAULT_BUFSIZE) -> None:
+        super().__init__(file, bufsize)
+        self._ifaces: list[_Interface] = []
+        opts = bytearray()
+        if shb_comment is not None:
+            _option(opts, PCAPNG_OPT.COMMENT, _text("shb_comment", shb_comment))
+        if hardware is not None:
+            _option(opts, PCAPNG_SHB_OPT.HARDWARE, _text("hardware", hardware))
+        if os_name is not None:
+            _option(opts, PCAPNG_SHB_OPT.OS, _text("os_name", os_name))
+        if application is not None:
+            _option(opts, PCAPNG_SHB_OPT.USERAPPL, _text("application", application))
+        if opts:
+            opts += _ENDOFOPT
+        total = pcapng_shb.size + len(opts) + pcapng_block_trailer.size
+        self._emit(memoryview(
+            pcapng_shb.pack(PCAPNG_BLOCK.SECTION_HEADER, total, PCAPNG_BYTE_ORDER_MAGIC,
+                            *PCAPNG_VERSION, PCAPNG_SECTION_LENGTH_UNKNOWN)
+            + opts + pcapng_block_trailer.pack(total)))
+
+    @property
+    def interfaces(self) -> int:
+        """How many interfaces have been added (the next one gets this id)."""
+        return len(self._ifaces)
+
+    def add_interface(self, linktype: int, snaplen: int = DEFAULT_SNAPLEN, *,
+                      name: str | None = None, description: str | None = None,
+                      tsresol: int = 9, fcslen: int | None = None,
+                      comment: str | None = None) -> int:
+        """Write an interface description block; returns the interface's id.
+
+        Args:
+            linktype: the ``LINKTYPE_*`` of its packets (16 bits).
+            snaplen: longest packet prefix kept (0: no limit).
+            name: if_name (``"eth0"``).
+            description: if_description.
+            tsresol: if_tsresol: n for units of 10**-n s (9: nanoseconds, the
+                default; 6 is what readers assume without the option), or
+                ``PCAPNG_TSRESOL_BASE2 | n`` for units of 2**-n s.
+            fcslen: if_fcslen, the frame check sequence length in bits.
+            comment: an opt_comment.
+        """
+        if not 0 <= linktype <= 0xFFFF:
+            raise EncodeError(f"pcapng linktype {linktype} does not fit 16 bits")
+        _check_u32("snaplen", snaplen)
+        exp = tsresol & ~PCAPNG_TSRESOL_BASE2
+        if not 0 <= tsresol <= 0xFF or exp > (63 if tsresol & PCAPNG_TSRESOL_BASE2 else 19):
+            raise EncodeError(f"if_tsresol {tsresol:#x} is not a resolution a 64-bit "
+                              "timestamp can use")
+        opts = bytearray()
+        if comment is not None:
+            _option(opts, PCAPNG_OPT.COMMENT, _text("comment", comment))
+        if name is not None:
+            _option(opts, PCAPNG_IDB_OPT.NAME, _text("name", name))
+        if description is not None:
+            _option(opts, PCAPNG_IDB_OPT.DESCRIPTION, _text("description", description))
+        if tsresol != PCAPNG_TSRESOL_DEFAULT:
+            _option(opts, PCAPNG_IDB_OPT.TSRESOL, bytes((tsresol,)))
+        if fcslen is not None:
+            if not 0 <= fcslen <= 0xFF:
+                raise EncodeError(f"if_fcslen {fcslen} is not an octet")
+            _option(opts, PCAPNG_IDB_OPT.FCSLEN, bytes((fcslen,)))
+        if opts:
+            opts += _ENDOFOPT
+        total = pcapng_idb.size + len(opts) + pcapng_block_trailer.size
+        self._put(pcapng_idb.pack(PCAPNG_BLOCK.INTERFACE_DESCRIPTION, total, linktype, 0,
+                                  snaplen), b"", bytes(opts) + pcapng_block_trailer.pack(total))
+        self._ifaces.append(_Interface(snaplen, tsresol))
+        return len(self._ifaces) - 1
+
+    def _iface(self, interface: int) -> _Interface:
+        if not 0 <= interface < len(self._ifaces):
+            raise EncodeError(f"interface {interface} was not added "
+                              f"({len(self._ifaces)} interfaces so far)")
+        return self._ifaces[interface]
+
+    def write(self, data: ReadableBuffer, ts_ns: int, wirelen: int | None = None,
+              interface: int = 0, *, direction: int | None = None, flags: int | None = None,
+              hash: bytes | None = None, dropcount: int | None = None,
+              packetid: int | None = None, queue: int | None = None,
+              verdict: Sequence[bytes] | None = None, comment: str | None = None) -> None:
+        """Append one enhanced packet block.
+
+        Args:
+            data: the packet bytes; the interface's snaplen cuts them.
+            ts_ns: capture time in nanoseconds since the epoch (stored in the
+                interface's resolution).
+            wirelen: length on the wire; defaults to ``len(data)``.
+            interface: the id :meth:`add_interface` returned.
+            direction: a :class:`PCAPNG_EPB_DIRECTION`, put in epb_flags bits 0-1.
+            flags: the rest of the epb_flags word (see :func:`epb_flags`); its bits
+                0-1 must be clear when ``direction`` is given.
+            hash: epb_hash: the algorithm octet (:class:`PCAPNG_HASH`) and the hash.
+            dropcount: epb_dropcount: packets lost since the previous one.
+            packetid: epb_packetid.
+            queue: epb_queue: the receive queue.
+            verdict: epb_verdict values, one option each (see :func:`make_verdict`).
+            comment: an opt_comment.
+
+        With no option given this is the fast path: one ``pack_into``, one copy.
+        """
+        if (direction is None and flags is None and hash is None and dropcount is None
+                and packetid is None and queue is None and verdict is None
+                and comment is None):
+            n = len(data)
+            if wirelen is None:
+                wirelen = n
+            try:
+                iface = self._ifaces[interface]
+            except (IndexError, TypeError):
+                iface = self._iface(interface)
+            if n > iface.snaplen:
+                n = iface.snaplen
+                data = memoryview(data)[:n]
+            pad = -n & 3
+            total = _EPB_FIXED + n + pad
+            off = self._off
+            if off + total > self._limit:
+                if not self._room(total):
+                    self._write_slow(data, ts_ns, wirelen, interface, b"")
+                    return
+                off = 0
+            ts = ts_ns if iface.div == 1 and iface.mul == 1 else iface.units(ts_ns)
+            buf = self._buf
+            try:
+                pcapng_epb.pack_into(buf, off, _EPB_BLOCK, total, interface, ts >> 32,
+                                     ts & _U32_MAX, n, wirelen)
+            except struct.error:
+                raise EncodeError(f"enhanced packet block out of range: interface "
+                                  f"{interface}, ts_ns {ts_ns}, wirelen {wirelen}") from None
+            start = off + 28
+            buf[start:start + n] = data
+            _PAD_TRAILERS[pad](buf, start + n, total)
+            self._off = off + total
+            self.packets += 1
+            return
+        opts = self._epb_options(direction, flags, hash, dropcount, packetid, queue, verdict,
+                                 comment)
+        self._write_slow(data, ts_ns, wirelen, interface, opts)
+
+    @staticmethod
+    def _epb_options(direction: int | None, flags: int | None, hash: bytes | None,
+                     dropcount: int | None, packetid: int | None, queue: int | None,
+                     verdict: Sequence[bytes] | None, comment: str | None) -> bytes:
+        opts = bytearray()
+        if comment is not None:
+            _option(opts, PCAPNG_OPT.COMMENT, _text("comment", comment))
+        if direction is not None or flags is not None:
+            word = 0 if flags is None else flags
+            if not 0 <= word <= _U32_MAX:
+                raise EncodeError(f"epb_flags {word:#x} does not fit 32 bits")
+            if direction is not None:
+                if direction not in PCAPNG_EPB_DIRECTION._value2member_map_:
+                    raise EncodeError(f"direction {direction} is not 0, 1 or 2")
+                if word & PCAPNG_EPB_DIRECTION_MASK:
+                    raise EncodeError(f"flags {word:#x} already hold a direction; give one")
+                word |= direction
+            _option(opts, PCAPNG_EPB_OPT.FLAGS, u32.pack(word))
+        if hash is not None:
+            if len(hash) < 1:
+                raise EncodeError("epb_hash needs at least its algorithm octet")
+            _option(opts, PCAPNG_EPB_OPT.HASH, bytes(hash))
+        if dropcount is not None:
+            _option(opts, PCAPNG_EPB_OPT.DROPCOUNT, _u64_value("dropcount", dropcount))
+        if packetid is not None:
+            _option(opts, PCAPNG_EPB_OPT.PACKETID, _u64_value("packetid", packetid))
+        if queue is not None:
+            _option(opts, PCAPNG_EPB_OPT.QUEUE, u32.pack(_check_u32("queue", queue)))
+        if verdict is not None:
+            if isinstance(verdict, (bytes, bytearray, memoryview)):
+                raise EncodeError("verdict is a sequence of option values, not one bytes")
+            for v in verdict:
+                if len(v) < 1:
+                    raise EncodeError("an epb_verdict needs at least its type octet")
+                if (v[0] in (PCAPNG_VERDICT_TYPE.LINUX_EBPF_TC,
+                             PCAPNG_VERDICT_TYPE.LINUX_EBPF_XDP) and len(v) != 9):
+                    raise EncodeError(f"a verdict of type {v[0]} is 9 bytes, not {len(v)}")
+                _option(opts, PCAPNG_EPB_OPT.VERDICT, bytes(v))
+        opts += _ENDOFOPT
+        return bytes(opts)
+
+    def _write_slow(self, data: ReadableBuffer, ts_ns: int, wirelen: int | None,
+                    interface: int, opts: bytes) -> None:
+        iface = self._iface(interface)
+        n = len(data)
+        if wirelen is None:
+            wirelen = n
+        if n > iface.snaplen:
+            n = iface.snaplen
+            data = memoryview(data)[:n]
+        pad = -n & 3
+        total = _EPB_FIXED + n + pad + len(opts)
+        ts = iface.units(ts_ns)
+        try:
+            head = pcapng_epb.pack(_EPB_BLOCK, total, interface, ts >> 32, ts & _U32_MAX, n,
+                                   wirelen)
+            tail = _ZEROS[pad] + opts + pcapng_block_trailer.pack(total)
+        except struct.error:
+            raise EncodeError(f"enhanced packet block out of range: ts_ns {ts_ns}, wirelen "
+                              f"{wirelen}, {total} bytes") from None
+        self._put(head, data, tail)
+        self.packets += 1
+
+    def write_many(self, packets: Iterable[PacketTuple], interface: int = 0) -> int:
+        """Append many option-less packets ``(data, ts_ns, wirelen or None)`` of one
+        interface; returns how many.  Same result as :meth:`write` for each."""
+        iface = self._iface(interface)
+        snaplen = iface.snaplen
+        scaled = not (iface.mul == 1 and iface.div == 1)
+        buf = self._buf
+        pack = pcapng_epb.pack_into
+        trailers = _PAD_TRAILERS
+        off = self._off
+        limit = self._limit
+        count = 0
+        try:
+            for data, ts_ns, wirelen in packets:
+                n = len(data)
+                if wirelen is None:
+                    wirelen = n
+                if n > snaplen:
+                    n = snaplen
+                    data = memoryview(data)[:n]
+                pad = -n & 3
+                total = _EPB_FIXED + n + pad
+                if off + total > limit:
+                    self._off = off
+                    fits = self._room(total)
+                    off = self._off  # 0: the buffer went to the file
+                    if not fits:
+                        self._write_slow(data, ts_ns, wirelen, interface, b"")
+                        self.packets -= 1  # counted with the others below
+                        count += 1
+                        continue
+                ts = iface.units(ts_ns) if scaled else ts_ns
+                pack(buf, off, _EPB_BLOCK, total, interface, ts >> 32, ts & _U32_MAX, n,
+                     wirelen)
+                start = off + 28
+                buf[start:start + n] = data
+                trailers[pad](buf, start + n, total)
+                off += total
+                count += 1
+        except struct.error:
+            raise EncodeError(f"packet {count} of the batch is out of range") from None
+        finally:
+            self._off = off
+            self.packets += count
+        return count
+
+    def write_stats(self, interface: int, ts_ns: int, *, received: int | None = None,
+                    dropped: int | None = None, starttime_ns: int | None = None,
+                    endtime_ns: int | None = None, filter_accepted: int | None = None,
+                    os_dropped: int | None = None, delivered: int | None = None,
+                    comment: str | None = None) -> None:
+        """Append an interface statistics block.
+
+        Args:
+            interface: the interface the counters belong to.
+            ts_ns: when the counters were read.
+            received: isb_ifrecv, packets the interface received.
+            dropped: isb_ifdrop, packets the interface dropped.
+            starttime_ns: isb_starttime, when capture started.
+            endtime_ns: isb_endtime, when capture ended.
+            filter_accepted: isb_filteraccept, packets the filter accepted.
+            os_dropped: isb_osdrop, packets the operating system dropped.
+            delivered: isb_usrdeliv, packets delivered to the application.
+            comment: an opt_comment.
+        """
+        iface = self._iface(interface)
+        opts = bytearray()
+        if comment is not None:
+            _option(opts, PCAPNG_OPT.COMMENT, _text("comment", comment))
+        for code, when in ((PCAPNG_ISB_OPT.STARTTIME, starttime_ns),
+                           (PCAPNG_ISB_OPT.ENDTIME, endtime_ns)):
+            if when is not None:
+                units = iface.units(when)
+                if not 0 <= units < 1 << 64:
+                    raise EncodeError(f"{code.name.lower()} {when} does not fit the timestamp")
+                _option(opts, code, u32.pack(units >> 32) + u32.pack(units & _U32_MAX))
+        for code, count in ((PCAPNG_ISB_OPT.IFRECV, received),
+                            (PCAPNG_ISB_OPT.IFDROP, dropped),
+                            (PCAPNG_ISB_OPT.FILTERACCEPT, filter_accepted),
+                            (PCAPNG_ISB_OPT.OSDROP, os_dropped),
+                            (PCAPNG_ISB_OPT.USRDELIV, delivered)):
+            if count is not None:
+                _option(opts, code, _u64_value(f"isb_{code.name.lower()}", count))
+        if opts:
+            opts += _ENDOFOPT
+        total = pcapng_isb.size + len(opts) + pcapng_block_trailer.size
+        ts = iface.units(ts_ns)
+        try:
+            head = pcapng_isb.pack(PCAPNG_BLOCK.INTERFACE_STATISTICS, total, interface,
+                                   ts >> 32, ts & _U32_MAX)
+        except struct.error:
+            raise EncodeError(f"statistics timestamp {ts_ns} does not fit") from None
+        self._put(head, b"", bytes(opts) + pcapng_block_trailer.pack(total))
+
+
+_PCAP_KW = frozenset({"nanoseconds", "bufsize"})
+_PCAPNG_KW = frozenset({"shb_comment", "application", "hardware", "os_name", "bufsize"})
+_IDB_KW = frozenset({"name", "description", "tsresol", "fcslen", "comment"})
+
+
+def open_writer(file: SupportsWrite, format: str, linktype: int,
+                snaplen: int = DEFAULT_SNAPLEN, **kw: Any) -> PcapWriter | PcapngWriter:
+    """A writer for ``format`` ``"pcap"`` or ``"pcapng"`` with one link type.
+
+    For pcapng the keywords go to :class:`PcapngWriter` (``shb_comment``,
+    ``application``, ``hardware``, ``os_name``, ``bufsize``) and to its one
+    interface, id 0 (``name``, ``description``, ``tsresol``, ``fcslen``,
+    ``comment``); for pcap to :class:`PcapWriter` (``nanoseconds``, ``bufsize``).
+    A keyword the format has no use for is an :class:`EncodeError`.
+    """
+    if format == "pcap":
+        wrong = set(kw) - _PCAP_KW
+        if wrong:
+            raise EncodeError(f"pcap files have no {', '.join(sorted(wrong))}")
+        return PcapWriter(file, linktype, snaplen, **kw)
+    if format == "pcapng":
+        wrong = set(kw) - _PCAPNG_KW - _IDB_KW
+        if wrong:
+            raise EncodeError(f"pcapng writers take no {', '.join(sorted(wrong))}")
+        writer = PcapngWriter(file, **{k: v for k, v in kw.items() if k in _PCAPNG_KW})
+        writer.add_interface(linktype, snaplen, **{k: v for k, v in kw.items() if k in _IDB_KW})
+        return writer
+    raise EncodeError(f"unknown capture file format {format!r}: use 'pcap' or 'pcapng'")
