@@ -106,6 +106,7 @@ _NS_PER_S = 1_000_000_000
 _NS_PER_US = 1_000
 _U32_MAX = 0xFFFFFFFF
 _OPT_MAX = 0xFFFF  # an option value's length is a u16
+_NO_STAMP = 1 << 80  # later than any stamp either format holds
 
 _EPB_BLOCK = int(PCAPNG_BLOCK.ENHANCED_PACKET)
 _EPB_FIXED = pcapng_epb.size + pcapng_block_trailer.size  # 32: a block with no data/options
@@ -214,17 +215,20 @@ class _BufferedWriter:
         need = len(head) + n + len(tail)
         off = self._off
         if off + need > self._limit:
-            if not self._room(need):
-                self._emit(memoryview(head))
-                self._emit(memoryview(data))
-                self._emit(memoryview(tail))
+            if not self._room(need):  # larger than the buffer: straight to the file
+                for piece in (head, data, tail):
+                    if len(piece):
+                        self._emit(memoryview(piece))
                 return
             off = 0
-        buf = self._buf
+        view = self._view
         mid = off + len(head)
-        buf[off:mid] = head
-        buf[mid:mid + n] = data
-        buf[mid + n:off + need] = tail
+        try:
+            view[off:mid] = head
+            view[mid:mid + n] = data
+            view[mid + n:off + need] = tail
+        except ValueError:
+            raise _not_bytes(data) from None
         self._off = off + need
 
     def flush(self) -> None:
@@ -267,7 +271,7 @@ class PcapWriter(_BufferedWriter):
     ``bytes`` the file's length so far.
     """
 
-    __slots__ = ("linktype", "snaplen", "nanoseconds")
+    __slots__ = ("linktype", "snaplen", "nanoseconds", "_sec", "_sec_ns")
 
     def __init__(self, file: SupportsWrite, linktype: int, snaplen: int = DEFAULT_SNAPLEN, *,
                  nanoseconds: bool = True, bufsize: int = DEFAULT_BUFSIZE) -> None:
@@ -278,6 +282,11 @@ class PcapWriter(_BufferedWriter):
         self.linktype = linktype
         self.snaplen = snaplen
         self.nanoseconds = nanoseconds
+        # the second of the last stamp, and where it starts in ns: a stamp within it
+        # needs a subtraction, not a division (no second yet: a start beyond every
+        # stamp, so the first one goes the careful way)
+        self._sec = 0
+        self._sec_ns = _NO_STAMP
         magic = PCAP_MAGIC_NS if nanoseconds else PCAP_MAGIC_US
         header = pcap_file_header.pack(magic, *PCAP_VERSION, 0, 0, snaplen, linktype)
         self._emit(memoryview(header))
@@ -292,87 +301,103 @@ class PcapWriter(_BufferedWriter):
             wirelen: the packet's length on the wire; defaults to ``len(data)``.
         """
         n = len(data)
-        if wirelen is None:
-            wirelen = n
-        if n > self.snaplen:
-            n = self.snaplen
-            data = memoryview(data)[:n]
         off = self._off
         end = off + 16 + n
-        if end > self._limit:
-            if not self._room(16 + n):
-                self._write_big(data, ts_ns, wirelen)
-                return
-            off = 0
-            end = 16 + n
-        sec, frac = divmod(ts_ns, _NS_PER_S)
-        if not self.nanoseconds:
-            frac //= _NS_PER_US
+        frac = ts_ns - self._sec_ns
+        # anything unusual (buffer full, snaplen cut, a new second, microseconds,
+        # bad values) goes the careful way
+        if end > self._limit or n > self.snaplen or frac >= _NS_PER_S or not self.nanoseconds:
+            self._write_slow(data, ts_ns, wirelen)
+            return
         try:
-            pcap_record_header.pack_into(self._buf, off, sec, frac, n, wirelen)
-        except struct.error:
-            raise EncodeError(f"pcap record out of range: ts_ns {ts_ns}, wirelen {wirelen}"
-                              ) from None
-        self._buf[off + 16:end] = data
+            _pack_record(self._buf, off, self._sec, frac, n, n if wirelen is None else wirelen)
+        except struct.error:  # an earlier second (frac < 0) or a bad wirelen
+            self._write_slow(data, ts_ns, wirelen)
+            return
+        try:
+            self._view[off + 16:end] = data
+        except ValueError:
+            raise _not_bytes(data) from None
         self._off = end
         self.packets += 1
 
-    def _write_big(self, data: ReadableBuffer, ts_ns: int, wirelen: int) -> None:
+    def _stamp(self, ts_ns: int) -> tuple[int, int]:
+        """(seconds, fraction in the file's unit) of a stamp; remembers its second."""
+        if not isinstance(ts_ns, int) or not 0 <= ts_ns < (_U32_MAX + 1) * _NS_PER_S:
+            raise EncodeError(f"ts_ns {ts_ns!r} is not a time a pcap record can hold "
+                              "(0 to 2106, integer nanoseconds)")
         sec, frac = divmod(ts_ns, _NS_PER_S)
-        if not self.nanoseconds:
-            frac //= _NS_PER_US
-        try:
-            head = pcap_record_header.pack(sec, frac, len(data), wirelen)
-        except struct.error:
-            raise EncodeError(f"pcap record out of range: ts_ns {ts_ns}, wirelen {wirelen}"
-                              ) from None
-        self._emit(memoryview(head))
-        self._emit(memoryview(data))
+        self._sec = sec
+        self._sec_ns = ts_ns - frac
+        return sec, frac if self.nanoseconds else frac // _NS_PER_US
+
+    def _write_slow(self, data: ReadableBuffer, ts_ns: int, wirelen: int | None) -> None:
+        n = len(data)
+        if wirelen is None:
+            wirelen = n
+        _check_u32("wirelen", wirelen)
+        if n > self.snaplen:
+            n = self.snaplen
+            data = memoryview(data)[:n]
+        sec, frac = self._stamp(ts_ns)
+        self._put(_pack_record_bytes(sec, frac, n, wirelen), data, b"")
         self.packets += 1
 
     def write_many(self, packets: Iterable[PacketTuple]) -> int:
         """Append many packets given as ``(data, ts_ns, wirelen or None)``; returns
         how many.  Same result as calling :meth:`write` for each, with the loop
         and its lookups kept local."""
+        if not self.nanoseconds:
+            count = 0
+            for data, ts_ns, wirelen in packets:
+                self._write_slow(data, ts_ns, wirelen)
+                count += 1
+            return count
         buf = self._buf
-        pack = pcap_record_header.pack_into
+        view = self._view
+        pack = _pack_record
         snaplen = self.snaplen
-        usec = not self.nanoseconds
+        sec, sec_ns = self._sec, self._sec_ns
         off = self._off
         limit = self._limit
-        count = 0
+        fast = slow = 0
         try:
             for data, ts_ns, wirelen in packets:
                 n = len(data)
-                if wirelen is None:
-                    wirelen = n
-                if n > snaplen:
-                    n = snaplen
-                    data = memoryview(data)[:n]
                 end = off + 16 + n
-                if end > limit:
-                    self._off = off
-                    fits = self._room(16 + n)
-                    off = self._off  # 0: the buffer went to the file
-                    if not fits:
-                        self._write_big(data, ts_ns, wirelen)
-                        self.packets -= 1  # counted with the others below
-                        count += 1
+                frac = ts_ns - sec_ns
+                if end <= limit and n <= snaplen and frac < _NS_PER_S:
+                    try:
+                        pack(buf, off, sec, frac, n, n if wirelen is None else wirelen)
+                        view[off + 16:end] = data
+                        off = end
+                        fast += 1
                         continue
-                    end = 16 + n
-                sec, frac = divmod(ts_ns, _NS_PER_S)
-                if usec:
-                    frac //= _NS_PER_US
-                pack(buf, off, sec, frac, n, wirelen)
-                buf[off + 16:end] = data
-                off = end
-                count += 1
-        except struct.error:
-            raise EncodeError(f"pcap record {count} of the batch is out of range") from None
+                    except struct.error:
+                        pass
+                    except ValueError:
+                        raise _not_bytes(data) from None
+                self._off = off
+                try:
+                    self._write_slow(data, ts_ns, wirelen)
+                finally:
+                    off = self._off
+                slow += 1
+                limit = self._limit
+                sec, sec_ns = self._sec, self._sec_ns
         finally:
             self._off = off
-            self.packets += count
-        return count
+            self.packets += fast
+        return fast + slow
+
+
+def _not_bytes(data: object) -> EncodeError:
+    return EncodeError(f"packet data must be a flat buffer of bytes, not {data!r:.60}")
+
+
+_pack_record = pcap_record_header.pack_into
+_pack_record_bytes = pcap_record_header.pack
+_pack_epb = pcapng_epb.pack_into
 
 
 class _Interface:
@@ -478,13 +503,20 @@ class PcapngWriter(_BufferedWriter):
     interface (:meth:`add_interface`) before the first packet.
     """
 
-    __slots__ = ("_ifaces",)
+    __slots__ = ("_ifaces", "_snaps", "_hi", "_hi_ns")
 
     def __init__(self, file: SupportsWrite, *, shb_comment: str | None = None,
                  application: str | None = "netring", hardware: str | None = None,
                  os_name: str | None = None, bufsize: int = DEFAULT_BUFSIZE) -> None:
         super().__init__(file, bufsize)
         self._ifaces: list[_Interface] = []
+        # per interface: its snaplen, or -1 when its stamps need scaling (tsresol
+        # other than 9), which sends every packet of it the careful way
+        self._snaps: list[int] = []
+        # the upper 32 bits of the last nanosecond stamp, and the stamp they start at:
+        # a stamp in the same 4.3 s window needs a subtraction, not a shift and a mask
+        self._hi = 0
+        self._hi_ns = _NO_STAMP
         opts = bytearray()
         if shb_comment is not None:
             _option(opts, PCAPNG_OPT.COMMENT, _text("shb_comment", shb_comment))
@@ -549,11 +581,13 @@ class PcapngWriter(_BufferedWriter):
         total = pcapng_idb.size + len(opts) + pcapng_block_trailer.size
         self._put(pcapng_idb.pack(PCAPNG_BLOCK.INTERFACE_DESCRIPTION, total, linktype, 0,
                                   snaplen), b"", bytes(opts) + pcapng_block_trailer.pack(total))
-        self._ifaces.append(_Interface(snaplen, tsresol))
+        iface = _Interface(snaplen, tsresol)
+        self._ifaces.append(iface)
+        self._snaps.append(iface.snaplen if tsresol == 9 else -1)
         return len(self._ifaces) - 1
 
     def _iface(self, interface: int) -> _Interface:
-        if not 0 <= interface < len(self._ifaces):
+        if not isinstance(interface, int) or not 0 <= interface < len(self._ifaces):
             raise EncodeError(f"interface {interface} was not added "
                               f"({len(self._ifaces)} interfaces so far)")
         return self._ifaces[interface]
@@ -587,36 +621,34 @@ class PcapngWriter(_BufferedWriter):
                 and packetid is None and queue is None and verdict is None
                 and comment is None):
             n = len(data)
-            if wirelen is None:
-                wirelen = n
-            try:
-                iface = self._ifaces[interface]
-            except (IndexError, TypeError):
-                iface = self._iface(interface)
-            if n > iface.snaplen:
-                n = iface.snaplen
-                data = memoryview(data)[:n]
             pad = -n & 3
             total = _EPB_FIXED + n + pad
             off = self._off
-            if off + total > self._limit:
-                if not self._room(total):
-                    self._write_slow(data, ts_ns, wirelen, interface, b"")
-                    return
-                off = 0
-            ts = ts_ns if iface.div == 1 and iface.mul == 1 else iface.units(ts_ns)
-            buf = self._buf
+            lo = ts_ns - self._hi_ns
             try:
-                pcapng_epb.pack_into(buf, off, _EPB_BLOCK, total, interface, ts >> 32,
-                                     ts & _U32_MAX, n, wirelen)
-            except struct.error:
-                raise EncodeError(f"enhanced packet block out of range: interface "
-                                  f"{interface}, ts_ns {ts_ns}, wirelen {wirelen}") from None
-            start = off + 28
-            buf[start:start + n] = data
-            _PAD_TRAILERS[pad](buf, start + n, total)
-            self._off = off + total
-            self.packets += 1
+                snap = self._snaps[interface]
+            except (IndexError, TypeError):
+                snap = -1
+            # anything unusual (buffer full, snaplen cut, a scaled or unknown
+            # interface, a new 2**32 ns window, bad values) goes the careful way
+            if off + total <= self._limit and n <= snap and lo <= _U32_MAX:
+                buf = self._buf
+                try:
+                    _pack_epb(buf, off, _EPB_BLOCK, total, interface, self._hi, lo, n,
+                              n if wirelen is None else wirelen)
+                except struct.error:
+                    pass  # below
+                else:
+                    start = off + 28
+                    try:
+                        self._view[start:start + n] = data
+                    except ValueError:
+                        raise _not_bytes(data) from None
+                    _PAD_TRAILERS[pad](buf, start + n, total)
+                    self._off = off + total
+                    self.packets += 1
+                    return
+            self._write_slow(data, ts_ns, wirelen, interface, b"")
             return
         opts = self._epb_options(direction, flags, hash, dropcount, packetid, queue, verdict,
                                  comment)
@@ -663,73 +695,82 @@ class PcapngWriter(_BufferedWriter):
         opts += _ENDOFOPT
         return bytes(opts)
 
+    def _units(self, iface: _Interface, what: str, ts_ns: int) -> int:
+        """A stamp in the interface's units, checked to fit 64 bits."""
+        if not isinstance(ts_ns, int):
+            raise EncodeError(f"{what} {ts_ns!r} is not an integer of nanoseconds")
+        units = iface.units(ts_ns)
+        if not 0 <= units < 1 << 64:
+            raise EncodeError(f"{what} {ts_ns} does not fit a 64-bit pcapng timestamp")
+        return units
+
     def _write_slow(self, data: ReadableBuffer, ts_ns: int, wirelen: int | None,
                     interface: int, opts: bytes) -> None:
         iface = self._iface(interface)
         n = len(data)
         if wirelen is None:
             wirelen = n
+        _check_u32("wirelen", wirelen)
         if n > iface.snaplen:
             n = iface.snaplen
             data = memoryview(data)[:n]
         pad = -n & 3
         total = _EPB_FIXED + n + pad + len(opts)
-        ts = iface.units(ts_ns)
-        try:
-            head = pcapng_epb.pack(_EPB_BLOCK, total, interface, ts >> 32, ts & _U32_MAX, n,
-                                   wirelen)
-            tail = _ZEROS[pad] + opts + pcapng_block_trailer.pack(total)
-        except struct.error:
-            raise EncodeError(f"enhanced packet block out of range: ts_ns {ts_ns}, wirelen "
-                              f"{wirelen}, {total} bytes") from None
-        self._put(head, data, tail)
+        _check_u32("block length", total)
+        ts = self._units(iface, "ts_ns", ts_ns)
+        if iface.tsresol == 9:
+            self._hi = ts >> 32
+            self._hi_ns = self._hi << 32
+        head = pcapng_epb.pack(_EPB_BLOCK, total, interface, ts >> 32, ts & _U32_MAX, n,
+                               wirelen)
+        self._put(head, data, _ZEROS[pad] + opts + pcapng_block_trailer.pack(total))
         self.packets += 1
 
     def write_many(self, packets: Iterable[PacketTuple], interface: int = 0) -> int:
         """Append many option-less packets ``(data, ts_ns, wirelen or None)`` of one
         interface; returns how many.  Same result as :meth:`write` for each."""
-        iface = self._iface(interface)
-        snaplen = iface.snaplen
-        scaled = not (iface.mul == 1 and iface.div == 1)
+        self._iface(interface)
+        snap = self._snaps[interface]
         buf = self._buf
-        pack = pcapng_epb.pack_into
+        view = self._view
+        pack = _pack_epb
         trailers = _PAD_TRAILERS
+        hi, hi_ns = self._hi, self._hi_ns
         off = self._off
         limit = self._limit
-        count = 0
+        fast = slow = 0
         try:
             for data, ts_ns, wirelen in packets:
                 n = len(data)
-                if wirelen is None:
-                    wirelen = n
-                if n > snaplen:
-                    n = snaplen
-                    data = memoryview(data)[:n]
                 pad = -n & 3
                 total = _EPB_FIXED + n + pad
-                if off + total > limit:
-                    self._off = off
-                    fits = self._room(total)
-                    off = self._off  # 0: the buffer went to the file
-                    if not fits:
-                        self._write_slow(data, ts_ns, wirelen, interface, b"")
-                        self.packets -= 1  # counted with the others below
-                        count += 1
+                lo = ts_ns - hi_ns
+                if off + total <= limit and n <= snap and lo <= _U32_MAX:
+                    try:
+                        pack(buf, off, _EPB_BLOCK, total, interface, hi, lo, n,
+                             n if wirelen is None else wirelen)
+                        start = off + 28
+                        view[start:start + n] = data
+                        trailers[pad](buf, start + n, total)
+                        off += total
+                        fast += 1
                         continue
-                ts = iface.units(ts_ns) if scaled else ts_ns
-                pack(buf, off, _EPB_BLOCK, total, interface, ts >> 32, ts & _U32_MAX, n,
-                     wirelen)
-                start = off + 28
-                buf[start:start + n] = data
-                trailers[pad](buf, start + n, total)
-                off += total
-                count += 1
-        except struct.error:
-            raise EncodeError(f"packet {count} of the batch is out of range") from None
+                    except struct.error:
+                        pass
+                    except ValueError:
+                        raise _not_bytes(data) from None
+                self._off = off
+                try:
+                    self._write_slow(data, ts_ns, wirelen, interface, b"")
+                finally:
+                    off = self._off
+                slow += 1
+                limit = self._limit
+                hi, hi_ns = self._hi, self._hi_ns
         finally:
             self._off = off
-            self.packets += count
-        return count
+            self.packets += fast
+        return fast + slow
 
     def write_stats(self, interface: int, ts_ns: int, *, received: int | None = None,
                     dropped: int | None = None, starttime_ns: int | None = None,
@@ -757,9 +798,7 @@ class PcapngWriter(_BufferedWriter):
         for code, when in ((PCAPNG_ISB_OPT.STARTTIME, starttime_ns),
                            (PCAPNG_ISB_OPT.ENDTIME, endtime_ns)):
             if when is not None:
-                units = iface.units(when)
-                if not 0 <= units < 1 << 64:
-                    raise EncodeError(f"{code.name.lower()} {when} does not fit the timestamp")
+                units = self._units(iface, f"isb_{code.name.lower()}", when)
                 _option(opts, code, u32.pack(units >> 32) + u32.pack(units & _U32_MAX))
         for code, count in ((PCAPNG_ISB_OPT.IFRECV, received),
                             (PCAPNG_ISB_OPT.IFDROP, dropped),
@@ -771,12 +810,9 @@ class PcapngWriter(_BufferedWriter):
         if opts:
             opts += _ENDOFOPT
         total = pcapng_isb.size + len(opts) + pcapng_block_trailer.size
-        ts = iface.units(ts_ns)
-        try:
-            head = pcapng_isb.pack(PCAPNG_BLOCK.INTERFACE_STATISTICS, total, interface,
-                                   ts >> 32, ts & _U32_MAX)
-        except struct.error:
-            raise EncodeError(f"statistics timestamp {ts_ns} does not fit") from None
+        ts = self._units(iface, "ts_ns", ts_ns)
+        head = pcapng_isb.pack(PCAPNG_BLOCK.INTERFACE_STATISTICS, total, interface, ts >> 32,
+                               ts & _U32_MAX)
         self._put(head, b"", bytes(opts) + pcapng_block_trailer.pack(total))
 
 
