@@ -281,6 +281,8 @@ MALFORMED = {
         0, 1, b"", None, (PCAPNG_EPB_OPT.FLAGS, b"\0\0")), SHB + IDB + 28),
     "empty verdict": (NG("<").shb() + NG("<").idb(1) + NG("<").epb(
         0, 1, b"", None, (PCAPNG_EPB_OPT.VERDICT, b"")), SHB + IDB + 28),
+    "xdp verdict of 5 bytes": (NG("<").shb() + NG("<").idb(1) + NG("<").epb(
+        0, 1, b"", None, (PCAPNG_EPB_OPT.VERDICT, b"\x02\0\0\0\0")), SHB + IDB + 28),
     "isb counter of 4 bytes": (NG("<").shb() + NG("<").idb(1) + NG("<").block(
         PCAPNG_BLOCK.INTERFACE_STATISTICS, struct.pack("<III", 0, 0, 0)
         + NG("<").opts((PCAPNG_ISB_OPT.IFDROP, b"\0" * 4))), SHB + IDB + 20),

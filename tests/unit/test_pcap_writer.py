@@ -203,7 +203,7 @@ def test_pcap_caller_mistakes_are_encode_errors() -> None:
     w = PcapWriter(io.BytesIO(), LINKTYPE.ETHERNET)
     with pytest.raises(EncodeError, match="wirelen"):
         w.write(b"x", TS, wirelen=-1)
-    with pytest.raises(EncodeError, match="flat buffer of bytes"):
+    with pytest.raises(EncodeError, match="flat buffers of bytes"):
         w.write(memoryview(struct.pack("=II", 1, 2)).cast("I"), TS)
     assert w.packets == 0
 
@@ -223,6 +223,31 @@ def test_pcap_write_many_matches_write_for_every_path() -> None:
             assert m.write_many(iter(packets)) == len(packets)
             assert m.packets == len(packets) and m.bytes == w.bytes
         assert many.getvalue() == one.getvalue()
+
+
+def test_write_many_refuses_data_whose_len_is_not_its_bytes() -> None:
+    words = memoryview(struct.pack("=II", 1, 2)).cast("I")  # len 2, 8 bytes
+    f, g = io.BytesIO(), io.BytesIO()
+    w = PcapWriter(f, LINKTYPE.ETHERNET)
+    n = PcapngWriter(g)
+    n.add_interface(LINKTYPE.ETHERNET)
+    for writer, out in ((w, f), (n, g)):
+        writer.write(b"first", TS)  # the second is known: the bulk path takes the rest
+        with pytest.raises(EncodeError, match="flat buffers of bytes"):
+            writer.write_many([(b"ok", TS, None), (words, TS, None), (b"never", TS, None)])
+        assert writer.packets == 2
+        writer.close()
+        assert [bytes(r.data) for r in read_capture(out.getvalue())] == [b"first", b"ok"]
+
+
+def test_write_many_takes_a_generator_longer_than_a_chunk() -> None:
+    f = io.BytesIO()
+    with PcapngWriter(f, bufsize=4096) as w:
+        w.add_interface(LINKTYPE.ETHERNET)
+        assert w.write_many((bytes([i % 256]) * 50, TS + i, None) for i in range(3000)) == 3000
+    recs = list(read_capture(f.getvalue()))
+    assert [(bytes(r.data), r.ts_ns) for r in recs] == \
+        [(bytes([i % 256]) * 50, TS + i) for i in range(3000)]
 
 
 def test_pcap_write_many_stops_cleanly_on_a_bad_record() -> None:

@@ -55,6 +55,7 @@ from .format import (
     pcap_file_header,
     pcap_record_header,
     pcapng_block_header,
+    pcapng_block_trailer,
     pcapng_epb,
     pcapng_idb,
     pcapng_isb,
@@ -90,6 +91,7 @@ _NS_PER_US = 1_000
 _PCAP_FILE = byte_order_variants(pcap_file_header)
 _PCAP_REC = byte_order_variants(pcap_record_header)
 _BLOCK = byte_order_variants(pcapng_block_header)
+_TRAILER = byte_order_variants(pcapng_block_trailer)
 _OPTION = byte_order_variants(pcapng_option_header)
 _SHB = byte_order_variants(pcapng_shb)
 _IDB = byte_order_variants(pcapng_idb)
@@ -122,6 +124,7 @@ _EPB_FIXED_LEN: dict[int, int] = {PCAPNG_EPB_OPT.FLAGS: 4, PCAPNG_EPB_OPT.DROPCO
 _IDB_FIXED_LEN: dict[int, int] = {PCAPNG_IDB_OPT.TSRESOL: 1, PCAPNG_IDB_OPT.TSOFFSET: 8,
                   PCAPNG_IDB_OPT.FCSLEN: 1, PCAPNG_IDB_OPT.SPEED: 8}
 _ISB_OPTS = frozenset(PCAPNG_ISB_OPT)
+_VERDICT_U64 = frozenset({PCAPNG_VERDICT_TYPE.LINUX_EBPF_TC, PCAPNG_VERDICT_TYPE.LINUX_EBPF_XDP})
 
 
 class Record:
@@ -530,21 +533,22 @@ class CaptureReader:
         while off < end:
             if end - off < _MIN_BLOCK:
                 raise DecodeError(f"block header truncated ({end - off} bytes left)", off)
-            btype = int.from_bytes(view[off:off + 4], _ORDER[big])
+            btype, blen = _BLOCK[big].unpack_from(view, off)
             if btype == _SHB_TYPE:  # a palindrome: found whatever the order so far
                 section = self._section(off)
-                big = section.big_endian
+                if section.big_endian != big:
+                    big = section.big_endian
+                    blen = _BLOCK[big].unpack_from(view, off)[1]
             elif section is None:
                 raise DecodeError(f"block type {btype:#x} before any section header", off)
             assert section is not None
-            blen = _BLOCK[big].unpack_from(view, off)[1]
             if blen < _MIN_BLOCK or blen & 3:
                 raise DecodeError(f"block length {blen} is not a multiple of 4 of at least "
                                   f"{_MIN_BLOCK}", off + 4)
             if blen > end - off:
                 raise DecodeError(f"block of {blen} bytes truncated to {end - off}", off)
             bend = off + blen - _TAIL
-            if int.from_bytes(view[bend:bend + 4], _ORDER[big]) != blen:
+            if _TRAILER[big].unpack_from(view, bend)[0] != blen:
                 raise DecodeError(f"block trailer length differs from its header ({blen})",
                                   bend)
             if btype == _SHB_TYPE:
@@ -654,9 +658,13 @@ class CaptureReader:
         if opts > bend:
             raise DecodeError(f"enhanced packet block data of {caplen} bytes runs past "
                               "the block", off + 20)
-        iface = self._iface(section, interface, off + 8)
-        rec = Record(iface.ts_ns(hi << 32 | lo), caplen, wirelen, interface, iface.linktype,
-                     view[start:start + caplen], big_endian=big)
+        ifaces = section.interfaces
+        if interface >= len(ifaces):
+            self._iface(section, interface, off + 8)  # raises
+        iface = ifaces[interface]
+        rec = Record((((hi << 32 | lo) * iface._mul + iface._add) // iface._div), caplen,
+                     wirelen, interface, iface.linktype, view[start:start + caplen], None, None,
+                     None, None, None, None, (), big)
         if opts < bend:
             self._packet_options(rec, opts, bend, big)
         return rec
@@ -687,6 +695,9 @@ class CaptureReader:
             elif code == PCAPNG_EPB_OPT.VERDICT:
                 if n < 1:
                     raise DecodeError("empty epb_verdict", v - 4)
+                if view[v] in _VERDICT_U64 and n != 9:
+                    raise DecodeError(f"epb_verdict of type {view[v]} is {n} bytes, not 9",
+                                      v - 4)
                 verdicts.append(bytes(view[v:v + n]))
         if comments:
             rec.comments = tuple(comments)
