@@ -73,6 +73,11 @@ __all__ = [
     "PCAPNG_EPB_FLAG",
     "PCAPNG_HASH",
     "PCAPNG_VERDICT_TYPE",
+    "PCAPNG_TSRESOL_NS",
+    "PCAPNG_IDB_OPT_LEN",
+    "PCAPNG_EPB_OPT_LEN",
+    "PCAPNG_ISB_OPT_LEN",
+    "PCAPNG_VERDICT_LEN",
     "pcap_file_header",
     "pcap_record_header",
     "pcapng_block_header",
@@ -84,6 +89,7 @@ __all__ = [
     "pcapng_spb",
     "pcapng_isb",
     "pcapng_pb",
+    "pcapng_timestamp",
     "byte_order_variants",
 ]
 
@@ -104,6 +110,7 @@ PCAPNG_SECTION_LENGTH_UNKNOWN = -1  # SHB section length when not given
 # if_tsresol: MSB clear = negative power of 10, MSB set = negative power of 2
 PCAPNG_TSRESOL_BASE2 = 0x80
 PCAPNG_TSRESOL_DEFAULT = 6  # resolution when an IDB has no if_tsresol: microseconds
+PCAPNG_TSRESOL_NS = 9  # if_tsresol for nanoseconds
 
 # the epb_flags word (draft-ietf-opsawg-pcapng, "Enhanced Packet Block Flags Word";
 # bit 0 is the least significant bit)
@@ -155,6 +162,11 @@ assert pcapng_spb.size == 12
 # Interface Statistics Block: type, length, interface id, ts high, ts low
 pcapng_isb = struct.Struct("=IIIII")
 assert pcapng_isb.size == 20
+
+# a timestamp (EPB, ISB, isb_starttime, isb_endtime): the upper, then the lower 32 bits
+# of a 64-bit count of if_tsresol units
+pcapng_timestamp = struct.Struct("=II")
+assert pcapng_timestamp.size == 8
 
 # (obsolete) Packet Block: type, length, u16 interface id, u16 drops count, ts high,
 # ts low, caplen, wirelen
@@ -324,3 +336,21 @@ class PCAPNG_VERDICT_TYPE(IntEnum):
     HARDWARE = 0  # variable-length verdict data
     LINUX_EBPF_TC = 1  # u64 TC_ACT_* (linux/pkt_cls.h), in the section's byte order
     LINUX_EBPF_XDP = 2  # u64 enum xdp_action (linux/bpf.h), in the section's byte order
+
+
+# Option value lengths the draft fixes (options not listed: variable length).
+PCAPNG_IDB_OPT_LEN: dict[int, int] = {
+    PCAPNG_IDB_OPT.IPV4ADDR: 8, PCAPNG_IDB_OPT.IPV6ADDR: 17, PCAPNG_IDB_OPT.MACADDR: 6,
+    PCAPNG_IDB_OPT.EUIADDR: 8, PCAPNG_IDB_OPT.SPEED: 8, PCAPNG_IDB_OPT.TSRESOL: 1,
+    PCAPNG_IDB_OPT.TZONE: 4, PCAPNG_IDB_OPT.FCSLEN: 1, PCAPNG_IDB_OPT.TSOFFSET: 8,
+    PCAPNG_IDB_OPT.TXSPEED: 8, PCAPNG_IDB_OPT.RXSPEED: 8,
+}
+PCAPNG_EPB_OPT_LEN: dict[int, int] = {
+    PCAPNG_EPB_OPT.FLAGS: 4, PCAPNG_EPB_OPT.DROPCOUNT: 8, PCAPNG_EPB_OPT.PACKETID: 8,
+    PCAPNG_EPB_OPT.QUEUE: 4, PCAPNG_EPB_OPT.PROCESSID_THREADID: 8,
+}
+PCAPNG_ISB_OPT_LEN: dict[int, int] = {code: 8 for code in PCAPNG_ISB_OPT}
+# epb_verdict value lengths (type octet included) for the types of a fixed size
+PCAPNG_VERDICT_LEN: dict[int, int] = {
+    PCAPNG_VERDICT_TYPE.LINUX_EBPF_TC: 9, PCAPNG_VERDICT_TYPE.LINUX_EBPF_XDP: 9,
+}

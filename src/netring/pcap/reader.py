@@ -41,15 +41,20 @@ from .format import (
     PCAPNG_EPB_DIRECTION,
     PCAPNG_EPB_DIRECTION_MASK,
     PCAPNG_EPB_OPT,
+    PCAPNG_EPB_OPT_LEN,
     PCAPNG_EPB_RECEPTION,
     PCAPNG_EPB_RECEPTION_MASK,
     PCAPNG_EPB_RECEPTION_SHIFT,
     PCAPNG_IDB_OPT,
+    PCAPNG_IDB_OPT_LEN,
     PCAPNG_ISB_OPT,
+    PCAPNG_ISB_OPT_LEN,
     PCAPNG_OPT,
     PCAPNG_SHB_OPT,
     PCAPNG_TSRESOL_BASE2,
     PCAPNG_TSRESOL_DEFAULT,
+    PCAPNG_TSRESOL_NS,
+    PCAPNG_VERDICT_LEN,
     PCAPNG_VERDICT_TYPE,
     byte_order_variants,
     pcap_file_header,
@@ -63,6 +68,7 @@ from .format import (
     pcapng_pb,
     pcapng_shb,
     pcapng_spb,
+    pcapng_timestamp,
 )
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
@@ -99,6 +105,7 @@ _EPB = byte_order_variants(pcapng_epb)
 _SPB = byte_order_variants(pcapng_spb)
 _ISB = byte_order_variants(pcapng_isb)
 _PB = byte_order_variants(pcapng_pb)
+_TIMESTAMP = byte_order_variants(pcapng_timestamp)
 _ORDER: tuple[Literal["little", "big"], Literal["little", "big"]] = ("little", "big")
 
 # magic, as the first four bytes read little-endian -> (big endian, nanoseconds)
@@ -114,17 +121,16 @@ _IDB_TYPE = int(PCAPNG_BLOCK.INTERFACE_DESCRIPTION)
 _SPB_TYPE = int(PCAPNG_BLOCK.SIMPLE_PACKET)
 _ISB_TYPE = int(PCAPNG_BLOCK.INTERFACE_STATISTICS)
 _PB_TYPE = int(PCAPNG_BLOCK.PACKET)
-_TAIL = 4  # the trailing block total length
+_TAIL = pcapng_block_trailer.size  # the trailing block total length
+_OPT_HDR = pcapng_option_header.size
 _MIN_BLOCK = pcapng_block_header.size + _TAIL
+_REC = pcap_record_header.size
 
-# option lengths the draft fixes, per block kind (others: any length)
-_EPB_FIXED_LEN: dict[int, int] = {PCAPNG_EPB_OPT.FLAGS: 4, PCAPNG_EPB_OPT.DROPCOUNT: 8,
-                  PCAPNG_EPB_OPT.PACKETID: 8, PCAPNG_EPB_OPT.QUEUE: 4,
-                  PCAPNG_EPB_OPT.PROCESSID_THREADID: 8}
-_IDB_FIXED_LEN: dict[int, int] = {PCAPNG_IDB_OPT.TSRESOL: 1, PCAPNG_IDB_OPT.TSOFFSET: 8,
-                  PCAPNG_IDB_OPT.FCSLEN: 1, PCAPNG_IDB_OPT.SPEED: 8}
-_ISB_OPTS = frozenset(PCAPNG_ISB_OPT)
-_VERDICT_U64 = frozenset({PCAPNG_VERDICT_TYPE.LINUX_EBPF_TC, PCAPNG_VERDICT_TYPE.LINUX_EBPF_XDP})
+# offsets of fields within a block (after the block header: interface id, ...)
+_IF_FIELD = pcapng_block_header.size  # EPB, ISB, PB: the interface id
+_CAPLEN_FIELD = _IF_FIELD + 12  # EPB, PB: after interface id and timestamp
+_MAGIC_FIELD = pcapng_block_header.size  # SHB: the byte-order magic
+_VERSION_FIELD = _MAGIC_FIELD + 4
 
 
 class Record:
@@ -214,8 +220,9 @@ def parse_verdict(raw: bytes, big_endian: bool = False) -> tuple[int, int | byte
         raise DecodeError("empty epb_verdict", 0)
     kind = raw[0]
     if kind in (PCAPNG_VERDICT_TYPE.LINUX_EBPF_TC, PCAPNG_VERDICT_TYPE.LINUX_EBPF_XDP):
-        if len(raw) != 9:
-            raise DecodeError(f"verdict of type {kind} is {len(raw)} bytes, not 9", 0)
+        if len(raw) != PCAPNG_VERDICT_LEN[kind]:
+            raise DecodeError(f"verdict of type {kind} is {len(raw)} bytes, not "
+                              f"{PCAPNG_VERDICT_LEN[kind]}", 0)
         return PCAPNG_VERDICT_TYPE(kind), int.from_bytes(raw[1:], _ORDER[big_endian],
                                                           signed=True)
     return (PCAPNG_VERDICT_TYPE(kind) if kind == PCAPNG_VERDICT_TYPE.HARDWARE else kind,
@@ -327,11 +334,11 @@ class Interface:
         if tsresol & PCAPNG_TSRESOL_BASE2:  # units of 2**-exp s, rounded to the nearest ns
             self._mul, self._div = _NS_PER_S, 1 << exp
             self._add = tsoffset * _NS_PER_S * self._div + (self._div >> 1)
-        elif exp <= 9:
-            self._mul, self._div = 10 ** (9 - exp), 1
+        elif exp <= PCAPNG_TSRESOL_NS:
+            self._mul, self._div = 10 ** (PCAPNG_TSRESOL_NS - exp), 1
             self._add = tsoffset * _NS_PER_S
         else:
-            self._mul, self._div = 1, 10 ** (exp - 9)
+            self._mul, self._div = 1, 10 ** (exp - PCAPNG_TSRESOL_NS)
             self._add = tsoffset * _NS_PER_S * self._div
 
     def ts_ns(self, units: int) -> int:
@@ -410,11 +417,11 @@ def _options(view: memoryview, start: int, end: int,
     """
     unpack = _OPTION[big].unpack_from
     off = start
-    while end - off >= 4:
+    while end - off >= _OPT_HDR:
         code, length = unpack(view, off)
         if code == PCAPNG_OPT.ENDOFOPT:
             return
-        value = off + 4
+        value = off + _OPT_HDR
         if value + length > end:
             raise DecodeError(f"option {code} of {length} bytes runs past its block", off)
         yield code, value, length
@@ -486,7 +493,8 @@ class CaptureReader:
     def _pcap_interface(self) -> Interface:
         h = self.header
         assert h is not None
-        return Interface(0, 0, h.linktype, h.snaplen, 9 if h.nanoseconds else 6)
+        return Interface(0, 0, h.linktype, h.snaplen,
+                         PCAPNG_TSRESOL_NS if h.nanoseconds else PCAPNG_TSRESOL_DEFAULT)
 
     def _pcap_records(self) -> Iterator[Record]:
         h = self.header
@@ -498,11 +506,11 @@ class CaptureReader:
         linktype = h.linktype
         off = _PCAP_FILE[h.big_endian].size
         while off < end:
-            if end - off < 16:
-                raise DecodeError(f"pcap record header truncated ({end - off} of 16 bytes)",
-                                  off)
+            if end - off < _REC:
+                raise DecodeError(f"pcap record header truncated ({end - off} of {_REC} "
+                                  "bytes)", off)
             sec, frac, caplen, wirelen = unpack(view, off)
-            start = off + 16
+            start = off + _REC
             stop = start + caplen
             if stop > end:
                 raise DecodeError(f"pcap record of {caplen} bytes truncated to "
@@ -576,16 +584,16 @@ class CaptureReader:
         view = self._view
         if len(view) - off < pcapng_shb.size + _TAIL:
             raise DecodeError("section header block truncated", off)
-        magic = int.from_bytes(view[off + 8:off + 12], "little")
+        magic = int.from_bytes(view[off + _MAGIC_FIELD:off + _VERSION_FIELD], "little")
         if magic == PCAPNG_BYTE_ORDER_MAGIC:
             big = False
         elif magic == int.from_bytes(PCAPNG_BYTE_ORDER_MAGIC.to_bytes(4, "big"), "little"):
             big = True
         else:
-            raise DecodeError(f"bad byte-order magic {magic:#010x}", off + 8)
+            raise DecodeError(f"bad byte-order magic {magic:#010x}", off + _MAGIC_FIELD)
         _, _, _, major, minor, section_length = _SHB[big].unpack_from(view, off)
         if major != 1:
-            raise DecodeError(f"pcapng version {major}.{minor} is not 1.x", off + 12)
+            raise DecodeError(f"pcapng version {major}.{minor} is not 1.x", off + _VERSION_FIELD)
         section = Section(len(self.sections), off, big, (major, minor), section_length)
         self.sections.append(section)
         return section
@@ -616,8 +624,8 @@ class CaptureReader:
         tsresol, tsoffset = PCAPNG_TSRESOL_DEFAULT, 0
         comments = []
         for code, v, n in _options(view, body, bend, big):
-            if code in _IDB_FIXED_LEN:
-                _fixed(code, n, _IDB_FIXED_LEN[code], v - 4)
+            if code in PCAPNG_IDB_OPT_LEN:
+                _fixed(code, n, PCAPNG_IDB_OPT_LEN[code], v - _OPT_HDR)
             if code == PCAPNG_OPT.COMMENT:
                 comments.append(_text(view, v, v + n))
             elif code == PCAPNG_IDB_OPT.NAME:
@@ -631,11 +639,11 @@ class CaptureReader:
             elif code == PCAPNG_IDB_OPT.TSRESOL:
                 tsresol = view[v]
             elif code == PCAPNG_IDB_OPT.TSOFFSET:
-                tsoffset = int.from_bytes(view[v:v + 8], order, signed=True)
+                tsoffset = int.from_bytes(view[v:v + n], order, signed=True)
             elif code == PCAPNG_IDB_OPT.FCSLEN:
                 iface.fcslen = view[v]
             elif code == PCAPNG_IDB_OPT.SPEED:
-                iface.speed = int.from_bytes(view[v:v + 8], order)
+                iface.speed = int.from_bytes(view[v:v + n], order)
         iface.comments = tuple(comments)
         iface._set_time(tsresol, tsoffset)
         section.interfaces.append(iface)
@@ -657,10 +665,10 @@ class CaptureReader:
         opts = start + ((caplen + 3) & ~3)
         if opts > bend:
             raise DecodeError(f"enhanced packet block data of {caplen} bytes runs past "
-                              "the block", off + 20)
+                              "the block", off + _CAPLEN_FIELD)
         ifaces = section.interfaces
         if interface >= len(ifaces):
-            self._iface(section, interface, off + 8)  # raises
+            self._iface(section, interface, off + _IF_FIELD)  # raises
         iface = ifaces[interface]
         rec = Record((((hi << 32 | lo) * iface._mul + iface._add) // iface._div), caplen,
                      wirelen, interface, iface.linktype, view[start:start + caplen], None, None,
@@ -675,29 +683,30 @@ class CaptureReader:
         comments = []
         verdicts = []
         for code, v, n in _options(view, start, bend, big):
-            if code in _EPB_FIXED_LEN:
-                _fixed(code, n, _EPB_FIXED_LEN[code], v - 4)
+            if code in PCAPNG_EPB_OPT_LEN:
+                _fixed(code, n, PCAPNG_EPB_OPT_LEN[code], v - _OPT_HDR)
             if code == PCAPNG_OPT.COMMENT:
                 comments.append(_text(view, v, v + n))
             elif code == PCAPNG_EPB_OPT.FLAGS:
-                rec.flags = int.from_bytes(view[v:v + 4], order)
+                rec.flags = int.from_bytes(view[v:v + n], order)
             elif code == PCAPNG_EPB_OPT.HASH:
                 if n < 1:
-                    raise DecodeError("empty epb_hash", v - 4)
+                    raise DecodeError("empty epb_hash", v - _OPT_HDR)
                 if rec.hash is None:
                     rec.hash = bytes(view[v:v + n])
             elif code == PCAPNG_EPB_OPT.DROPCOUNT:
-                rec.dropcount = int.from_bytes(view[v:v + 8], order)
+                rec.dropcount = int.from_bytes(view[v:v + n], order)
             elif code == PCAPNG_EPB_OPT.PACKETID:
-                rec.packetid = int.from_bytes(view[v:v + 8], order)
+                rec.packetid = int.from_bytes(view[v:v + n], order)
             elif code == PCAPNG_EPB_OPT.QUEUE:
-                rec.queue = int.from_bytes(view[v:v + 4], order)
+                rec.queue = int.from_bytes(view[v:v + n], order)
             elif code == PCAPNG_EPB_OPT.VERDICT:
                 if n < 1:
-                    raise DecodeError("empty epb_verdict", v - 4)
-                if view[v] in _VERDICT_U64 and n != 9:
-                    raise DecodeError(f"epb_verdict of type {view[v]} is {n} bytes, not 9",
-                                      v - 4)
+                    raise DecodeError("empty epb_verdict", v - _OPT_HDR)
+                want = PCAPNG_VERDICT_LEN.get(view[v], n)
+                if n != want:
+                    raise DecodeError(f"epb_verdict of type {view[v]} is {n} bytes, not "
+                                      f"{want}", v - _OPT_HDR)
                 verdicts.append(bytes(view[v:v + n]))
         if comments:
             rec.comments = tuple(comments)
@@ -729,8 +738,8 @@ class CaptureReader:
         opts = start + ((caplen + 3) & ~3)
         if opts > bend:
             raise DecodeError(f"packet block data of {caplen} bytes runs past the block",
-                              off + 20)
-        iface = self._iface(section, interface, off + 8)
+                              off + _CAPLEN_FIELD)
+        iface = self._iface(section, interface, off + _IF_FIELD)
         rec = Record(iface.ts_ns(hi << 32 | lo), caplen, wirelen, interface, iface.linktype,
                      view[start:start + caplen], big_endian=big,
                      dropcount=None if drops == 0xFFFF else drops)
@@ -745,7 +754,7 @@ class CaptureReader:
         if body > bend:
             raise DecodeError("interface statistics block too short", off)
         _, _, interface, hi, lo = _ISB[big].unpack_from(view, off)
-        iface = self._iface(section, interface, off + 8)
+        iface = self._iface(section, interface, off + _IF_FIELD)
         st = InterfaceStats(section.index, interface, iface.ts_ns(hi << 32 | lo))
         order = _ORDER[big]
         comments = []
@@ -753,18 +762,18 @@ class CaptureReader:
             if code == PCAPNG_OPT.COMMENT:
                 comments.append(_text(view, v, v + n))
                 continue
-            if code not in _ISB_OPTS:
+            if code not in PCAPNG_ISB_OPT_LEN:
                 continue
-            _fixed(code, n, 8, v - 4)
+            _fixed(code, n, PCAPNG_ISB_OPT_LEN[code], v - _OPT_HDR)
             if code in (PCAPNG_ISB_OPT.STARTTIME, PCAPNG_ISB_OPT.ENDTIME):
-                units = (int.from_bytes(view[v:v + 4], order) << 32
-                         | int.from_bytes(view[v + 4:v + 8], order))
+                hi, lo = _TIMESTAMP[big].unpack_from(view, v)
+                units = hi << 32 | lo
                 if code == PCAPNG_ISB_OPT.STARTTIME:
                     st.starttime_ns = iface.ts_ns(units)
                 else:
                     st.endtime_ns = iface.ts_ns(units)
                 continue
-            value = int.from_bytes(view[v:v + 8], order)
+            value = int.from_bytes(view[v:v + n], order)
             if code == PCAPNG_ISB_OPT.IFRECV:
                 st.received = value
             elif code == PCAPNG_ISB_OPT.IFDROP:

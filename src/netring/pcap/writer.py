@@ -63,6 +63,8 @@ from .format import (
     PCAPNG_SHB_OPT,
     PCAPNG_TSRESOL_BASE2,
     PCAPNG_TSRESOL_DEFAULT,
+    PCAPNG_TSRESOL_NS,
+    PCAPNG_VERDICT_LEN,
     PCAPNG_VERDICT_TYPE,
     PCAPNG_VERSION,
     pcap_file_header,
@@ -73,6 +75,7 @@ from .format import (
     pcapng_isb,
     pcapng_option_header,
     pcapng_shb,
+    pcapng_timestamp,
 )
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
@@ -113,6 +116,8 @@ _OPT_MAX = 0xFFFF  # an option value's length is a u16
 _NO_STAMP = 1 << 80  # later than any stamp either format holds
 
 _EPB_BLOCK = int(PCAPNG_BLOCK.ENHANCED_PACKET)
+_REC = pcap_record_header.size  # 16
+_EPB_HEAD = pcapng_epb.size  # 28: block header and the EPB's fixed fields
 _EPB_FIXED = pcapng_epb.size + pcapng_block_trailer.size  # 32: a block with no data/options
 _ENDOFOPT = pcapng_option_header.pack(PCAPNG_OPT.ENDOFOPT, 0)
 _ZEROS = (b"", b"\0", b"\0\0", b"\0\0\0")
@@ -325,7 +330,7 @@ class PcapWriter(_BufferedWriter):
         """
         n = len(data)
         off = self._off
-        end = off + 16 + n
+        end = off + _REC + n
         frac = ts_ns - self._sec_ns
         # anything unusual (buffer full, snaplen cut, a new second, microseconds,
         # bad values) goes the careful way
@@ -338,7 +343,7 @@ class PcapWriter(_BufferedWriter):
             self._write_slow(data, ts_ns, wirelen)
             return
         try:
-            self._view[off + 16:end] = data
+            self._view[off + _REC:end] = data
         except ValueError:
             raise _not_bytes(data) from None
         self._off = end
@@ -412,7 +417,7 @@ class PcapWriter(_BufferedWriter):
             except struct.error:  # an earlier second, or a bad wirelen
                 odd, more = (data, ts_ns, wirelen), True
             if parts:
-                count += self._put_joined(parts, 16 * (len(parts) >> 1) + size)
+                count += self._put_joined(parts, _REC * (len(parts) >> 1) + size)
             if odd is not None:
                 self._write_slow(*odd)
                 count += 1
@@ -441,10 +446,10 @@ class _Interface:
         self.tsresol = tsresol
         if tsresol & PCAPNG_TSRESOL_BASE2:  # units of 2**-n s: ts_ns * 2**n / 10**9
             self.mul, self.div = 1 << (tsresol & ~PCAPNG_TSRESOL_BASE2), _NS_PER_S
-        elif tsresol <= 9:  # units of 10**-n s
-            self.mul, self.div = 1, 10 ** (9 - tsresol)
+        elif tsresol <= PCAPNG_TSRESOL_NS:  # units of 10**-n s
+            self.mul, self.div = 1, 10 ** (PCAPNG_TSRESOL_NS - tsresol)
         else:
-            self.mul, self.div = 10 ** (tsresol - 9), 1
+            self.mul, self.div = 10 ** (tsresol - PCAPNG_TSRESOL_NS), 1
 
     def units(self, ts_ns: int) -> int:
         return ts_ns * self.mul // self.div
@@ -575,7 +580,7 @@ class PcapngWriter(_BufferedWriter):
 
     def add_interface(self, linktype: int, snaplen: int = DEFAULT_SNAPLEN, *,
                       name: str | None = None, description: str | None = None,
-                      tsresol: int = 9, fcslen: int | None = None,
+                      tsresol: int = PCAPNG_TSRESOL_NS, fcslen: int | None = None,
                       comment: str | None = None) -> int:
         """Write an interface description block; returns the interface's id.
 
@@ -617,7 +622,7 @@ class PcapngWriter(_BufferedWriter):
                                   snaplen), b"", bytes(opts) + pcapng_block_trailer.pack(total))
         iface = _Interface(snaplen, tsresol)
         self._ifaces.append(iface)
-        self._snaps.append(iface.snaplen if tsresol == 9 else -1)
+        self._snaps.append(iface.snaplen if tsresol == PCAPNG_TSRESOL_NS else -1)
         return len(self._ifaces) - 1
 
     def _iface(self, interface: int) -> _Interface:
@@ -673,7 +678,7 @@ class PcapngWriter(_BufferedWriter):
                 except struct.error:
                     pass  # below
                 else:
-                    start = off + 28
+                    start = off + _EPB_HEAD
                     try:
                         self._view[start:start + n] = data
                     except ValueError:
@@ -722,9 +727,9 @@ class PcapngWriter(_BufferedWriter):
             for v in verdict:
                 if len(v) < 1:
                     raise EncodeError("an epb_verdict needs at least its type octet")
-                if (v[0] in (PCAPNG_VERDICT_TYPE.LINUX_EBPF_TC,
-                             PCAPNG_VERDICT_TYPE.LINUX_EBPF_XDP) and len(v) != 9):
-                    raise EncodeError(f"a verdict of type {v[0]} is 9 bytes, not {len(v)}")
+                want = PCAPNG_VERDICT_LEN.get(v[0], len(v))
+                if len(v) != want:
+                    raise EncodeError(f"a verdict of type {v[0]} is {want} bytes, not {len(v)}")
                 _option(opts, PCAPNG_EPB_OPT.VERDICT, bytes(v))
         opts += _ENDOFOPT
         return bytes(opts)
@@ -752,7 +757,7 @@ class PcapngWriter(_BufferedWriter):
         total = _EPB_FIXED + n + pad + len(opts)
         _check_u32("block length", total)
         ts = self._units(iface, "ts_ns", ts_ns)
-        if iface.tsresol == 9:
+        if iface.tsresol == PCAPNG_TSRESOL_NS:
             self._hi = ts >> 32
             self._hi_ns = self._hi << 32
         head = pcapng_epb.pack(_EPB_BLOCK, total, interface, ts >> 32, ts & _U32_MAX, n,
@@ -843,7 +848,7 @@ class PcapngWriter(_BufferedWriter):
                            (PCAPNG_ISB_OPT.ENDTIME, endtime_ns)):
             if when is not None:
                 units = self._units(iface, f"isb_{code.name.lower()}", when)
-                _option(opts, code, u32.pack(units >> 32) + u32.pack(units & _U32_MAX))
+                _option(opts, code, pcapng_timestamp.pack(units >> 32, units & _U32_MAX))
         for code, count in ((PCAPNG_ISB_OPT.IFRECV, received),
                             (PCAPNG_ISB_OPT.IFDROP, dropped),
                             (PCAPNG_ISB_OPT.FILTERACCEPT, filter_accepted),
