@@ -128,7 +128,7 @@ _REC = pcap_record_header.size
 
 # offsets of fields within a block (after the block header: interface id, ...)
 _IF_FIELD = pcapng_block_header.size  # EPB, ISB, PB: the interface id
-_CAPLEN_FIELD = _IF_FIELD + 12  # EPB, PB: after interface id and timestamp
+_CAPLEN_FIELD = _IF_FIELD + 4 + pcapng_timestamp.size  # EPB: after interface id, timestamp
 _MAGIC_FIELD = pcapng_block_header.size  # SHB: the byte-order magic
 _VERSION_FIELD = _MAGIC_FIELD + 4
 
@@ -426,7 +426,7 @@ def _options(view: memoryview, start: int, end: int,
             raise DecodeError(f"option {code} of {length} bytes runs past its block", off)
         yield code, value, length
         off = value + ((length + 3) & ~3)
-    if off != end and off < end:
+    if off < end:
         raise DecodeError(f"{end - off} stray bytes after the options", off)
 
 
