@@ -341,6 +341,25 @@ def test_pcapng_options_are_laid_out_as_the_draft_says() -> None:
     assert f.getvalue().endswith(epb(0, TS, b"p", opts=opts))
 
 
+def test_pcapng_flags_only_fast_path_matches_the_option_encoder() -> None:
+    word = epb_flags(reception=PCAPNG_EPB_RECEPTION.UNICAST)
+    cases = [dict(direction=PCAPNG_EPB_DIRECTION.INBOUND), dict(flags=word),
+             dict(direction=PCAPNG_EPB_DIRECTION.OUTBOUND, flags=word),
+             dict(direction=PCAPNG_EPB_DIRECTION.UNKNOWN)]
+    for kw in cases:
+        for n in range(5):
+            data = b"q" * n
+            f = io.BytesIO()
+            with PcapngWriter(f, application=None) as w:
+                w.add_interface(LINKTYPE.ETHERNET)
+                w.write(data, TS, **kw)  # the first stamp: the careful way
+                w.write(data, TS, **kw)  # the same second: the fast path
+            value = kw.get("flags", 0) | kw.get("direction", 0)
+            opts = option(PCAPNG_EPB_OPT.FLAGS, struct.pack("=I", value)) + b"\0" * 4
+            block = epb(0, TS, data, opts=opts)
+            assert f.getvalue().endswith(block + block), kw
+
+
 def test_pcapng_option_mistakes_are_encode_errors() -> None:
     w = PcapngWriter(io.BytesIO())
     with pytest.raises(EncodeError, match="interface 0 was not added"):
@@ -360,6 +379,8 @@ def test_pcapng_option_mistakes_are_encode_errors() -> None:
         dict(packetid=1 << 64),
         dict(queue=1 << 32),
     ]
+    w.write(b"x", TS)  # the second is known: mistakes must not slip through the fast path
+    cases += [dict(direction=-1), dict(flags=-4), dict(direction="in")]
     for kw in cases:
         with pytest.raises(EncodeError):
             w.write(b"x", TS, **kw)  # type: ignore[arg-type]
@@ -370,7 +391,7 @@ def test_pcapng_option_mistakes_are_encode_errors() -> None:
         w.write(b"x", -1)
     with pytest.raises(EncodeError, match="ts_ns"):
         w.write(b"x", 1 << 64)
-    assert w.packets == 0
+    assert w.packets == 1
 
 
 def test_pcapng_interface_mistakes_are_encode_errors() -> None:

@@ -126,6 +126,14 @@ _PAD_TRAILERS = tuple(
     struct.Struct("=" + "x" * pad + pcapng_block_trailer.format[1:]).pack_into
     for pad in range(4)
 )
+# the same with an epb_flags option and opt_endofopt between padding and trailer
+_PAD_FLAGS_TRAILERS = tuple(
+    struct.Struct("=" + "x" * pad + pcapng_option_header.format[1:] + u32.format[1:]
+                  + pcapng_option_header.format[1:] + pcapng_block_trailer.format[1:]).pack_into
+    for pad in range(4)
+)
+_DIRECTIONS = frozenset(PCAPNG_EPB_DIRECTION)
+_EPB_FLAGS_FIXED = _EPB_FIXED + 2 * pcapng_option_header.size + u32.size  # 44
 
 
 def _check_u32(what: str, value: int) -> int:
@@ -656,12 +664,21 @@ class PcapngWriter(_BufferedWriter):
 
         With no option given this is the fast path: one ``pack_into``, one copy.
         """
-        if (direction is None and flags is None and hash is None and dropcount is None
-                and packetid is None and queue is None and verdict is None
-                and comment is None):
+        if (hash is None and dropcount is None and packetid is None and queue is None
+                and verdict is None and comment is None):
+            # no option, or only epb_flags (a capture's direction): the fast path
+            # word -1: no epb_flags; -2: a mistake, which the careful way names
+            if direction is not None and direction not in _DIRECTIONS:
+                word = -2
+            elif flags is None:
+                word = -1 if direction is None else direction
+            elif direction is None:
+                word = flags
+            else:
+                word = -2 if flags & PCAPNG_EPB_DIRECTION_MASK else flags | direction
             n = len(data)
             pad = -n & 3
-            total = _EPB_FIXED + n + pad
+            total = (_EPB_FIXED if word == -1 else _EPB_FLAGS_FIXED) + n + pad
             off = self._off
             lo = ts_ns - self._hi_ns
             try:
@@ -670,25 +687,30 @@ class PcapngWriter(_BufferedWriter):
                 snap = -1
             # anything unusual (buffer full, snaplen cut, a scaled or unknown
             # interface, a new 2**32 ns window, bad values) goes the careful way
-            if off + total <= self._limit and n <= snap and lo <= _U32_MAX:
+            if off + total <= self._limit and n <= snap and lo <= _U32_MAX and word >= -1:
                 buf = self._buf
+                start = off + _EPB_HEAD
                 try:
                     _pack_epb(buf, off, _EPB_BLOCK, total, interface, self._hi, lo, n,
                               n if wirelen is None else wirelen)
+                    if word == -1:
+                        _PAD_TRAILERS[pad](buf, start + n, total)
+                    else:
+                        _PAD_FLAGS_TRAILERS[pad](buf, start + n, PCAPNG_EPB_OPT.FLAGS, 4, word,
+                                                 PCAPNG_OPT.ENDOFOPT, 0, total)
                 except struct.error:
                     pass  # below
                 else:
-                    start = off + _EPB_HEAD
                     try:
                         self._view[start:start + n] = data
                     except ValueError:
                         raise _not_bytes(data) from None
-                    _PAD_TRAILERS[pad](buf, start + n, total)
                     self._off = off + total
                     self.packets += 1
                     return
-            self._write_slow(data, ts_ns, wirelen, interface, b"")
-            return
+            if word == -1:
+                self._write_slow(data, ts_ns, wirelen, interface, b"")
+                return
         opts = self._epb_options(direction, flags, hash, dropcount, packetid, queue, verdict,
                                  comment)
         self._write_slow(data, ts_ns, wirelen, interface, opts)
