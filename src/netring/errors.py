@@ -11,6 +11,7 @@ raised, never stored inside decoded data.
 ``TruncatedError``    a datagram did not fit our own receive buffer (MSG_TRUNC)
 ``RingError``         an illegal ring frame transition or ring misuse
 ``NotSupportedError`` the kernel or platform lacks a feature (says which)
+``InterfaceNotFound`` no network interface of that name or index (in that namespace)
 ``NamespaceError``    a network namespace cannot be entered (an ``OSError``; says which
                       path and why); ``NamespaceNotFound`` is also a ``FileNotFoundError``,
                       ``NamespacePermissionError`` also a ``PermissionError``, and
@@ -31,6 +32,7 @@ __all__ = [
     "TruncatedError",
     "RingError",
     "NotSupportedError",
+    "InterfaceNotFound",
     "NamespaceError",
     "NamespaceNotFound",
     "NamespacePermissionError",
@@ -166,6 +168,18 @@ class RingError(NetringError):
 
 class NotSupportedError(NetringError):
     """The kernel or platform lacks a feature; the message says which."""
+
+
+class InterfaceNotFound(NetringError, LookupError):
+    """No network interface of that name or index in the namespace asked about.
+
+    Attributes:
+        name: the interface name (or index, as text) that was looked up.
+    """
+
+    def __init__(self, name: str, where: str = "") -> None:
+        super().__init__(f"no interface named {name!r}" + (f" in {where}" if where else ""))
+        self.name = name
 
 
 class NamespaceError(NetringError, OSError):

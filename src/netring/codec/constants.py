@@ -184,12 +184,17 @@ NETLINK_GET_STRICT_CHK = 12
 class SO(IntEnum):
     """``SOL_SOCKET`` options netring sets on its sockets (uapi/asm-generic/socket.h).
 
-    Python's :mod:`socket` module lacks the ``*FORCE`` and ``MEMINFO`` ones.
+    Python's :mod:`socket` module lacks the ``*FORCE``, ``MEMINFO`` and timestamp ones.
+    (``TIMESTAMPNS`` and ``TIMESTAMPING`` are the ``*_OLD`` numbers, which carry the
+    same 64-bit times on 64-bit hosts.)
     """
 
     PASSCRED = 16
+    TIMESTAMP = 29
     SNDBUFFORCE = 32
     RCVBUFFORCE = 33
+    TIMESTAMPNS = 35
+    TIMESTAMPING = 37
     MEMINFO = 55
 
 
