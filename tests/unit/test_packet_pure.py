@@ -71,9 +71,9 @@ def test_defaults_are_valid_and_sized_as_documented() -> None:
     assert g2.frame_size == (mac_offset(1) + 1518 + 15) & ~15
     assert g2.size >= (32 << 20) - g2.block_size
     assert Geometry.frames(1, 96).frame_size == (mac_offset(1) + 96 + 15) & ~15
-    t = Geometry.tx_ring(2, 2048, 100)
+    t = Geometry.tx_ring(1, 2048, 100)  # kernel numbering: 1 is TPACKET_V2
     assert t.tx and t.frame_nr >= 100 and t.tx_data_offset == 32
-    assert Geometry.tx_ring(2, 2048, 8).pack() == struct.pack("=IIII", 4096, 4, 2048, 8)
+    assert Geometry.tx_ring(1, 2048, 8).pack() == struct.pack("=IIII", 4096, 4, 2048, 8)
     assert len(Geometry.v3().pack()) == 28
 
 
