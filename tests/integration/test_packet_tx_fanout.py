@@ -14,8 +14,15 @@ from pktutil import digest, exp_frame, is_exp, udp_frame
 from procutil import fork, reap
 
 from netring.errors import EncodeError, NetringError
-from netring.packet import CaptureRing, MmsgSender, PacketSocket, TxRing, open_members, \
-    recv_socket, send_socket
+from netring.packet import (
+    CaptureRing,
+    MmsgSender,
+    PacketSocket,
+    TxRing,
+    open_members,
+    recv_socket,
+    send_socket,
+)
 from netring.packet.constants import PACKET_FANOUT
 
 

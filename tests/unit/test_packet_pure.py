@@ -164,7 +164,7 @@ def test_v3_snaplen_past_the_block_end_is_refused() -> None:
     assert b is not None
     with pytest.raises(RingError, match="past its block end"):
         for p in b:
-            p.data
+            _ = p.data
 
 
 # -- V1/V2 walker ------------------------------------------------------------------------

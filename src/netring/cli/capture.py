@@ -105,7 +105,7 @@ def register(sub: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no per-packet output")
     p.add_argument("--time-stamp-type", choices=("software", "hardware"), default="software",
                    help="timestamps from the kernel (default) or the NIC's clock")
-    p.error = _one_line_error("netring capture")  # type: ignore[method-assign]
+    p.error = _one_line_error("netring capture")
     p.set_defaults(func=_run)
 
 
@@ -127,7 +127,10 @@ def _open_ring(args: argparse.Namespace) -> Any:
     try:
         if args.filter:
             try:
-                from ..packet.edge.filter import attach_filter, compile_filter
+                from ..packet.edge.filter import (  # type: ignore[import-not-found,unused-ignore]
+                    attach_filter,
+                    compile_filter,
+                )
             except ImportError:
                 raise NotSupportedError(
                     "-f FILTER needs the BPF filter compiler (netring.packet.edge.filter), "
@@ -149,7 +152,7 @@ def _open_writer(args: argparse.Namespace, suffix: str) -> tuple[Any, Any]:
     from ..errors import NotSupportedError
 
     try:
-        from ..pcap.writer import open_writer
+        from ..pcap.writer import open_writer  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         raise NotSupportedError("-w FILE needs the pcap writers (netring.pcap.writer), which "
                                 "this installation does not have") from None
@@ -176,9 +179,7 @@ def _capture(args: argparse.Namespace, worker: int, budget: Any) -> dict[str, in
         show = not args.quiet and (not args.write or args.print_lines) and args.write != "-"
         as_json = args.json
         live = sys.stderr.isatty() and not (show and out.isatty())
-        dumps = None
-        if as_json:
-            from .output import json_dumps as dumps
+        from .output import json_dumps as dumps
         if worker == 0 and not args.quiet and args.workers == 1:
             print(f"netring capture: listening on {args.interface}, link-type EN10MB "
                   f"(Ethernet), TPACKET_V{args.tpacket}, snapshot length {args.snaplen} bytes",
@@ -222,7 +223,7 @@ def _capture(args: argparse.Namespace, worker: int, budget: Any) -> dict[str, in
                         else:
                             writer.write(data, pkt.ts_ns, wl)
                     if show:
-                        if as_json and dumps is not None:
+                        if as_json:
                             rec = pkt.to_dict()
                             rec["time"] = format_time(pkt.ts_ns)
                             rec.update(decode(pkt.data, pkt.vlan_tci))
@@ -272,7 +273,7 @@ def _reserve(budget: Any, want: int, limit: int, captured: int) -> int:
     if budget is None:
         return max(0, min(want, limit - captured))
     with budget.get_lock():
-        take = max(0, min(want, limit - budget.value))
+        take = max(0, min(want, limit - int(budget.value)))
         budget.value += take
     return take
 
@@ -337,6 +338,7 @@ def _run_workers(args: argparse.Namespace) -> int:
                 from . import exit_status
 
                 code, text = exit_status(exc)
+                code = int(code)
                 print(f"netring capture: worker {w}: {text}", file=sys.stderr)
             finally:
                 try:

@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
     p.add_argument("--tpacket", type=int, choices=(1, 2, 3), default=2, help="TX ring version")
     p.add_argument("--qdisc-bypass", action="store_true",
                    help="PACKET_QDISC_BYPASS: skip the interface's queueing discipline")
-    p.error = _one_line_error("netring send")  # type: ignore[method-assign]
+    p.error = _one_line_error("netring send")
     p.set_defaults(func=_run)
 
 
@@ -43,7 +43,7 @@ def _records(path: str) -> list[bytes]:
     from ..errors import NotSupportedError
 
     try:
-        from ..pcap.reader import read_capture
+        from ..pcap.reader import read_capture  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         raise NotSupportedError("reading FILE needs the pcap reader (netring.pcap.reader), "
                                 "which this installation does not have") from None

@@ -33,8 +33,14 @@ from dataclasses import dataclass
 
 from ..errors import EncodeError
 from .constants import ETH_HLEN, TPACKET_VERSION, tpacket_align, v3_align
-from .structs import TPACKET2_HDRLEN, TPACKET3_HDRLEN, TPACKET_HDRLEN, tpacket_block_desc, \
-    tpacket_req, tpacket_req3
+from .structs import (
+    TPACKET2_HDRLEN,
+    TPACKET3_HDRLEN,
+    TPACKET_HDRLEN,
+    tpacket_block_desc,
+    tpacket_req,
+    tpacket_req3,
+)
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",

@@ -15,8 +15,13 @@ from dataclasses import dataclass
 
 from ..packet.constants import TP_STATUS, TPACKET_VERSION, v3_align
 from ..packet.geometry import Geometry, blk_plus_priv, mac_offset
-from ..packet.structs import sockaddr_ll, tpacket2_hdr, tpacket3_hdr, tpacket_block_desc, \
-    tpacket_hdr
+from ..packet.structs import (
+    sockaddr_ll,
+    tpacket2_hdr,
+    tpacket3_hdr,
+    tpacket_block_desc,
+    tpacket_hdr,
+)
 
 __all__ = ["Frame", "fill_v3_block", "fill_frame", "fill_ring"]
 

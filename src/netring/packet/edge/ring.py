@@ -33,8 +33,13 @@ from ..._sys.poll import POLLERR, POLLIN, Readable, deadline_after, ms_left
 from ...codec.constants import SO
 from ...errors import EncodeError, NetringError, NotSupportedError, RingError
 from ..constants import ETH_P, PACKET, SOF_TIMESTAMPING, SOL_PACKET, TPACKET_VERSION
-from ..geometry import DEFAULT_BUFFER_SIZE, DEFAULT_RETIRE_MS, DEFAULT_SNAPLEN, \
-    DEFAULT_V3_BLOCK_SIZE, Geometry
+from ..geometry import (
+    DEFAULT_BUFFER_SIZE,
+    DEFAULT_RETIRE_MS,
+    DEFAULT_SNAPLEN,
+    DEFAULT_V3_BLOCK_SIZE,
+    Geometry,
+)
 from ..stats import Stats
 from ..walk import Block, FrameBatch, FrameWalker, Packet, V3Walker, make_walker
 from . import hwtstamp

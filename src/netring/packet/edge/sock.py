@@ -229,8 +229,9 @@ class PacketSocket:
             NetringError: the kernel refused (a member with another mode, flags,
                 protocol or device; a full group; already in a group), with errno.
         """
-        spec = FanoutSpec(group, parse_mode(mode), parse_flags(
-            flags if not isinstance(flags, list | tuple) else list(flags)), max_members)
+        fl: str | int | list[str] | None = (
+            list(flags) if flags is not None and not isinstance(flags, str | int) else flags)
+        spec = FanoutSpec(group, parse_mode(mode), parse_flags(fl), max_members)
         try:
             self.sock.setsockopt(SOL_PACKET, PACKET.FANOUT, spec.pack())
         except OSError as exc:
