@@ -124,6 +124,9 @@ def test_v3_mixed_and_uniform_blocks_give_the_same_packets() -> None:
     assert w.uniform_offsets(b0._first, 50, b0._end) is not None
     assert w.uniform_offsets(b1._first, 50, b1._end) is None
     assert [p.tobytes() for p in b0] == [_frame(i, 60) for i in range(50)]
+    assert isinstance(b0.column("wirelen"), memoryview) and list(b0.column("wirelen")) == [60] * 50
+    assert b1.column("wirelen") == [60 + i % 7 for i in range(50)]
+    assert list(b0.column("sec")) == [p.sec for p in b0]
     assert [p.tobytes() for p in b1] == [_frame(i, 60 + i % 7) for i in range(50)]
 
 
