@@ -37,6 +37,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
 from netring.packet import CaptureRing, Geometry, MmsgSender, TxRing  # noqa: E402
 
+#: a separate venv with the peers (pip install pcapy-ng): never netring's own
+PEERS_PYTHON = os.environ.get("NETRING_PEERS_PYTHON", "/tmp/peers-venv/bin/python")
+
 GEN_C = r"""
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -140,6 +143,10 @@ class Bench:
                         n += pkt.wirelen > 0
             elif how == "drain":
                 n = ring.drain(_noop)
+            elif how == "column":
+                for blk in ring.blocks(timeout=0):
+                    col = blk.column("wirelen")  # type: ignore[union-attr]
+                    n += len(col) if sum(col) else 0
             dt = time.perf_counter() - t0
             return n, dt
 
@@ -164,6 +171,35 @@ class Bench:
         err = p.stderr.read()
         got = int(err.split(" packets captured")[0].split()[-1]) if "captured" in err else 0
         return got, dt
+
+    def drain_pcapy(self) -> tuple[int, float] | None:
+        """pcapy-ng's callback loop over the same paused ring (libpcap V3 underneath)."""
+        py = PEERS_PYTHON
+        if not os.path.exists(py):
+            return None
+        n = self.frames - 2048
+        code = (
+            "import sys, time, pcapy\n"
+            "p = pcapy.create('veth1'); p.set_buffer_size(%d); p.set_snaplen(262144)\n"
+            "p.set_timeout(1000); p.activate(); p.setdirection(pcapy.PCAP_D_IN)\n"
+            "print('ready', flush=True); sys.stdin.readline()\n"
+            "c = [0]\n"
+            "def cb(h, d): c[0] += 1\n"
+            "t = time.perf_counter(); p.loop(%d, cb); dt = time.perf_counter() - t\n"
+            "print(c[0], dt, flush=True)\n" % (max(64 << 20, self.frames * 200), n))  # noqa: UP031
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns, py, "-c", code],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert p.stdout is not None and p.stdin is not None
+        if p.stdout.readline().strip() != "ready":
+            p.kill()
+            return None
+        self.generate(self.frames)
+        time.sleep(1.2)
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        got, dt = p.stdout.readline().split()
+        p.wait(30)
+        return int(got), float(dt)
 
     # -- 2. live ------------------------------------------------------------------------
     def live_netring(self, per_packet: bool, members: int = 1) -> tuple[int, int, float]:
@@ -247,20 +283,27 @@ def main() -> int:
     try:
         print(f"\n1. drain ceiling: {frames} frames of 60 bytes in a paused ring, then drained")
         res: dict[str, float] = {}
-        for how in ("count", "iterate", "field", "drain"):
+        for how in ("count", "iterate", "field", "drain", "column"):
             n, dt = b.drain_netring(how)
             res[how] = n / dt
             print(f"   netring V3 {how:8s} {n:>8} pkts {dt * 1000:8.1f} ms {n / dt / 1e6:7.2f} M pps")
         n, dt = b.drain_netring("iterate", mixed=True)
         res["mixed"] = n / dt
         print(f"   netring V3 iterate, mixed sizes (60..116 B): {n / dt / 1e6:.2f} M pps")
+        pc = b.drain_pcapy()
+        if pc:
+            n, dt = pc
+            res["pcapy"] = n / dt
+            print(f"   pcapy-ng loop(cb)     {n:>8} pkts {dt * 1000:8.1f} ms {n / dt / 1e6:7.2f} M pps")
+            for k in ("iterate", "field", "drain", "column", "mixed"):
+                print(f"   ratio netring {k} / pcapy-ng: {res[k] / res['pcapy']:.2f}")
         td = b.drain_tcpdump()
         if td:
             n, dt = td
             res["tcpdump"] = n / dt
             print(f"   tcpdump -w /dev/null  {n:>8} pkts {dt * 1000:8.1f} ms "
                   f"{n / dt / 1e6:7.2f} M pps (includes its exit)")
-            for k in ("count", "iterate", "field", "drain", "mixed"):
+            for k in ("count", "iterate", "field", "drain", "column", "mixed"):
                 print(f"   ratio netring {k} / tcpdump: {res[k] / res['tcpdump']:.2f}")
         print(f"\n2. live: the generator floods {frames} frames while the reader reads")
         for per in (False, True):
