@@ -178,15 +178,16 @@ class Bench:
         if not os.path.exists(py):
             return None
         n = self.frames - 2048
+        bufsize = max(64 << 20, self.frames * 200)
         code = (
             "import sys, time, pcapy\n"
-            "p = pcapy.create('veth1'); p.set_buffer_size(%d); p.set_snaplen(262144)\n"
+            f"p = pcapy.create('veth1'); p.set_buffer_size({bufsize}); p.set_snaplen(262144)\n"
             "p.set_timeout(1000); p.activate(); p.setdirection(pcapy.PCAP_D_IN)\n"
             "print('ready', flush=True); sys.stdin.readline()\n"
             "c = [0]\n"
             "def cb(h, d): c[0] += 1\n"
-            "t = time.perf_counter(); p.loop(%d, cb); dt = time.perf_counter() - t\n"
-            "print(c[0], dt, flush=True)\n" % (max(64 << 20, self.frames * 200), n))  # noqa: UP031
+            f"t = time.perf_counter(); p.loop({n}, cb); dt = time.perf_counter() - t\n"
+            "print(c[0], dt, flush=True)\n")
         p = subprocess.Popen(["ip", "netns", "exec", self.ns, py, "-c", code],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert p.stdout is not None and p.stdin is not None
