@@ -199,3 +199,60 @@ def test_count_only_path_counts_what_was_sent(veth: Netns) -> None:
             n += ring.count(timeout=0.1)
     assert n >= 5000  # a stray IPv6 packet may add to it; ignore_outgoing drops our own
     assert struct.calcsize("I") == 4
+
+
+def test_checksum_and_gso_status_flags_on_local_tcp() -> None:
+    """TCP between two namespaces over veth: CHECKSUM_PARTIAL shows as CSUMNOTREADY, and
+    the GSO super-packets (longer than the MTU) carry TP_STATUS_GSO_TCP, both ways."""
+    import socket
+    import threading
+
+    from nsutil import have_root
+
+    from netring.netns import socket_in
+    from netring.packet import TP_STATUS
+
+    if not have_root():
+        pytest.skip("needs root: creates network namespaces")
+    with Netns() as a, Netns() as b:
+        a.ip("link", "add", "va", "type", "veth", "peer", "name", "vb")
+        a.ip("link", "set", "vb", "netns", b.name)
+        a.ip("addr", "add", "10.7.0.1/24", "dev", "va")
+        a.ip("link", "set", "va", "up")
+        b.ip("addr", "add", "10.7.0.2/24", "dev", "vb")
+        b.ip("link", "set", "vb", "up")
+        with CaptureRing("va", netns=a.name, buffer_size=16 << 20, retire_ms=4) as ra, \
+                CaptureRing("vb", netns=b.name, buffer_size=16 << 20, retire_ms=4) as rb:
+            srv = socket_in(b.name, socket.AF_INET, socket.SOCK_STREAM)
+            srv.bind(("10.7.0.2", 5001))
+            srv.listen()
+
+            def serve() -> None:
+                c, _ = srv.accept()
+                while c.recv(1 << 16):
+                    pass
+                c.close()
+
+            t = threading.Thread(target=serve, daemon=True)
+            t.start()
+            cli = socket_in(a.name, socket.AF_INET, socket.SOCK_STREAM)
+            cli.settimeout(5)
+            cli.connect(("10.7.0.2", 5001))
+            cli.sendall(b"x" * 200000)
+            cli.close()
+            t.join(5)
+            srv.close()
+            time.sleep(0.1)
+            flags = {}
+            for name, ring in (("va", ra), ("vb", rb)):
+                seen: set[tuple[str, int, bool]] = set()
+                for blk in ring.blocks(timeout=0.1):
+                    for p in blk:
+                        if p.protocol == 0x0800:
+                            st = p.status & (TP_STATUS.CSUMNOTREADY | TP_STATUS.GSO_TCP)
+                            seen.add((p.direction, st, p.wirelen > 1514))
+                flags[name] = seen
+    gso = int(TP_STATUS.GSO_TCP | TP_STATUS.CSUMNOTREADY)
+    assert ("out", gso, True) in flags["va"] and ("in", gso, True) in flags["vb"]
+    assert all(st & TP_STATUS.GSO_TCP == 0 for _d, st, big in flags["va"] | flags["vb"]
+               if not big)  # only super-packets are GSO

@@ -244,3 +244,20 @@ def test_rollover_statistics_and_ignore_outgoing_flag(veth: Netns) -> None:
         time.sleep(0.05)
         got += _collect(ring, 1, timeout=0.2)
     assert got == [exp_frame(2)]
+
+
+def test_cbpf_fanout_program_picks_the_member(veth: Netns) -> None:
+    """A classic BPF steering program returning 1: every packet goes to member 1 of 2."""
+    g = (os.getpid() & 0x7FFF) | 4
+    rings = [CaptureRing("veth1", netns=veth.name, buffer_size=4 << 20, retire_ms=4,
+                         fanout=(g, "cbpf")) for _ in range(2)]
+    try:
+        rings[0].sock.set_fanout_program([(0x06, 0, 0, 1)])  # BPF_RET|BPF_K 1
+        with PacketSocket("veth0", netns=veth.name) as tx:
+            tx.send_many([exp_frame(i) for i in range(50)])
+        time.sleep(0.05)
+        counts = [len(_collect(r, 50, timeout=0.3)) for r in rings]
+    finally:
+        for r in rings:
+            r.close()
+    assert counts == [0, 50]
