@@ -118,3 +118,49 @@ def test_send_bad_input(veth: Netns, tmp_path: object) -> None:
     assert r.returncode in (1, 3) and len(r.stderr.strip().splitlines()) == 1
     r = _netring("send", "-i", "veth0", "--netns", veth.name, "x.pcap", "--rate", "-5")
     assert r.returncode == 2 and "rate -5" in r.stderr
+
+
+def _feed_mixed(ns: Netns, proc: subprocess.Popen[str]) -> None:
+    """Experimental frames, UDP frames and VLAN-tagged UDP until the capture has ended."""
+    from pktutil import udp_frame
+
+    with PacketSocket("veth0", netns=ns.name) as tx:
+        deadline = time.monotonic() + 10
+        i = 0
+        while proc.poll() is None and time.monotonic() < deadline:
+            tx.send_many([exp_frame(i), udp_frame("10.0.0.1", "10.0.0.2", 1000, 2000),
+                          udp_frame("10.0.0.1", "10.0.0.2", 1000, 2000, vlan=(0x8100, 7))])
+            i += 1
+            time.sleep(0.02)
+
+
+def test_capture_filter_keeps_only_matching_packets(veth: Netns) -> None:
+    pytest.importorskip("netring.packet.edge.filter", reason="the filter compiler is not here")
+    p = _start("capture", "-i", "veth1", "--netns", veth.name, "-c", "5", "--timeout", "10",
+               "-f", "ether proto 0x88b5")
+    _feed_mixed(veth, p)
+    out, err = p.communicate(timeout=20)
+    assert p.returncode == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 5 and all("ethertype 0x88b5" in line for line in lines)
+
+
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_capture_file_is_read_back_by_tshark_with_vlan_tags(veth: Netns, tmp_path: object,
+                                                           fmt: str) -> None:
+    import shutil
+
+    pytest.importorskip("netring.pcap.writer", reason="the pcap writers are not in this tree")
+    if shutil.which("tshark") is None:
+        pytest.skip("needs tshark to read the file back")
+    path = os.path.join(str(tmp_path), f"x.{fmt}")
+    p = _start("capture", "-i", "veth1", "--netns", veth.name, "-c", "9", "--timeout", "10",
+               "-w", path, "--format", fmt)
+    _feed_mixed(veth, p)
+    _out, err = p.communicate(timeout=20)
+    assert p.returncode == 0, err
+    r = subprocess.run(["tshark", "-r", path, "-T", "fields", "-e", "vlan.id", "-e", "eth.type"],
+                       capture_output=True, text=True, timeout=60)
+    rows = [line.split("\t") for line in r.stdout.splitlines()]
+    assert len(rows) == 9
+    assert any(row[0] == "7" for row in rows)  # the tag the kernel took off is back
