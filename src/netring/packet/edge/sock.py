@@ -22,6 +22,7 @@ import fcntl
 import os
 import socket
 import struct
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -325,9 +326,7 @@ class PacketSocket:
             except OSError as exc:
                 if exc.errno == _errno.ENOBUFS and tries < 1000:
                     tries += 1
-                    import time
-
-                    time.sleep(0.001)
+                    time.sleep(0.001)  # the device queue is full: let it drain
                     continue
                 raise
             sent += n
