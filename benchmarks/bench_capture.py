@@ -91,7 +91,7 @@ def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 class Bench:
     def __init__(self, frames: int) -> None:
         self.frames = frames
-        self.ns = f"nrbench-{os.getpid()}"
+        self.ns = f"nrbench-capture-{os.getpid()}"
         self.tmp = tempfile.mkdtemp(prefix="netring-bench-")
         sh("ip", "netns", "add", self.ns)
         for cmd in (["link", "set", "lo", "up"],
