@@ -481,7 +481,7 @@ def _image(insn: Instruction, pc: int) -> str:
         name = _AD_NAMES.get(SKF_AD(k - _AD_BASE)) if k - _AD_BASE in _ANCILLARY else None
         operand = f"[{name}]" if name else f"[{_s32(k)}]"
     elif form == "ja":
-        operand = str(pc + 1 + k)
+        operand = str(_s32((pc + 1 + k) & _U32))  # C int arithmetic, as libpcap prints it
     elif "%d" in form:
         operand = form % _s32(k)
     elif "%x" in form:
@@ -545,8 +545,11 @@ def validate(program: Program) -> None:
             raise _reject(pc, insn, f"scratch memory index {k} >= BPF_MEMWORDS "
                           f"({BPF_MEMWORDS})", "scratch-index")
         if code == _C.JMP | _J.JA and k >= n - pc - 1:
-            raise _reject(pc, insn, f"jump target {pc + 1 + k} is past the last instruction "
-                          f"({n - 1})", "jump-range")
+            target = _s32((pc + 1 + k) & _U32)
+            where = "backwards" if target <= pc else "past the last instruction"
+            signed = f" ({_s32(k)})" if k & 0x80000000 else ""
+            raise _reject(pc, insn, f"jump offset {k}{signed} lands on {target}, "
+                          f"{where} (the kernel takes {pc + 1}..{n - 1} from here)", "jump-range")
         if code in _COND_JUMPS:
             for name, off in (("jt", jt), ("jf", jf)):
                 if pc + off + 1 >= n:
