@@ -421,7 +421,7 @@ def parse_ddd(text: str) -> Program:
     if "{" in text:
         return _parse_dd(text)
     s = text.strip()
-    sep, unit = ("\n", "line") if "\n" in s else (",", "item")
+    sep, unit = (",", "item") if "\n" not in s and "," in s else ("\n", "line")
     lines = [(n, line.strip()) for n, line in enumerate(text.split(sep), 1) if line.strip()]
     if not lines:
         raise EncodeError("BPF bytecode: the text is empty")
