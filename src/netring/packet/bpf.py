@@ -60,6 +60,8 @@ API::
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 import struct
 from collections.abc import Mapping, Sequence
@@ -267,6 +269,17 @@ OPCODES: dict[int, tuple[str, str]] = {
 }
 assert len(OPCODES) == 49  # the kernel's list: 21 ALU, 13 loads, 2 stores, 2 misc, 2 ret, 9 jumps
 
+# Plain ints for the loops below (an enum attribute lookup costs more than the work).
+_LD, _LDX, _ST, _STX, _ALU, _JMP, _RET = (int(c) for c in (_C.LD, _C.LDX, _C.ST, _C.STX, _C.ALU,
+                                                            _C.JMP, _C.RET))
+_ABS, _IND, _MEM, _IMM, _MSH = (int(m) for m in (_M.ABS, _M.IND, _M.MEM, _M.IMM, _M.MSH))
+_ADD, _SUB, _MUL, _DIV, _OR, _AND, _LSH, _RSH, _NEG, _MOD, _XOR = (int(o) for o in _A)
+_JA, _JEQ, _JGT, _JGE = (int(o) for o in (_J.JA, _J.JEQ, _J.JGT, _J.JGE))
+_SRC_X, _RET_K, _TAX = int(_X.X), int(_C.RET | BPF_RVAL.K), int(BPF_MISCOP.TAX)
+_DIVMOD_K = frozenset((_ALU | _DIV, _ALU | _MOD))
+_SHIFT_K = frozenset((_ALU | _LSH, _ALU | _RSH))
+_STORES = frozenset((_ST, _STX))
+_MEM_LOADS = frozenset((_LD | _MEM, _LDX | _MEM))
 _COND_JUMPS = frozenset(c for c in OPCODES if c & 0x07 == _C.JMP and c & 0xF0 != _J.JA)
 _MEM_INSNS = frozenset((_C.LD | _M.MEM, _C.LDX | _M.MEM, _C.ST, _C.STX))
 _ABS_LOADS = frozenset((_C.LD | _S.W | _M.ABS, _C.LD | _S.H | _M.ABS, _C.LD | _S.B | _M.ABS))
@@ -312,7 +325,7 @@ class Program:
         insns: list[Instruction] = []
         for i, insn in enumerate(self.instructions):
             try:
-                code, jt, jf, k = (int(v) for v in insn)
+                code, jt, jf, k = (operator.index(v) for v in insn)
             except (TypeError, ValueError):
                 raise EncodeError(
                     f"BPF instruction {i}: {insn!r} is not four integers (code, jt, jf, k)"
@@ -527,7 +540,12 @@ def validate(program: Program) -> None:
     Raises:
         EncodeError: the first rule broken, with the instruction, its disassembly and numbers.
     """
-    insns = program.instructions
+    _validate(program.instructions)
+
+
+@functools.lru_cache(maxsize=256)
+def _validate(insns: tuple[Instruction, ...]) -> None:
+    """:func:`validate` over the instruction tuple; a program that passed is remembered."""
     n = len(insns)
     if not 1 <= n <= BPF_MAXINSNS:
         raise EncodeError(f"BPF program rejected: {n} instructions; the kernel takes 1.."
@@ -537,14 +555,14 @@ def validate(program: Program) -> None:
         if code not in OPCODES:
             raise _reject(pc, insn, f"opcode 0x{code:02x} is not a classic BPF instruction the "
                           "kernel accepts", "opcode")
-        if code in (_C.ALU | _A.DIV | _X.K, _C.ALU | _A.MOD | _X.K) and k == 0:
+        if code in _DIVMOD_K and k == 0:
             raise _reject(pc, insn, "division by the constant 0", "div-by-zero")
-        if code in (_C.ALU | _A.LSH | _X.K, _C.ALU | _A.RSH | _X.K) and k >= 32:
+        if code in _SHIFT_K and k >= 32:
             raise _reject(pc, insn, f"shift by {k}; the kernel takes 0..31", "shift")
         if code in _MEM_INSNS and k >= BPF_MEMWORDS:
             raise _reject(pc, insn, f"scratch memory index {k} >= BPF_MEMWORDS "
                           f"({BPF_MEMWORDS})", "scratch-index")
-        if code == _C.JMP | _J.JA and k >= n - pc - 1:
+        if code == _JMP | _JA and k >= n - pc - 1:
             target = _s32((pc + 1 + k) & _U32)
             where = "backwards" if target <= pc else "past the last instruction"
             signed = f" ({_s32(k)})" if k & 0x80000000 else ""
@@ -573,13 +591,13 @@ def _check_load_and_stores(insns: tuple[Instruction, ...]) -> None:
     for pc, insn in enumerate(insns):
         code, jt, jf, k = insn
         valid &= masks[pc]
-        if code in (_C.ST, _C.STX):
+        if code in _STORES:
             valid |= 1 << k
-        elif code in (_C.LD | _M.MEM, _C.LDX | _M.MEM):
+        elif code in _MEM_LOADS:
             if not valid & (1 << k):
                 raise _reject(pc, insn, f"M[{k}] is read before it is written on some path to "
                               "this instruction", "scratch-uninit")
-        elif code == _C.JMP | _J.JA:
+        elif code == _JMP | _JA:
             masks[pc + 1 + k] &= valid
             valid = 0xFFFF
         elif code in _COND_JUMPS:
@@ -681,7 +699,7 @@ def run(program: Program, packet: bytes | bytearray | memoryview, *, wirelen: in
             an ancillary field ``ancillary`` lacks, or an ``SKF_NET_OFF`` offset without
             ``net_offset``.
     """
-    validate(program)
+    _validate(program.instructions)
     pkt = bytes(packet)
     n = len(pkt)
     length = n if wirelen is None else wirelen
@@ -696,82 +714,82 @@ def run(program: Program, packet: bytes | bytearray | memoryview, *, wirelen: in
             code, jt, jf, k = insn
             pc += 1
             cls = code & 0x07
-            if cls == _C.RET:
-                return k if code == _C.RET | BPF_RVAL.K else a
-            if cls == _C.LD:
+            if cls == _RET:
+                return k if code == _RET_K else a
+            if cls == _LD:
                 mode = code & 0xE0
-                if mode == _M.ABS or mode == _M.IND:
-                    if mode == _M.ABS and k >= _AD_BASE:
+                if mode == _ABS or mode == _IND:
+                    if mode == _ABS and k >= _AD_BASE:
                         a = _ancillary_load(k - _AD_BASE, a, x, pkt, anc, pc - 1, insn)
                         continue
                     size = _SIZES[code & 0x18]
-                    off = _s32(k) if mode == _M.ABS else _s32((x + k) & _U32)
+                    off = _s32(k) if mode == _ABS else _s32((x + k) & _U32)
                     pos = _position(off, size, n, net_offset, pc - 1, insn)
                     a = int.from_bytes(pkt[pos:pos + size], "big")
-                elif mode == _M.IMM:
+                elif mode == _IMM:
                     a = k
-                elif mode == _M.MEM:
+                elif mode == _MEM:
                     a = mem[k]
                 else:  # LEN
                     a = length & _U32
-            elif cls == _C.LDX:
+            elif cls == _LDX:
                 mode = code & 0xE0
-                if mode == _M.MSH:
+                if mode == _MSH:
                     pos = _position(_s32(k), 1, n, net_offset, pc - 1, insn)
                     x = (pkt[pos] & 0x0F) << 2
-                elif mode == _M.IMM:
+                elif mode == _IMM:
                     x = k
-                elif mode == _M.MEM:
+                elif mode == _MEM:
                     x = mem[k]
                 else:  # LEN
                     x = length & _U32
-            elif cls == _C.ST:
+            elif cls == _ST:
                 mem[k] = a
-            elif cls == _C.STX:
+            elif cls == _STX:
                 mem[k] = x
-            elif cls == _C.ALU:
+            elif cls == _ALU:
                 op = code & 0xF0
-                if op == _A.NEG:
+                if op == _NEG:
                     a = -a & _U32
                     continue
-                v = x if code & _X.X else k
-                if op == _A.ADD:
+                v = x if code & _SRC_X else k
+                if op == _ADD:
                     a = (a + v) & _U32
-                elif op == _A.SUB:
+                elif op == _SUB:
                     a = (a - v) & _U32
-                elif op == _A.MUL:
+                elif op == _MUL:
                     a = (a * v) & _U32
-                elif op == _A.DIV or op == _A.MOD:
+                elif op == _DIV or op == _MOD:
                     if v == 0:
                         return 0  # div/mod by X == 0 (a constant 0 is refused by validate)
-                    a = a // v if op == _A.DIV else a % v
-                elif op == _A.OR:
+                    a = a // v if op == _DIV else a % v
+                elif op == _OR:
                     a |= v
-                elif op == _A.AND:
+                elif op == _AND:
                     a &= v
-                elif op == _A.XOR:
+                elif op == _XOR:
                     a ^= v
-                elif op == _A.LSH:
+                elif op == _LSH:
                     a = (a << (v & 31)) & _U32  # the kernel masks a 32-bit shift to 5 bits
                 else:  # RSH
                     a >>= v & 31
-            elif cls == _C.JMP:
+            elif cls == _JMP:
                 op = code & 0xF0
-                if op == _J.JA:
+                if op == _JA:
                     pc += k
                     continue
-                v = x if code & _X.X else k
-                if op == _J.JEQ:
+                v = x if code & _SRC_X else k
+                if op == _JEQ:
                     taken = a == v
-                elif op == _J.JGT:
+                elif op == _JGT:
                     taken = a > v
-                elif op == _J.JGE:
+                elif op == _JGE:
                     taken = a >= v
                 else:  # JSET
                     taken = (a & v) != 0
                 pc += jt if taken else jf
             else:  # MISC
-                if code & 0xF8 == BPF_MISCOP.TAX:
+                if code & 0xF8 == _TAX:
                     x = a
                 else:
                     a = x
