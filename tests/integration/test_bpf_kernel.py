@@ -309,7 +309,7 @@ def test_kernel_runs_hand_built_programs_as_the_interpreter_does(wire: Wire) -> 
         if got != want:
             wrong.append((name, [len(g) for g in got], [len(w) for w in want]))
     assert wrong == []
-    assert len(programs) > 250
+    assert len(programs) > 300
 
 
 # -- the checker: the kernel refuses exactly what validate() refuses -------------------------------
