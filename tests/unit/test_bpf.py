@@ -537,3 +537,12 @@ def test_libpcap_that_does_not_load(monkeypatch: pytest.MonkeyPatch, fresh_libpc
     monkeypatch.setenv(edge.LIBPCAP_ENV, setting)
     with pytest.raises(NotSupportedError, match=re.escape(reason)):
         edge.compile_filter("ip")
+
+
+def test_pack_fprog_points_at_the_packed_instructions() -> None:
+    fprog, buf = edge.pack_fprog(SAMPLE)
+    length, address = bpf.sock_fprog.unpack(fprog)
+    assert length == len(SAMPLE) and address == buf.buffer_info()[0]
+    assert buf.tobytes() == SAMPLE.to_bytes()
+    with pytest.raises(EncodeError, match=r"65536 instructions; .*\[rule: length\]"):
+        edge.pack_fprog(Program((stmt(C.RET | R.K),) * 0x10000))

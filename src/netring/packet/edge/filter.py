@@ -9,6 +9,7 @@ OS edge module (the pure side is :mod:`netring.packet.bpf`)::
     detach_filter(fd) -> bool                   SO_DETACH_FILTER (False: there was none)
     describe_source(program) -> str             one line for the CLI: which path made it
     libpcap_version() -> str | None
+    pack_fprog(program) -> (bytes, buffer)      struct sock_fprog (also for PACKET_FANOUT_DATA)
 
 Two ways to a program::
 
@@ -56,6 +57,7 @@ __all__ = [
     "detach_filter",
     "describe_source",
     "libpcap_version",
+    "pack_fprog",
     "LIBPCAP_ENV",
 ]
 
@@ -253,10 +255,7 @@ def attach_filter(fd: int | _HasFileno, program: Program, lock: bool = False) ->
         FilterLocked: EPERM, the socket's filter is locked.
         OSError: ENOMEM (the program exceeds ``net.core.optmem_max``) and other errnos.
     """
-    if len(program) > 0xFFFF:  # sock_fprog.len is 16 bits; the kernel's limit is lower anyway
-        validate(program)
-    code = array.array("B", program.to_bytes())
-    fprog = sock_fprog.pack(len(program), code.buffer_info()[0] if len(program) else 0)
+    fprog, keepalive = pack_fprog(program)  # keepalive holds the instructions fprog points to
     with _socket(fd) as s:
         try:
             s.setsockopt(socket.SOL_SOCKET, SO.ATTACH_FILTER, fprog)
@@ -264,6 +263,21 @@ def attach_filter(fd: int | _HasFileno, program: Program, lock: bool = False) ->
             raise _attach_error(exc, program) from exc
         if lock:
             _lock_filter(s)
+
+
+def pack_fprog(program: Program) -> tuple[bytes, array.array[int]]:
+    """The ``struct sock_fprog`` for ``program`` and the buffer it points into.
+
+    For ``SO_ATTACH_FILTER`` and ``PACKET_FANOUT_DATA`` alike: keep the buffer alive
+    until the ``setsockopt`` that takes the bytes has returned.
+
+    Raises:
+        EncodeError: more instructions than ``sock_fprog.len`` (16 bits) holds.
+    """
+    if len(program) > 0xFFFF:  # the kernel's own limit, BPF_MAXINSNS, is lower
+        validate(program)
+    code = array.array("B", program.to_bytes())
+    return sock_fprog.pack(len(program), code.buffer_info()[0] if len(program) else 0), code
 
 
 def _attach_error(exc: OSError, program: Program) -> Exception:
