@@ -184,12 +184,18 @@ NETLINK_GET_STRICT_CHK = 12
 class SO(IntEnum):
     """``SOL_SOCKET`` options netring sets on its sockets (uapi/asm-generic/socket.h).
 
-    Python's :mod:`socket` module lacks the ``*FORCE`` and ``MEMINFO`` ones.
+    Python's :mod:`socket` module lacks the ``*FORCE``, ``MEMINFO`` and filter ones.
+    ``ATTACH_FILTER`` is also ``SO_GET_FILTER`` (getsockopt).  These are the
+    asm-generic numbers (x86, ARM, arm64 and most others; alpha, mips, parisc, powerpc
+    and sparc differ in places).
     """
 
     PASSCRED = 16
+    ATTACH_FILTER = 26
+    DETACH_FILTER = 27
     SNDBUFFORCE = 32
     RCVBUFFORCE = 33
+    LOCK_FILTER = 44
     MEMINFO = 55
 
 
