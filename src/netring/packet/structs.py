@@ -32,7 +32,6 @@ __all__ = [
     "sockaddr_ll",
     "packet_mreq",
     "fanout_args",
-    "sock_filter",
     "hwtstamp_config",
     "TPACKET_HDRLEN",
     "TPACKET2_HDRLEN",
@@ -109,9 +108,6 @@ assert packet_mreq.size == 16
 fanout_args = struct.Struct("=HHI")
 assert fanout_args.size == 8
 
-# struct sock_filter { __u16 code; __u8 jt, jf; __u32 k; }    uapi/linux/filter.h
-sock_filter = struct.Struct("=HBBI")
-assert sock_filter.size == 8
 
 # struct hwtstamp_config { int flags; int tx_type; int rx_filter; }   uapi/linux/net_tstamp.h
 hwtstamp_config = struct.Struct("=iii")

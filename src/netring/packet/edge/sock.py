@@ -32,7 +32,7 @@ from ...netns import run_in_netns
 from ..constants import ETH_P, PACKET, PACKET_FANOUT, PACKET_MR, SIOCGIFINDEX, SOL_PACKET
 from ..fanout import FanoutSpec, parse_flags, parse_mode
 from ..stats import RolloverStats, Stats, StatsCounter
-from ..structs import packet_mreq, sock_filter, sockaddr_ll, tpacket_auxdata
+from ..structs import packet_mreq, sockaddr_ll, tpacket_auxdata
 
 __all__ = ["PacketSocket", "KINDS", "htons"]
 
@@ -267,20 +267,20 @@ class PacketSocket:
                 raise EncodeError(f"an eBPF program fd needs an ebpf group (this one is mode {mode})")
             self.sock.setsockopt(SOL_PACKET, PACKET.FANOUT_DATA, struct.pack("=I", program))
             return
-        insns = list(getattr(program, "instructions", program))
-        if not 1 <= len(insns) <= 4096:
-            raise EncodeError(f"a classic BPF program has 1..4096 instructions, not {len(insns)}")
-        code = b"".join(sock_filter.pack(c, jt, jf, k & 0xFFFFFFFF) for c, jt, jf, k in insns)
-        buf = ctypes.create_string_buffer(code, len(code))
-        # struct sock_fprog { unsigned short len; struct sock_filter *filter; }
-        fprog = struct.pack("=H6xQ" if struct.calcsize("P") == 8 else "=H2xI", len(insns),
-                            ctypes.addressof(buf))
+        from ..bpf import Program, validate
+        from .filter import pack_fprog
+
+        prog = program if isinstance(program, Program) else Program(
+            tuple(getattr(program, "instructions", program)))
+        validate(prog)  # the kernel's rules, named, before the kernel's bare EINVAL
+        fprog, buf = pack_fprog(prog)
         try:
             self.sock.setsockopt(SOL_PACKET, PACKET.FANOUT_DATA, fprog)
         except OSError as exc:
             raise NetringError(f"PACKET_FANOUT_DATA on group {group}: "
                                f"{os.strerror(exc.errno or 0)}") from None
-        del buf
+        finally:
+            del buf  # the kernel copied the program during setsockopt
 
     # -- plain (ring-less) receive and send ----------------------------------------------
     def recv(self, bufsize: int = 65536) -> tuple[bytes, dict[str, int]]:
