@@ -114,6 +114,7 @@ TRAFFIC_C = r'''/* netring bench queue: UDP traffic through an NFQUEUE rule, and
 #define SINK_BATCH 64
 #define STALL_NS 100000000ULL  /* window full, nothing new for 100 ms: the rest was lost */
 #define DRAIN_NS 300000000ULL  /* after the last send, wait this long for stragglers */
+#define HARD_NS 2000000000ULL  /* and never longer than this past SECONDS */
 
 static int port, size, rate, window;
 static uint64_t count, limit_ns;
@@ -153,7 +154,8 @@ static void *sink(void *arg) {
         if (n <= 0) {
             if (__atomic_load_n(&sender_done, __ATOMIC_SEQ_CST)) {
                 uint64_t last = t_last > t_send_end ? t_last : t_send_end;
-                if (load(&seen_upto) >= load(&sent) || t - last > DRAIN_NS)
+                if (load(&seen_upto) >= load(&sent) || t - last > DRAIN_NS ||
+                    t - t_start > limit_ns + HARD_NS)
                     break;
             }
             continue;
@@ -178,6 +180,8 @@ static void *sink(void *arg) {
             pthread_cond_signal(&cv);
             pthread_mutex_unlock(&mu);
         }
+        if (t - t_start > limit_ns + HARD_NS && __atomic_load_n(&sender_done, __ATOMIC_SEQ_CST))
+            break;
     }
     return NULL;
 }
@@ -588,9 +592,11 @@ while True:
         for packet in conn:
             packet.accept()
     except fnfqueue.BufferOverflowException:
-        pass
+        conn.reset()
 """
-"""fnfqueue's documented loop (its README), accepting instead of mangling."""
+"""fnfqueue's documented loop (its README), accepting instead of mangling; the
+``reset()`` its docstring asks for after an overflow (without it every later read
+raises again, and the loop spins)."""
 
 
 # --------------------------------------------------------------------------- the consumer table
