@@ -599,6 +599,61 @@ while True:
 raises again, and the loop spins)."""
 
 
+_NETRING_REPORT = """\
+import json
+import signal
+import sys
+from netring.subsystems.nfnetlink.edge.queue import Queue
+
+
+def report(q):
+    st = q.stats(kernel=False)
+    print(json.dumps({"verdicts": sum(st.verdicts.values()), "receives": st.batches,
+                      "verdict_messages": st.batch_messages + st.single_messages,
+                      "enobufs": st.enobufs}), flush=True)
+
+
+def stop(signum, frame):
+    raise SystemExit
+
+
+"""
+
+NETRING_PACKETS_PY = _NETRING_REPORT + """\
+q = Queue(int(sys.argv[1]), batch=int(sys.argv[2]))
+signal.signal(signal.SIGTERM, stop)
+try:
+    for pkt in q.packets():
+        pkt.accept()
+finally:
+    report(q)
+"""
+"""netring, one packet at a time: ``QUEUE BATCH``; batch 1 is one receive and one
+verdict message per packet."""
+
+NETRING_BATCHES_PY = _NETRING_REPORT + """\
+q = Queue(int(sys.argv[1]), batch=int(sys.argv[2]))
+signal.signal(signal.SIGTERM, stop)
+try:
+    for batch in q.batches():
+        batch.accept()
+finally:
+    report(q)
+"""
+"""netring's hot path: ``recvmmsg`` of up to BATCH packets, ``batch.accept()`` (one
+``NFQNL_MSG_VERDICT_BATCH`` per receive when the packets are in order)."""
+
+NETRING_RUN_PY = _NETRING_REPORT + """\
+q = Queue(int(sys.argv[1]))
+q.run(lambda pkt: pkt.accept())  # SIGTERM ends it (the queue is unbound)
+report(q)
+"""
+"""netring written as NetfilterQueue's users write it: ``run(callback)``, every default."""
+
+#: the module a netring entry needs in the tree being measured
+NETRING_QUEUE_MODULE = "netring.subsystems.nfnetlink.edge.queue"
+
+
 # --------------------------------------------------------------------------- the consumer table
 
 @dataclass(frozen=True)
@@ -610,8 +665,9 @@ class Consumer:
         label: the row's text.
         argv: the command line; a token ``$NAME`` is replaced by :func:`consumer_argv`
             (see :data:`PLACEHOLDERS`).
-        needs: a peer from the cache venv this entry needs (``netfilterqueue``,
-            ``fnfqueue``), or ``""``.
+        needs: what the entry needs: a peer from the cache venv (``netfilterqueue``,
+            ``fnfqueue``), ``netring`` (netring's Queue in the tree being measured),
+            or ``""``.
         todo: when not empty the entry is not run, and this line says why.
         latency: also measured at :data:`LATENCY_RATE` datagrams/s.
         single: for a batching consumer, the key of its single-verdict twin (the
@@ -639,8 +695,8 @@ PLACEHOLDERS = {
     "$peer_python": "the cache venv's interpreter (NetfilterQueue, fnfqueue)",
 }
 
-_NETRING_TODO = ("netring's Queue (netring.subsystems.nfnetlink.edge.queue) is not on this "
-                 "branch yet")
+_RING_TODO = ("netring's Queue has no ring path yet: this row will run NETRING_BATCHES_PY "
+              "with the ring option added to Queue(...)")
 
 CONSUMERS: tuple[Consumer, ...] = (
     Consumer("c", "C reference: recv + one verdict per packet",
@@ -656,20 +712,23 @@ CONSUMERS: tuple[Consumer, ...] = (
              ("$python", "-c", RAW_PY, "$queue", "1"), latency=True),
     Consumer("py_batch64", "raw Python: recv_into until empty (<= 64) + one batch verdict",
              ("$python", "-c", RAW_PY, "$queue", "$batch"), latency=True, single="py"),
-    Consumer("netring", "netring Queue, socket, one verdict per packet",
-             ("$python", "-c", "TODO", "$queue", "socket", "0"), todo=_NETRING_TODO,
+    Consumer("netring", "netring: packets(), batch 1 (one verdict per packet)",
+             ("$python", "-c", NETRING_PACKETS_PY, "$queue", "1"), needs="netring",
              latency=True, seed=("socket", 0)),
-    Consumer("netring_b10", "netring Queue, socket, batch 10",
-             ("$python", "-c", "TODO", "$queue", "socket", "10"), todo=_NETRING_TODO,
+    Consumer("netring_b10", "netring: batches(), batch 10",
+             ("$python", "-c", NETRING_BATCHES_PY, "$queue", "10"), needs="netring",
              seed=("socket", 10)),
-    Consumer("netring_b64", "netring Queue, socket, batch 64",
-             ("$python", "-c", "TODO", "$queue", "socket", "64"), todo=_NETRING_TODO,
+    Consumer("netring_b64", "netring: batches(), batch 64",
+             ("$python", "-c", NETRING_BATCHES_PY, "$queue", "$batch"), needs="netring",
              latency=True, single="netring"),
-    Consumer("netring_ring", "netring Queue, ring, one verdict per packet",
-             ("$python", "-c", "TODO", "$queue", "ring", "0"), todo=_NETRING_TODO,
+    Consumer("netring_run", "netring: run(lambda pkt: pkt.accept()), defaults",
+             ("$python", "-c", NETRING_RUN_PY, "$queue"), needs="netring", latency=True,
+             single="netring"),
+    Consumer("netring_ring", "netring: ring, one verdict per packet",
+             ("$python", "-c", "TODO", "$queue", "1"), needs="netring", todo=_RING_TODO,
              seed=("ring", 0)),
-    Consumer("netring_ring_b10", "netring Queue, ring, batch 10",
-             ("$python", "-c", "TODO", "$queue", "ring", "10"), todo=_NETRING_TODO,
+    Consumer("netring_ring_b10", "netring: ring, batch 10",
+             ("$python", "-c", "TODO", "$queue", "10"), needs="netring", todo=_RING_TODO,
              seed=("ring", 10)),
 )
 """Every consumer, in the order of the tables.  Adding one is one entry."""
@@ -1043,6 +1102,15 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 # --------------------------------------------------------------------------- the run
 
+def _have_netring_queue() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(NETRING_QUEUE_MODULE) is not None
+    except ImportError:
+        return False
+
+
 def _why_not_runnable() -> str:
     if os.geteuid() != 0:
         return "needs root (creates a network namespace and an iptables rule in it)"
@@ -1079,10 +1147,17 @@ def run(quick: bool = False, out: TextIO | None = sys.stdout, *, rounds: int | N
     for c in chosen:
         if c.todo:
             skipped[c.key] = c.todo
-    if any(c.needs and not c.todo for c in chosen):
+    if any(c.needs in _PEERS and not c.todo for c in chosen):
         peer_python, missing = prepare_peers(install_peers)
     else:
         peer_python, missing = _peer_python(peer_venv_dir()), {}
+    if not _have_netring_queue():
+        missing["netring"] = f"{NETRING_QUEUE_MODULE} is not in this netring tree"
+    else:
+        import importlib
+
+        nq = importlib.import_module(NETRING_QUEUE_MODULE)
+        result["netring_default_window"] = getattr(nq, "DEFAULT_WINDOW", None)
     for c in chosen:
         if c.needs and c.needs in missing and c.key not in skipped:
             skipped[c.key] = missing[c.needs]
@@ -1227,6 +1302,10 @@ def _report(out: TextIO, result: Mapping[str, Any], chosen: Sequence[Consumer]) 
           f"-j NFQUEUE in a private namespace"
           + ("; consumer and traffic pinned to one CPU each" if result["pinned"] else ""),
           file=out)
+    if result.get("netring_default_window"):
+        print(f"netring's default in-flight window: {result['netring_default_window']} packets "
+              f"awaiting a verdict (Queue(window=...); above the {result['window']} this "
+              f"traffic keeps in flight)", file=out)
     for key, why in skipped.items():
         label = next((c.label for c in chosen if c.key == key), key)
         print(f"not run: {label}: {why}", file=out)
