@@ -81,6 +81,10 @@ BATCH = 64             #: batch size of the batch-64 consumers
 ROUNDS = 2             #: interleaved rounds per consumer (the best is kept)
 LATENCY_RATE = 1000    #: datagrams/s of the latency runs
 NETFILTERQUEUE = "NetfilterQueue==1.1.0"
+#: the patch posting's nfqueue figures (1400-byte UDP, Mbit/s): (receive path, batch) ->
+#: rate; "socket" is its regular netlink I/O, "ring" its mmap'ed receive
+SEED_TABLE_MBIT = {("socket", 0): 1250, ("ring", 0): 1230, ("socket", 10): 1590,
+                   ("ring", 10): 1770}
 FNFQUEUE = "fnfqueue==1.1.2"
 
 
@@ -1102,6 +1106,13 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 # --------------------------------------------------------------------------- the run
 
+def _loadavg() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
 def _have_netring_queue() -> bool:
     import importlib.util
 
@@ -1141,7 +1152,7 @@ def run(quick: bool = False, out: TextIO | None = sys.stdout, *, rounds: int | N
         "sizes": list(SIZES), "count": count, "seconds_cap": seconds, "window": WINDOW,
         "rounds": rounds, "batch": BATCH, "latency_rate": LATENCY_RATE,
         "latency_count": lat_count, "queue": QUEUE_NUM, "pinned": pin,
-        "consumers": {}, "skipped": {}, "latency": {},
+        "consumers": {}, "skipped": {}, "latency": {}, "load_average": _loadavg(),
     }
     skipped: dict[str, str] = result["skipped"]
     for c in chosen:
@@ -1268,18 +1279,32 @@ def _report(out: TextIO, result: Mapping[str, Any], chosen: Sequence[Consumer]) 
         print_table(out, title, rows,
                     ("consumer", "verdicts/s", "per CPU-s", "rate/NFQ", "rate/C64",
                      "CPU/NFQ", "CPU/C64", "drops", "traffic CPU"), first=size == str(SIZES[0]))
-    seed = [c for c in chosen if c.seed and c.key in cons]
-    if seed:
+    seed = [c for c in chosen if c.seed]
+    if any(c.key in cons for c in seed):
         size = str(SIZES[-1])
         rows = []
-        for c in seed:
+        base: dict[str, float] = {}
+        for c in sorted(seed, key=lambda c: (c.seed or ("", 0))[1]):
             assert c.seed is not None
-            r = cons[c.key].get(size, {})
-            mbit = r.get("verdicts_per_s", 0) * int(size) * 8 / 1e6
-            rows.append((f"netring {c.seed[0]}, batch {c.seed[1]}", f"{mbit:.0f} Mbit/s",
-                         _k(r.get("verdicts_per_s"))))
-        print_table(out, f"The patch posting's nfqueue table, {size}-byte UDP (payload Mbit/s)",
-                    rows, ("receive, verdicts", "rate", "verdicts/s"))
+            path, batch = c.seed
+            then = SEED_TABLE_MBIT[(path, batch)]
+            then_x = then / SEED_TABLE_MBIT[(path, 0)]
+            r = cons.get(c.key, {}).get(size)
+            if r is None:
+                rows.append((f"{path}, batch {batch}", "not run", "", "", f"{then} Mbit/s",
+                             f"{then_x:.2f}x"))
+                continue
+            mbit = r["verdicts_per_s"] * int(size) * 8 / 1e6
+            if batch == 0:
+                base[path] = mbit
+            now_x = f"{mbit / base[path]:.2f}x" if path in base and base[path] else "-"
+            rows.append((f"{path}, batch {batch}", f"{mbit:.0f} Mbit/s", _k(r["verdicts_per_s"]),
+                         now_x, f"{then} Mbit/s", f"{then_x:.2f}x"))
+        print_table(out, f"The shape of the netlink mmap posting's nfqueue table: netring, "
+                    f"{size}-byte UDP, payload Mbit/s (the posting: 8 cores, 4 queues, Snort "
+                    f"inline, 2012)", rows,
+                    ("receive, verdict batch", "netring", "verdicts/s", "vs batch 0", "posting",
+                     "vs batch 0"))
     lat = result["latency"]
     if lat:
         rows = []
@@ -1297,10 +1322,12 @@ def _report(out: TextIO, result: Mapping[str, Any], chosen: Sequence[Consumer]) 
         print_table(out, f"Latency, send to sink, {SIZES[0]}-byte datagrams at "
                     f"{result['latency_rate']}/s ({result['latency_count']} per consumer), us",
                     rows, ("consumer", "p50", "p90", "p99", "batch adds p50 / p99"))
+    load = result.get("load_average")
     print(f"\nclosed loop: at most {result['window']} datagrams between send and sink; "
           f"the sink is a thread of the sender's program; iptables OUTPUT -o lo "
           f"-j NFQUEUE in a private namespace"
-          + ("; consumer and traffic pinned to one CPU each" if result["pinned"] else ""),
+          + ("; consumer and traffic pinned to one CPU each" if result["pinned"] else "")
+          + (f"; 1-minute load average {load:.2f} at the start" if load is not None else ""),
           file=out)
     if result.get("netring_default_window"):
         print(f"netring's default in-flight window: {result['netring_default_window']} packets "
