@@ -42,7 +42,10 @@ Run as ``netring bench queue [--quick]`` or ``python benchmarks/bench_queue.py [
   one line saying why.
 * The column "traffic CPU" is the traffic program's CPU time over its wall time
   (sender and sink threads together; 100 % is one core): near 100 % the sender, not
-  the consumer, set the pace.
+  the consumer, set the pace.  "per recv" is packets per receive call, from the
+  consumers that count their own (C, raw Python, netring): a consumer that keeps up
+  with the sender finds fewer packets waiting, so its batches, and its verdicts per
+  CPU-second, shrink.
 
 On two cores the sender's share of the kernel's work (UDP send, the NFQUEUE
 rule, copying each packet into its netlink message) runs beside the consumer, so
@@ -1050,6 +1053,7 @@ class _Rig:
             res["consumer_count"] = report["verdicts"]
             if report.get("receives"):
                 res["consumer_receives"] = report["receives"]
+                res["per_receive"] = round(report["verdicts"] / report["receives"], 2)
             if report.get("verdict_messages"):
                 res["verdict_messages"] = report["verdict_messages"]
         if "latency_us" in t:
@@ -1272,13 +1276,15 @@ def _report(out: TextIO, result: Mapping[str, Any], chosen: Sequence[Consumer]) 
             rows.append((c.label, _k(r["verdicts_per_s"]), _k(r.get("verdicts_per_cpu_s")),
                          _x(q.get("rate_vs_netfilterqueue")), _x(q.get("rate_vs_c_batch64")),
                          _x(q.get("cpu_vs_netfilterqueue")), _x(q.get("cpu_vs_c_batch64")),
+                         f"{r['per_receive']:.1f}" if r.get("per_receive") else "-",
                          str(drops), f"{busy:.0f} %"))
         title = (f"nfnetlink_queue accept-all, {size}-byte UDP datagrams, one consumer; "
                  f"{result['count']} per run (at most {result['seconds_cap']:g} s), "
                  f"best of {result['rounds']}")
         print_table(out, title, rows,
                     ("consumer", "verdicts/s", "per CPU-s", "rate/NFQ", "rate/C64",
-                     "CPU/NFQ", "CPU/C64", "drops", "traffic CPU"), first=size == str(SIZES[0]))
+                     "CPU/NFQ", "CPU/C64", "per recv", "drops", "traffic CPU"),
+                    first=size == str(SIZES[0]))
     seed = [c for c in chosen if c.seed]
     if any(c.key in cons for c in seed):
         size = str(SIZES[-1])
