@@ -42,10 +42,10 @@ Run as ``netring bench queue [--quick]`` or ``python benchmarks/bench_queue.py [
   one line saying why.
 * The column "traffic CPU" is the traffic program's CPU time over its wall time
   (sender and sink threads together; 100 % is one core): near 100 % the sender, not
-  the consumer, set the pace.  "per recv" is packets per receive call, from the
-  consumers that count their own (C, raw Python, netring): a consumer that keeps up
-  with the sender finds fewer packets waiting, so its batches, and its verdicts per
-  CPU-second, shrink.
+  the consumer, set the pace.  "per verdict" is packets per verdict message, from
+  the consumers that count their own (C, raw Python, netring): a batching consumer
+  that keeps up with the sender finds fewer packets waiting, so its batches, and
+  its verdicts per CPU-second, shrink.
 
 On two cores the sender's share of the kernel's work (UDP send, the NFQUEUE
 rule, copying each packet into its netlink message) runs beside the consumer, so
@@ -541,7 +541,7 @@ def stop(signum, frame):
 signal.signal(signal.SIGTERM, stop)
 buf = bytearray(65536)
 recv_into, send, DONTWAIT = s.recv_into, s.send, socket.MSG_DONTWAIT
-count = receives = enobufs = 0
+count = receives = sends = enobufs = 0
 try:
     while True:
         try:
@@ -569,9 +569,11 @@ try:
             n += 1
         verdict[28:32] = buf[24:28]      # the (last) id: NFQA_PACKET_HDR is the first attribute
         send(verdict)
+        sends += 1
         count += n
 finally:
-    print(json.dumps({"verdicts": count, "receives": receives, "enobufs": enobufs}), flush=True)
+    print(json.dumps({"verdicts": count, "receives": receives, "verdict_messages": sends,
+                      "enobufs": enobufs}), flush=True)
 '''
 """The raw Python baseline (``socket``, ``struct`` only): ``QUEUE BATCH`` on the command
 line; batch 1 sends one verdict per packet, a larger batch drains the socket without
@@ -1053,9 +1055,10 @@ class _Rig:
             res["consumer_count"] = report["verdicts"]
             if report.get("receives"):
                 res["consumer_receives"] = report["receives"]
-                res["per_receive"] = round(report["verdicts"] / report["receives"], 2)
             if report.get("verdict_messages"):
                 res["verdict_messages"] = report["verdict_messages"]
+                res["per_verdict_message"] = round(report["verdicts"]
+                                                   / report["verdict_messages"], 2)
         if "latency_us" in t:
             res["latency_us"] = t["latency_us"]
         if report.get("stderr"):
@@ -1276,14 +1279,15 @@ def _report(out: TextIO, result: Mapping[str, Any], chosen: Sequence[Consumer]) 
             rows.append((c.label, _k(r["verdicts_per_s"]), _k(r.get("verdicts_per_cpu_s")),
                          _x(q.get("rate_vs_netfilterqueue")), _x(q.get("rate_vs_c_batch64")),
                          _x(q.get("cpu_vs_netfilterqueue")), _x(q.get("cpu_vs_c_batch64")),
-                         f"{r['per_receive']:.1f}" if r.get("per_receive") else "-",
+                         f"{r['per_verdict_message']:.1f}" if r.get("per_verdict_message")
+                         else "-",
                          str(drops), f"{busy:.0f} %"))
         title = (f"nfnetlink_queue accept-all, {size}-byte UDP datagrams, one consumer; "
                  f"{result['count']} per run (at most {result['seconds_cap']:g} s), "
                  f"best of {result['rounds']}")
         print_table(out, title, rows,
                     ("consumer", "verdicts/s", "per CPU-s", "rate/NFQ", "rate/C64",
-                     "CPU/NFQ", "CPU/C64", "per recv", "drops", "traffic CPU"),
+                     "CPU/NFQ", "CPU/C64", "per verdict", "drops", "traffic CPU"),
                     first=size == str(SIZES[0]))
     seed = [c for c in chosen if c.seed]
     if any(c.key in cons for c in seed):
