@@ -9,7 +9,8 @@ stamps 1 µs apart, written
 * to a real file (an unbuffered ``FileIO`` in a temporary directory; the
   writers buffer 1 MiB themselves, the naive writer gets Python's buffered file),
 
-per packet (``write``) and in batches of 1024 packets (``write_many``, one list
+per packet (``write``; for pcapng also with ``direction=``, the one option a
+capture writes, as an epb_flags word) and in batches of 1024 packets (``write_many``, one list
 per batch as a capture drain loop would hand over a ring block).  The naive
 baseline packs each record header with ``struct.pack`` and writes header and data
 with two ``file.write`` calls, as simple pcap writers do.  The files written are
@@ -28,7 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from netring.pcap import LINKTYPE, PcapngWriter, PcapWriter, read_capture
+from netring.pcap import LINKTYPE, PCAPNG_EPB_DIRECTION, PcapngWriter, PcapWriter, read_capture
 from netring.pcap.format import PCAP_MAGIC_NS, PCAP_VERSION
 from netring.tools.bench._common import command_line, machine, machine_line, print_table
 
@@ -68,6 +69,15 @@ def pcapng_write(f: Any, n: int) -> None:
             write(PKT, TS0 + i * 1000)
 
 
+def pcapng_write_direction(f: Any, n: int) -> None:
+    with PcapngWriter(f) as w:
+        w.add_interface(LINKTYPE.ETHERNET)
+        write = w.write
+        inbound = PCAPNG_EPB_DIRECTION.INBOUND
+        for i in range(n):
+            write(PKT, TS0 + i * 1000, None, 0, direction=inbound)
+
+
 def _batches(n: int) -> list[list[tuple[bytes, int, None]]]:
     # a few distinct batches, reused: the stamps repeat, which changes no cost
     return [[(PKT, TS0 + (b * BATCH + i) * 1000, None) for i in range(BATCH)] for b in range(8)]
@@ -102,6 +112,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         ("netring PcapWriter.write", lambda f: pcap_write(f, n), True),
         ("netring PcapWriter.write_many (1024/batch)", lambda f: pcap_many(f, n, batches), True),
         ("netring PcapngWriter.write", lambda f: pcapng_write(f, n), True),
+        ("netring PcapngWriter.write(direction=) (epb_flags)",
+         lambda f: pcapng_write_direction(f, n), True),
         ("netring PcapngWriter.write_many (1024/batch)", lambda f: pcapng_many(f, n, batches),
          True),
     ]
