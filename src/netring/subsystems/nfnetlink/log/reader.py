@@ -1,0 +1,225 @@
+"""Datagrams in, log messages out: :class:`LogReader`, and the statistics in one place.
+
+The kernel batches logged packets: one datagram carries up to ``qthresh``
+``NFULNL_MSG_PACKET`` messages (as many as fit ``nlbufsiz``), and an
+``NLMSG_DONE`` closes a datagram of more than one::
+
+    datagram  | PACKET (group g) | PACKET (group g) | ... | PACKET | DONE (nfgenmsg: res_id g) |
+    view      | LogMessage       | LogMessage       | ... | LogMessage   (DONE skipped)
+
+:meth:`LogReader.feed` walks a datagram with one header read per message and
+makes a :class:`~.message.LogMessage` over the same buffer for each packet
+(nothing copied; the views live as long as the buffer holds the datagram).
+
+Loss accounting.  A group with ``NFULNL_CFG_F_SEQ`` numbers its messages 0, 1,
+2, ... from the moment it is bound.  The kernel delivers a datagram whole or not
+at all: when the receive buffer is full, ``netlink_unicast`` drops the whole
+batch, bumps the socket's drop counter (``sk_drops``) by one and raises ENOBUFS
+once until the queue drains.  So, per group, the sequence gaps counted here are
+exactly the messages of the dropped datagrams (with ``qthresh`` 1: exactly the
+kernel's drop count), and a gap shows when the next message of the group
+arrives.  A batch lost for another reason (the kernel could not allocate it)
+shows here and nowhere else.  ``NFULA_SEQ_GLOBAL`` is shared by every group of
+the namespace, including other processes' groups, so its gaps are not losses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ....codec.constants import NLMSG
+from ....codec.structs import nlmsghdr
+from ....errors import DecodeError
+from .constants import NFULNL_MSG_TYPE_PACKET
+from .message import LogMessage
+
+__all__ = ["LogReader", "LogStats", "GroupStats", "datagram_bound"]
+
+_unpack_hdr = nlmsghdr.unpack_from
+_PACKET = NFULNL_MSG_TYPE_PACKET
+_DONE = int(NLMSG.DONE)
+_U32 = 0xFFFFFFFF
+_HALF = 0x80000000
+
+
+class GroupStats:
+    """Counters of one log group.
+
+    Attributes:
+        messages: log messages received.
+        bytes: bytes of those messages (netlink headers and attributes included).
+        gaps: messages the group's sequence numbers show lost.
+        backwards: sequence numbers that went backwards (none on one socket).
+        next_seq: the sequence number expected next (``None``: not known yet).
+    """
+
+    __slots__ = ("messages", "bytes", "gaps", "backwards", "next_seq")
+
+    def __init__(self, next_seq: int | None = None) -> None:
+        self.messages = 0
+        self.bytes = 0
+        self.gaps = 0
+        self.backwards = 0
+        self.next_seq = next_seq
+
+    def to_dict(self) -> dict[str, int]:
+        """``{"messages", "bytes", "gaps"}``."""
+        return {"messages": self.messages, "bytes": self.bytes, "gaps": self.gaps}
+
+
+class LogStats:
+    """Every counter of a log reader and its socket, in one place.
+
+    Attributes:
+        messages: log messages received (all groups).
+        bytes: bytes of those messages.
+        datagrams: datagrams received.
+        seq_gaps: messages lost by the sequence numbers (all groups); also :attr:`lost`.
+        overruns: ENOBUFS reports (the kernel dropped at least one datagram since
+            the previous one; reported once per congestion).
+        drops: the socket's kernel drop counter (``SO_MEMINFO`` ``sk_drops``: one per
+            datagram the kernel could not queue), ``None`` when unknown.
+        truncated: datagrams larger than the receive slot (their tail lost).
+        other: messages that were neither log packets nor ``NLMSG_DONE`` (a late ACK).
+        rcvbuf: the socket's effective receive buffer (0: unknown).
+        nlbufsiz: the batch buffer asked of the kernel (0: the kernel's default).
+        grown: times the buffers were grown after an overrun.
+        groups: per-group :class:`GroupStats`.
+    """
+
+    __slots__ = ("messages", "bytes", "datagrams", "seq_gaps", "overruns", "drops",
+                 "truncated", "other", "rcvbuf", "nlbufsiz", "grown", "groups")
+
+    def __init__(self) -> None:
+        self.messages = 0
+        self.bytes = 0
+        self.datagrams = 0
+        self.seq_gaps = 0
+        self.overruns = 0
+        self.drops: int | None = None
+        self.truncated = 0
+        self.other = 0
+        self.rcvbuf = 0
+        self.nlbufsiz = 0
+        self.grown = 0
+        self.groups: dict[int, GroupStats] = {}
+
+    @property
+    def lost(self) -> int:
+        """Messages known lost: the sequence gaps."""
+        return self.seq_gaps
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form (``"groups"`` keyed by group number as text)."""
+        return {"messages": self.messages, "bytes": self.bytes, "datagrams": self.datagrams,
+                "seq_gaps": self.seq_gaps, "overruns": self.overruns, "drops": self.drops,
+                "truncated": self.truncated, "other": self.other, "rcvbuf": self.rcvbuf,
+                "nlbufsiz": self.nlbufsiz, "grown": self.grown,
+                "groups": {str(g): s.to_dict() for g, s in sorted(self.groups.items())}}
+
+    def __repr__(self) -> str:
+        return (f"<LogStats messages={self.messages} datagrams={self.datagrams} "
+                f"seq_gaps={self.seq_gaps} overruns={self.overruns} drops={self.drops}>")
+
+
+class LogReader:
+    """Walks datagrams into :class:`~.message.LogMessage` views and keeps the counts.
+
+    Sans-I/O: the edge hands it every datagram it receives.
+
+    Args:
+        stats: the counters to update (a fresh :class:`LogStats` by default).
+        track_seq: check ``NFULA_SEQ`` of every message (reading it builds the
+            message's attribute index, which most consumers build anyway).
+    """
+
+    __slots__ = ("stats", "track_seq")
+
+    def __init__(self, stats: LogStats | None = None, *, track_seq: bool = True) -> None:
+        self.stats = stats if stats is not None else LogStats()
+        self.track_seq = track_seq
+
+    def expect(self, group: int, seq: int | None = 0) -> None:
+        """The next sequence number of ``group`` (0 right after binding it with
+        ``NFULNL_CFG_F_SEQ``; ``None``: learn it from the next message)."""
+        g = self.stats.groups.get(group)
+        if g is None:
+            self.stats.groups[group] = GroupStats(seq)
+        else:
+            g.next_seq = seq
+
+    def feed(self, data: memoryview | bytes) -> Iterator[LogMessage]:
+        """The log messages of one datagram, as views over ``data`` (no copy).
+
+        Raises:
+            DecodeError: the datagram's netlink framing is broken (a header cut
+                short, a length running past the end); the attributes of a message
+                are checked when they are read.
+        """
+        st = self.stats
+        st.datagrams += 1
+        groups = st.groups
+        track = self.track_seq
+        new = LogMessage.__new__
+        end = len(data)
+        off = 0
+        while off < end:
+            if end - off < 16:
+                raise DecodeError(f"truncated nlmsghdr: {end - off} bytes left", off)
+            length, type_, _flags, _seq, _portid = _unpack_hdr(data, off)
+            if length < 16 or length > end - off:
+                raise DecodeError(f"nlmsg_len {length} outside 16..{end - off}", off)
+            if type_ == _PACKET:
+                if length < 20:
+                    raise DecodeError(f"log message of {length} bytes has no nfgenmsg", off)
+                msg = new(LogMessage)
+                msg._buf = data
+                msg._off = off
+                msg.gap = 0
+                group = (data[off + 18] << 8) | data[off + 19]
+                g = groups.get(group)
+                if g is None:
+                    g = groups[group] = GroupStats()
+                g.messages += 1
+                g.bytes += length
+                st.messages += 1
+                st.bytes += length
+                if track:
+                    s = msg.seq_local
+                    if s is not None:
+                        want = g.next_seq
+                        if want is not None and s != want:
+                            d = (s - want) & _U32
+                            if d < _HALF:
+                                msg.gap = d
+                                g.gaps += d
+                                st.seq_gaps += d
+                            else:
+                                g.backwards += 1
+                        g.next_seq = (s + 1) & _U32
+                yield msg
+            elif type_ != _DONE:
+                st.other += 1
+            off += (length + 3) & ~3
+
+
+#: bytes the kernel adds to every skb data buffer for ``struct skb_shared_info``
+#: (320 on x86-64; a generous bound for other builds)
+SKB_SHINFO = 384
+#: the batch buffer of an instance whose ``nlbufsiz`` was never set: NLMSG_GOODSIZE
+#: (3776 on x86-64 with 4 KiB pages; 8 KiB bounds it on larger pages)
+NLBUFSIZ_DEFAULT_BOUND = 8192
+#: attributes around a payload at most: headers, prefix (64), devices, hw header,
+#: timestamp, uid/gid, sequence numbers, vlan, l2hdr, conntrack
+MESSAGE_OVERHEAD = 2048
+
+
+def datagram_bound(nlbufsiz: int | None, copy_range: int) -> int:
+    """The largest datagram a group can send: a power of two to size receive slots.
+
+    The kernel allocates a batch of ``max(nlbufsiz, one message)`` bytes and fills
+    it up to its *tailroom*, which is that size plus ``skb_shared_info`` rounded up
+    by the allocator (to a power of two above a page), less ``skb_shared_info``.
+    """
+    want = max(nlbufsiz or NLBUFSIZ_DEFAULT_BOUND, copy_range + MESSAGE_OVERHEAD) + SKB_SHINFO
+    return 1 << (want - 1).bit_length()
