@@ -69,8 +69,32 @@ exit status: 0 success, 1 failed at run time (e.g. the kernel refused), 2 usage 
 3 not supported here, 4 permission refused, 130 interrupted"""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (all subcommands registered)."""
+def _chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names, when it can be told without parsing.
+
+    Only the first word that is not a global option counts, and only when it
+    is one of :data:`COMMANDS` exactly; anything else (``--help``, a typo, an
+    abbreviation) leaves the choice to the full parser.
+    """
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in ("-n", "--netns"):
+            i += 2
+            continue
+        if word == "--debug" or word.startswith("--netns="):
+            i += 1
+            continue
+        return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every subcommand, or just ``only`` (one of COMMANDS).
+
+    Registering one subcommand is what a command run needs; ``--help`` and
+    mistakes get the full parser, so its listing and suggestions are complete.
+    """
     from .. import __version__
 
     parser = argparse.ArgumentParser(
@@ -84,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-n", "--netns", dest="global_netns", metavar="NS",
                         help="network namespace (name or path) for the command, like ip -n")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in (only,) if only else COMMANDS:
         try:
             mod = importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:
@@ -151,7 +175,9 @@ def _apply_global_netns(args: argparse.Namespace) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(_chosen_command(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: usage line + error (2), or --help / --version (0)

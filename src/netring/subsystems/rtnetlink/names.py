@@ -38,6 +38,7 @@ __all__ = [
     "linkmode_name", "group_name", "lltype_name", "family_name", "realm_name",
     "ntop", "lladdr_str", "link_flag_names", "nud_state_names",
     "route_flag_names", "ipproto_name", "dsfield_name",
+    "RTN_BY_NAME", "RTPROT_BY_NAME", "SCOPE_BY_NAME", "TABLE_BY_NAME",
 ]
 
 # Where iproute2's name is the kernel name in lower case, the table is derived from
@@ -49,6 +50,14 @@ _RTSCOPE = {int(s): s.name.lower() for s in RT_SCOPE} | {int(RT_SCOPE.UNIVERSE):
 # rtnl_rttable_n2a knows no name for RT_TABLE_COMPAT
 _RTTABLE = {int(t): t.name.lower() for t in RT_TABLE if t != RT_TABLE.COMPAT}
 _RTNTYPE = {int(t): t.name.lower() for t in RTN}
+
+# the reverse tables: the names ``ip`` accepts on its command line
+RTN_BY_NAME = {m.name.lower(): int(m) for m in RTN}
+RTPROT_BY_NAME = {m.name.lower(): int(m) for m in RTPROT}
+#: scope names as ``ip`` accepts them: the kernel names, and "global" for universe
+SCOPE_BY_NAME = {m.name.lower(): int(m) for m in RT_SCOPE} | {"global": int(RT_SCOPE.UNIVERSE)}
+#: table names as ``ip`` accepts them (it has no name for RT_TABLE_COMPAT)
+TABLE_BY_NAME = {m.name.lower(): int(m) for m in RT_TABLE if m != RT_TABLE.COMPAT}
 _OPERSTATE = {int(s): s.name for s in IF_OPER}
 _LINKMODE = {int(m): m.name for m in IF_LINK_MODE}
 _FAMILY = {AF_UNSPEC: "unspec", AF_INET: "inet", AF_INET6: "inet6", AF_BRIDGE: "bridge",

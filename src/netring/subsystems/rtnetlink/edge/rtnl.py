@@ -41,7 +41,6 @@ from ....errors import EncodeError, NetlinkError
 from ....netns import netns_path
 from ....socket import NetlinkSocket
 from .. import Address, Link, Neighbour, Route, RtnlObject, Rule
-from .. import requests as rq
 from ..constants import (
     AF_INET,
     AF_INET6,
@@ -60,8 +59,9 @@ from ..constants import (
     RTM,
     RTN,
 )
-from ..dump import DumpReader
+from ..dump import DumpReader, dump_request
 from ..filters import filter_routes, protocol_id, scope_id, table_id
+from ..names import RTN_BY_NAME
 from ..registry import KINDS
 from ..structs import fib_rule_hdr, ifaddrmsg, ifinfomsg, ndmsg, rtgenmsg, rtmsg
 
@@ -133,7 +133,7 @@ class Rtnl:
                    op: str | None = None,
                    sink: Callable[[bytes, list[int]], bool | None] | None = None,
                    ) -> DumpReader[V]:
-        body = memoryview(rq.dump_request(type_, header, attrs))[16:]  # after the nlmsghdr
+        body = memoryview(dump_request(type_, header, attrs))[16:]  # after the nlmsghdr
         gc_was = gc.isenabled()
         if keep or sink is not None:
             gc.disable()  # views hold no cycles; collections would only slow the dump
@@ -318,6 +318,7 @@ class Rtnl:
 
         Namespaces this one has assigned no id are left out (``link-netnsid N`` then).
         """
+        from .. import requests as rq
         out: dict[int, str] = {}
         try:
             entries = sorted(os.listdir(directory))
@@ -366,6 +367,7 @@ class Rtnl:
 
     def get_link(self, dev: int | str) -> Link:
         """One link by index or name (``RTM_GETLINK``)."""
+        from .. import requests as rq
         if isinstance(dev, int):
             msg = rq.link_get(index=dev, ext_mask=RTEXT_FILTER.SKIP_STATS)
         else:
@@ -376,6 +378,7 @@ class Rtnl:
                   iif: int | str | None = None, table: int | str | None = None,
                   mark: int | None = None, fib_match: bool = False) -> Route:
         """The route the kernel would use for ``dst`` (``ip route get``)."""
+        from .. import requests as rq
         msg = rq.route_get(
             dst, src=src, oif=None if oif is None else self.ifindex(oif),
             iif=None if iif is None else self.ifindex(iif),
@@ -395,6 +398,7 @@ class Rtnl:
         """Create a link (``ip link add``): ``veth`` (``peer``), ``bridge``, ``vlan``
         (``link``, ``vlan_id``), ``macvlan`` (``link``, ``mode``), ``vxlan`` (``vni``,
         ``port``, ``local``, ``group``, ``link``)."""
+        from .. import requests as rq
         fd = None
         try:
             if peer_netns is not None:
@@ -413,6 +417,7 @@ class Rtnl:
 
     def link_del(self, dev: int | str) -> None:
         """Delete a link (``ip link del``)."""
+        from .. import requests as rq
         try:
             if isinstance(dev, int):
                 self._do(rq.link_del(index=dev), f"RTM_DELLINK {dev}")
@@ -427,6 +432,7 @@ class Rtnl:
                  txqlen: int | None = None, alias: str | None = None) -> None:
         """Change a link (``ip link set``): up/down, mtu, name, address, master
         (``0`` or ``""``: nomaster), netns (name or path), txqlen, alias."""
+        from .. import requests as rq
         index = self.ifindex(dev)
         fd = None
         try:
@@ -445,6 +451,7 @@ class Rtnl:
 
     def _addr(self, type_: int, flags: int, dev: int | str, prefix: str, op: str,
               **kw: Any) -> None:
+        from .. import requests as rq
         msg = rq.addr_request(type_, self.ifindex(dev), prefix, flags=flags, **kw)
         self._do(msg, f"{op} {prefix} dev {dev}")
 
@@ -454,6 +461,7 @@ class Rtnl:
                  preferred_lft: int | None = None, metric: int | None = None,
                  flags: Iterable[str] = ()) -> None:
         """Add an address (``ip addr add PREFIX dev DEV``)."""
+        from .. import requests as rq
         self._addr(RTM.NEWADDR, NLM_F.CREATE | NLM_F.EXCL, dev, prefix, "RTM_NEWADDR",
                    peer=peer, broadcast=broadcast, label=label, scope=scope_id(scope),
                    valid_lft=valid_lft, preferred_lft=preferred_lft, metric=metric,
@@ -461,6 +469,7 @@ class Rtnl:
 
     def addr_replace(self, dev: int | str, prefix: str, **kw: Any) -> None:
         """Add or replace an address (``ip addr replace``); same options as :meth:`addr_add`."""
+        from .. import requests as rq
         flags = kw.pop("flags", ())
         kw["scope"] = scope_id(kw.get("scope"))
         self._addr(RTM.NEWADDR, NLM_F.CREATE | NLM_F.REPLACE, dev, prefix, "RTM_NEWADDR",
@@ -479,7 +488,8 @@ class Rtnl:
                nexthops: Sequence[Mapping[str, Any]] = (), pref: int | None = None,
                onlink: bool = False, family: int = AF_UNSPEC, tos: int = 0,
                src: str | None = None) -> None:
-        rtype = rq.RTN_BY_NAME[type] if isinstance(type, str) else int(type)
+        from .. import requests as rq
+        rtype = RTN_BY_NAME[type] if isinstance(type, str) else int(type)
         nhs = []
         for nh in nexthops:
             d = dict(nh)
@@ -518,6 +528,7 @@ class Rtnl:
 
     def _neigh(self, type_: int, flags: int, dst: str, dev: int | str, op: str,
                lladdr: str | None, state: int, proxy: bool, router: bool) -> None:
+        from .. import requests as rq
         ntf = (NTF.PROXY if proxy else 0) | (NTF.ROUTER if router else 0)
         msg = rq.neigh_request(type_, self.ifindex(dev), dst, flags=flags, lladdr=lladdr,
                                state=0 if proxy else state, ntf=ntf)
@@ -555,6 +566,7 @@ class Rtnl:
         self._rule(RTM.DELRULE, 0, "RTM_DELRULE", **kw)
 
     def _rule(self, type_: int, flags: int, op: str, **kw: Any) -> None:
+        from .. import requests as rq
         if "table" in kw and kw["table"] is not None:
             kw["table"] = table_id(kw["table"])
         act = kw.get("action")
