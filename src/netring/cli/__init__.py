@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 # subcommand modules, in the order --help lists them
-COMMANDS = ("probe", "demo", "dump", "route", "monitor", "bench")
+COMMANDS = ("probe", "demo", "dump", "route", "monitor", "log", "bench")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
