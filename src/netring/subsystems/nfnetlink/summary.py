@@ -8,7 +8,7 @@ header (what nfnetlink_log and nfnetlink_queue deliver)::
     IP 10.0.0.1 > 10.0.0.2: ICMP echo request, length 64     ICMP: type, ICMP length
     IP6 2001:db8::1.5353 > ff02::fb.5353: UDP, length 40
     IP6 fe80::1 > ff02::1: ICMP6, neighbor advertisement, length 32
-    IP 10.0.0.1 > 10.0.0.2: ip-proto-47, length 24           anything else: its number
+    IP 10.0.0.1 > 10.0.0.2: ip-proto-99, length 24           anything else: its number
 
 :func:`summarize` returns a :class:`PacketSummary` (``None`` for bytes that are
 not IPv4/IPv6); :meth:`PacketSummary.text` is the line.  Bytes cut short by a

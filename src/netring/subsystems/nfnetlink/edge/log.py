@@ -471,12 +471,7 @@ class Log:
     def _receive(self, block: bool, deadline: float | None) -> list[Batch]:
         """The batches of one receive: kept datagrams first, else one ``recvmmsg``."""
         conn = self.conn
-        out: list[Batch] = []
-        try:
-            for m in conn.take_pending():
-                out.append(self._batch_of(m.data, False))
-        except Overrun:
-            self._overrun()
+        out = self._pending()
         if out:
             return out
         if self._socket is None:
@@ -492,38 +487,57 @@ class Log:
                     raise
                 conn.overruns += 1
                 self._overrun()
+                out = self._pending()  # what arrived while the buffers were grown
+                if out:
+                    return out
                 batch = self._batch or self._make_batch()
                 continue
-            if got or not block:
-                break
+            if got:
+                for i in range(got):
+                    if _sys.nl_address(batch, i)[0] != 0:
+                        self.stats.other += 1  # only the kernel sends log datagrams
+                        continue
+                    out.append(self._batch_of(batch.view(i), batch.truncated(i)))
+                if out:
+                    return out
+                continue
+            if not block:
+                return out
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
-                break
+                return out
             _sys_wait(fd, left)
-        for i in range(got):
-            sender = _sys.nl_address(batch, i)[0]
-            if sender != 0:
-                self.stats.other += 1  # only the kernel sends log datagrams
-                continue
-            trunc = batch.truncated(i)
-            out.append(self._batch_of(batch.view(i), trunc))
+
+    def _pending(self) -> list[Batch]:
+        """The log messages the connection kept while a request waited (copies)."""
+        out: list[Batch] = []
+        try:
+            for m in self.conn.take_pending():
+                out.append(self._batch_of(m.data, False))
+        except Overrun:  # more were kept than the connection holds: they are lost
+            self.stats.overruns += 1
         return out
 
     def _receive_conn(self, block: bool, deadline: float | None) -> list[Batch]:
-        left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        try:
-            chunk = self.conn.recv_chunk(block, left)
-        except Overrun:
-            self._overrun()
-            return []
-        except TimeoutError:
-            return []
-        if chunk is None:
-            return []
-        if chunk.sender != 0 or chunk.group:
-            self.stats.other += 1
-            return []
-        return [self._batch_of(chunk.data, False)]
+        """One datagram from a connection without a socket (a fake)."""
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                chunk = self.conn.recv_chunk(block, left)
+            except Overrun:
+                self._overrun()
+                out = self._pending()
+                if out:
+                    return out
+                continue
+            except TimeoutError:
+                return []
+            if chunk is None:
+                return []
+            if chunk.sender != 0 or chunk.group:
+                self.stats.other += 1
+                continue
+            return [self._batch_of(chunk.data, False)]
 
     def _batch_of(self, data: memoryview, truncated: bool) -> Batch:
         if truncated:
