@@ -89,6 +89,8 @@ SLOT_BUDGET = 4 << 20
 PROC_PATH = "/proc/thread-self/net/netfilter/nfnetlink_log"
 #: seconds a configuration request waits for its ACK
 REQUEST_TIMEOUT = 5.0
+#: times a configuration request is sent when overruns swallow its answer
+REQUEST_TRIES = 4
 
 _ENOBUFS = _errno.ENOBUFS
 
@@ -229,44 +231,48 @@ class Log:
         """Send one config request and wait for its ACK, receiving through overruns.
 
         Log datagrams arriving meanwhile are kept by the connection and delivered
-        first by the next receive.  If an overrun may have swallowed the ACK, the
-        request is sent once more; a ``BIND`` answered ``EBUSY`` (or an ``UNBIND``
-        answered ``ENODEV``) then means the first one was done.
+        first by the next receive.  The kernel answers inside ``sendmsg``; when the
+        socket's drop counter moved during the send (or an overrun is reported),
+        the ACK may be lost with the datagrams: what is queued is taken and, with
+        no answer in it, the request is sent again (up to :data:`REQUEST_TRIES`
+        times).  A repeated ``BIND`` answered ``EBUSY`` (an ``UNBIND`` answered
+        ``ENODEV``) then means the earlier one was done.
         """
         conn = self.conn
         body = memoryview(msg)[16:]
-        for attempt in (0, 1):
+        for attempt in range(REQUEST_TRIES):
+            before = conn.drops()
             col = conn.begin(NFULNL_MSG_TYPE_CONFIG, body, NLM_F.REQUEST | NLM_F.ACK, op=op)
+            lossy = before is not None and conn.drops() != before
             deadline = time.monotonic() + timeout
-            overran = False
             try:
                 while not col.done:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         raise TimeoutError(f"{op}: no answer within {timeout} s")
                     try:
-                        chunk = conn.recv_chunk(True, left)
+                        chunk = conn.recv_chunk(not lossy, None if lossy else left)
                     except Overrun:
-                        overran = True
+                        lossy = True
                         self.stats.overruns += 1
                         continue
                     except TruncatedError:
                         self.stats.truncated += 1
                         continue
-                    assert chunk is not None  # a blocking receive returns a chunk or raises
+                    if chunk is None:  # queue drained, no answer: it was dropped
+                        break
                     for _ in conn.absorb(col, chunk):
                         pass  # a config request has no data replies
-                return
-            except TimeoutError:
-                if overran and attempt == 0:
-                    continue
-                raise
+                else:
+                    return
             except NetlinkError as exc:
-                if attempt == 1 and (
+                if attempt and (
                         (cmd == NFULNL_CFG_CMD.BIND and exc.errno == _errno.EBUSY)
                         or (cmd == NFULNL_CFG_CMD.UNBIND and exc.errno == _errno.ENODEV)):
                     return
                 raise
+        raise TimeoutError(f"{op}: the answer was lost {REQUEST_TRIES} times "
+                           "(the receive buffer keeps overflowing)")
 
     def _config(self, group: int, op: str, cmd: int | None = None, **params: int | None) -> None:
         msg = config_request(group, cmd=cmd, **params)  # type: ignore[arg-type]
