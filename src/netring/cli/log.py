@@ -38,11 +38,13 @@ from ..codec.types import TYPE_CHECKING
 from .output import json_dumps
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
     from types import FrameType
     from typing import Any, BinaryIO, NoReturn, TextIO
 
     from ..subsystems.nfnetlink.edge.log import Log
     from ..subsystems.nfnetlink.log.message import LogMessage
+    from ..subsystems.nfnetlink.log.reader import Record
 
 __all__ = ["register", "parse_groups", "stats_line", "CaptureSink"]
 
@@ -208,35 +210,48 @@ class CaptureSink:
 
     def write(self, msg: LogMessage, ts_ns: int) -> None:
         """Write one message (``ts_ns``: the time when the kernel sent none)."""
-        from ..subsystems.nfnetlink.summary import ip_length
+        data = msg.tobytes()
+        self.write_batch(_one(msg), memoryview(data), ts_ns)
 
-        stamp = msg.timestamp_ns
-        if stamp is None:
-            stamp = ts_ns
-        payload = msg.payload
-        v = payload[0] >> 4 if payload else 0
-        if v == 4 or v == 6:
-            assert payload is not None
-            n = len(payload)
-            wire = ip_length(payload) or n
-            if wire < n:
-                wire = n
-            if self.pcapng:
-                gap = msg.gap
-                prefix = msg.prefix
-                self.writer.write(payload, stamp, wire, self._raw[msg.group],
-                                  comment=prefix or None, dropcount=gap or None)
+    def write_batch(self, records: Iterable[Record], data: memoryview, now: int) -> int:
+        """Write the messages of one datagram (``records`` of
+        :meth:`~netring.subsystems.nfnetlink.log.LogReader.records` over ``data``);
+        ``now`` stands in for a missing kernel timestamp.  Returns how many."""
+        n = 0
+        write = self.writer.write
+        pcapng = self.pcapng
+        raw = self._raw
+        for off, length, group, p0, p1, ts, prefix, gap in records:
+            n += 1
+            if ts < 0:
+                ts = now
+            v = data[p0] >> 4 if p1 > p0 else 0
+            if v == 4 or v == 6:
+                size = p1 - p0
+                if size >= 6:
+                    wire = ((data[p0 + 2] << 8) | data[p0 + 3]) if v == 4 else \
+                        40 + ((data[p0 + 4] << 8) | data[p0 + 5])
+                    if wire < size:
+                        wire = size
+                else:
+                    wire = size
+                if pcapng:
+                    if prefix or gap:
+                        write(data[p0:p1], ts, wire, raw[group], comment=prefix or None,
+                              dropcount=gap or None)
+                    else:
+                        write(data[p0:p1], ts, wire, raw[group])
+                else:
+                    write(data[p0:p1], ts, wire)
+                self.written += 1
+            elif pcapng:
+                # nfgenmsg + attributes: the LINKTYPE_NFLOG record tcpdump -i nflog writes
+                write(data[off + 16:off + length], ts, None, self._nflog_iface(group),
+                      comment=prefix or None, dropcount=gap or None)
+                self.written += 1
             else:
-                self.writer.write(payload, stamp, wire)
-            self.written += 1
-            return
-        if not self.pcapng:
-            self.skipped += 1
-            return
-        raw = msg.tobytes()[16:]  # nfgenmsg + attributes: a LINKTYPE_NFLOG record
-        self.writer.write(raw, stamp, None, self._nflog_iface(msg.group),
-                          comment=msg.prefix or None, dropcount=msg.gap or None)
-        self.written += 1
+                self.skipped += 1
+        return n
 
     def close(self, log: Log) -> None:
         """Per-group statistics (pcapng), then flush and close the writer."""
@@ -338,6 +353,16 @@ def _run(args: argparse.Namespace) -> int:
         for batch in log.batches(timeout=args.timeout):
             now = time.time_ns()
             chunk: list[str] = []
+            if sink is not None and not lines:
+                records: Iterator[Record] = batch.records()
+                if count is not None:
+                    records = _upto(records, count - packets)
+                packets += sink.write_batch(records, batch.data, now)
+                if live.on and time.monotonic() >= live.next:
+                    live.tick(stats_line(packets, log))
+                if count is not None and packets >= count:
+                    break
+                continue
             for msg in batch:
                 if sink is not None:
                     sink.write(msg, now)
@@ -388,6 +413,23 @@ def _run(args: argparse.Namespace) -> int:
             if main_thread:
                 signal.signal(signal.SIGTERM, previous)
     return rc
+
+
+def _upto(records: Iterator[Record], n: int) -> Iterator[Record]:
+    """The first ``n`` records."""
+    for r in records:
+        yield r
+        n -= 1
+        if n <= 0:
+            return
+
+
+def _one(msg: LogMessage) -> Iterator[Record]:
+    """The capture record of a single message copied to its own buffer (offset 0)."""
+    p = msg.raw("PAYLOAD")
+    p0, p1 = (-1, -1) if p is None else (p.offset - msg._off + 4, p.offset - msg._off + p.len)
+    ts = msg.timestamp_ns
+    yield (0, msg.nlmsg_len, msg.group, p0, p1, -1 if ts is None else ts, msg.prefix, msg.gap)
 
 
 def _names_for(log: Log, msg: LogMessage, names: dict[int, str]) -> dict[int, str]:

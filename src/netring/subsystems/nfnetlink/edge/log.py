@@ -51,6 +51,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 
 from .... import _sys
 from ....codec import NETLINK, NLM_F
+from ....codec.types import TYPE_CHECKING
 from ....conn import Connection
 from ....errors import (
     EncodeError,
@@ -75,6 +76,9 @@ from ..log.message import LogMessage
 from ..log.proc import LogInstance, parse_instances
 from ..log.reader import LogReader, LogStats, datagram_bound
 from ..log.requests import config_request
+
+if TYPE_CHECKING:
+    from ..log.reader import Record
 
 __all__ = ["Log", "Batch", "DEFAULT_RCVBUF", "MAX_RCVBUF", "PROC_PATH"]
 
@@ -104,24 +108,43 @@ def _centiseconds(seconds: float) -> int:
 class Batch:
     """The log messages of one datagram (one kernel batch), iterated without copying.
 
+    Iterate it for :class:`~netring.subsystems.nfnetlink.log.LogMessage` views, or
+    call :meth:`records` for the capture path's tuples; one or the other, once.
+
     Attributes:
         data: the datagram (a view into a receive slot).
         truncated: the datagram was cut to the slot (its tail was lost; the
-            messages that fit are still yielded).
+            messages that arrived whole are still yielded).
     """
 
-    __slots__ = ("data", "truncated", "_it")
+    __slots__ = ("data", "truncated", "_reader", "_it")
 
-    def __init__(self, data: memoryview, it: Iterator[LogMessage], truncated: bool) -> None:
+    def __init__(self, data: memoryview, reader: LogReader, truncated: bool) -> None:
         self.data = data
         self.truncated = truncated
-        self._it = it
+        self._reader = reader
+        self._it: Iterator[object] | None = None
 
     def __iter__(self) -> Iterator[LogMessage]:
-        return self._it
+        if self._it is None:
+            it = self._reader.feed(self.data)
+            self._it = it
+            return it
+        raise EncodeError("a batch is iterated once")
+
+    def records(self) -> Iterator[Record]:
+        """:meth:`LogReader.records <netring.subsystems.nfnetlink.log.LogReader.records>`
+        of the datagram (offsets into :attr:`data`)."""
+        if self._it is not None:
+            raise EncodeError("a batch is iterated once")
+        it = self._reader.records(self.data)
+        self._it = it
+        return it
 
     def finish(self) -> None:
         """Walk the messages not taken yet (so they are counted)."""
+        if self._it is None:
+            self._it = self._reader.feed(self.data)
         for _ in self._it:
             pass
 
@@ -548,12 +571,12 @@ class Log:
     def _batch_of(self, data: memoryview, truncated: bool) -> Batch:
         if truncated:
             self.stats.truncated += 1
-            self._slot_size *= 2  # the next batch gets slots that fit
+            self._slot_size *= 2  # the next receive gets slots that fit
             if self._batch is not None:
                 self._batch.close()
                 self._batch = None
-            return Batch(data, _whole_messages(self.reader, data), True)
-        return Batch(data, self.reader.feed(data), False)
+            data = data[:_whole(data)]
+        return Batch(data, self.reader, truncated)
 
     def batches(self, *, timeout: float | None = None,
                 idle: float | None = None) -> Iterator[Batch]:
@@ -650,8 +673,8 @@ class Log:
         return st
 
 
-def _whole_messages(reader: LogReader, data: memoryview) -> Iterator[LogMessage]:
-    """The messages of a truncated datagram that arrived whole (the cut one is lost)."""
+def _whole(data: memoryview) -> int:
+    """Bytes of the messages of a truncated datagram that arrived whole."""
     from ....codec.structs import u32
 
     end = len(data)
@@ -661,7 +684,7 @@ def _whole_messages(reader: LogReader, data: memoryview) -> Iterator[LogMessage]
         if n < 16 or n > end - off:
             break
         off += (n + 3) & ~3
-    return reader.feed(data[:min(off, end)])
+    return min(off, end)
 
 
 def _sys_wait(fd: int, timeout: float | None) -> None:
