@@ -11,9 +11,17 @@ runs alone against the same traffic, in turns (repeated; the median is shown):
 * ``tcpdump -i nflog:5 -w FILE`` (libpcap's nflog reader, its default buffer),
 * ``tcpdump -B 32768 -i nflog:5 -w FILE`` (the same receive buffer as netring).
 
+A second table takes the sender out of the picture: the capture is stopped
+(SIGSTOP) while ``--drain-packets`` messages queue on its socket, then
+continued, and timed until its socket's queue (``/proc/net/netlink`` Rmem) is
+empty: the messages per second a capture can take, with a core to itself.
+
 Reported: packets in the file, lost (sent but not in the file), messages per
 second over the sender's time (what was captured while the traffic ran and
-drained after), and the ratio to each tcpdump.  Needs root, nft and tcpdump.
+drained after), the ratio to each tcpdump, and the capture process's own CPU
+time per message (user + system, from ``/proc/PID/stat``).  On two cores the
+capture and the sender share the machine, so a capture's CPU slows the
+sender: the rate shows both.  Needs root, nft and tcpdump.
 
     python benchmarks/bench_nflog.py [--quick] [--packets N] [--rounds R]
 """
@@ -97,14 +105,24 @@ def wait_idle(ns: str, group: int, path: str, idle: float = 1.0, timeout: float 
         time.sleep(0.05)
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process so far (``/proc/PID/stat``)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def one(ns: str, cmd: list[str], path: str, packets: int, env: dict[str, str]) -> dict[str, float]:
+    # ip netns exec execs the command: the process is the capture itself
     proc = subprocess.Popen(["ip", "netns", "exec", ns, *cmd], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, env=env)
     try:
         wait_bound(ns, 5)
+        cpu0 = cpu_seconds(proc.pid)
         out = sh("ip", "netns", "exec", ns, sys.executable, "-c", SENDER, str(packets))
         sent, secs = int(out.split()[0]), float(out.split()[1])
         wait_idle(ns, 5, path)
+        cpu = cpu_seconds(proc.pid) - cpu0
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -114,7 +132,53 @@ def one(ns: str, cmd: list[str], path: str, packets: int, env: dict[str, str]) -
             proc.communicate()
     got = count_pcap(path)
     return {"sent": sent, "sender_s": secs, "captured": got, "lost": sent - got,
-            "rate": got / secs}
+            "rate": got / secs, "cpu_us": cpu / max(got, 1) * 1e6}
+
+
+def netlink_rmem(ns: str, portid: int) -> int | None:
+    """Bytes queued on the netlink socket of ``portid`` (``/proc/net/netlink`` Rmem)."""
+    def read() -> str:
+        with open("/proc/thread-self/net/netlink") as f:
+            return f.read()
+    from netring.netns import run_in_netns
+
+    for line in run_in_netns(f"/run/netns/{ns}", read).splitlines()[1:]:
+        f = line.split()
+        if len(f) >= 5 and f[1] == "12" and int(f[2]) == portid:
+            return int(f[4])
+    return None
+
+
+def drain(ns: str, cmd: list[str], path: str, packets: int, env: dict[str, str]) -> dict[str, float]:
+    """Queue ``packets`` messages while the capture is stopped, then time its drain."""
+    proc = subprocess.Popen(["ip", "netns", "exec", ns, *cmd], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        wait_bound(ns, 5)
+        with Log(netns=ns) as probe:
+            portid = next(i.portid for i in probe.instances() if i.group == 5)
+        cpu0 = cpu_seconds(proc.pid)
+        os.kill(proc.pid, signal.SIGSTOP)
+        sh("ip", "netns", "exec", ns, sys.executable, "-c", SENDER, str(packets))
+        time.sleep(0.3)  # the kernel's flush timers send the last batches
+        queued = netlink_rmem(ns, portid)
+        t0 = time.perf_counter()
+        os.kill(proc.pid, signal.SIGCONT)
+        while (netlink_rmem(ns, portid) or 0) > 0 and time.perf_counter() - t0 < 30:
+            time.sleep(0.001)
+        secs = time.perf_counter() - t0
+        cpu = cpu_seconds(proc.pid) - cpu0
+        wait_idle(ns, 5, path, idle=0.5)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+    got = count_pcap(path)
+    return {"captured": got, "lost": packets - got, "queued": queued or 0, "drain_s": secs,
+            "rate": got / secs, "cpu_us": cpu / max(got, 1) * 1e6}
 
 
 def main() -> int:
@@ -122,6 +186,9 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="100k packets, 2 rounds")
     ap.add_argument("--packets", type=int, default=300_000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--drain-packets", type=int, default=30_000,
+                    help="messages queued for the drain table (they must fit tcpdump's "
+                         "buffer, which SO_RCVBUF caps at net.core.rmem_max)")
     args = ap.parse_args()
     packets, rounds = (100_000, 2) if args.quick else (args.packets, args.rounds)
     if os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("tcpdump"):
@@ -141,6 +208,7 @@ def main() -> int:
                                           "-w", p],
     }
     results: dict[str, list[dict[str, float]]] = {k: [] for k in variants}
+    drains: dict[str, list[dict[str, float]]] = {k: [] for k in variants}
     try:
         sh("ip", "-n", ns, "link", "set", "lo", "up")
         sh("ip", "netns", "exec", ns, "nft", "-f", "-", input=RULES)
@@ -149,22 +217,38 @@ def main() -> int:
                 path = os.path.join(tmp, f"{r}-{len(results[name])}.pcap")
                 results[name].append(one(ns, cmd(path), path, packets, env))
                 os.unlink(path)
+                drains[name].append(drain(ns, cmd(path), path, args.drain_packets, env))
+                os.unlink(path)
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
-    def med(name: str, key: str) -> float:
-        return statistics.median(x[key] for x in results[name])
+    def med(name: str, key: str, table: dict[str, list[dict[str, float]]] = results) -> float:
+        return statistics.median(x[key] for x in table[name])
 
     ours = med("netring log -w (pcap)", "rate")
     rows = []
     for name in variants:
         rate = med(name, "rate")
         rows.append((name, f"{med(name, 'captured'):.0f}", f"{med(name, 'lost'):.0f}",
-                     f"{rate:,.0f}", f"{ours / rate:.2f}x" if rate else "-"))
+                     f"{rate:,.0f}", f"{ours / rate:.2f}x" if rate else "-",
+                     f"{med(name, 'cpu_us'):.2f}"))
     print_table(sys.stdout, f"nflog to a capture file: {packets} UDP datagrams of 64 bytes, "
                 f"median of {rounds} rounds (sender {med('tcpdump -w', 'sender_s'):.2f} s)",
-                rows, ("capture", "packets", "lost", "messages/s", "netring/this"), first=True)
+                rows, ("capture", "packets", "lost", "messages/s", "netring/this",
+                                      "capture CPU us/msg"), first=True)
+    ours = med("netring log -w (pcap)", "rate", drains)
+    rows = []
+    for name in variants:
+        rate = med(name, "rate", drains)
+        rows.append((name, f"{med(name, 'captured', drains):.0f}",
+                     f"{med(name, 'lost', drains):.0f}", f"{med(name, 'drain_s', drains):.3f}",
+                     f"{rate:,.0f}", f"{ours / rate:.2f}x" if rate else "-",
+                     f"{med(name, 'cpu_us', drains):.2f}"))
+    print_table(sys.stdout, f"drain: {args.drain_packets} messages queued while the capture "
+                "was stopped, then drained alone (median)", rows,
+                ("capture", "packets", "lost", "drain s", "messages/s", "netring/this",
+                 "capture CPU us/msg"))
     print(f"\ncommand: {command_line()}")
     print(f"machine: {machine_line(machine())}")
     return 0

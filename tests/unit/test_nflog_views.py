@@ -519,3 +519,25 @@ def test_records_raise_what_the_views_raise(data: st.DataObject) -> None:
     except DecodeError:
         got = DecodeError
     assert got == want  # the same tuples, or DecodeError from both
+
+
+def test_records_reuse_a_layout_whatever_the_attribute_order() -> None:
+    def msg(seq: int, ts: tuple[int, int], seq_first: bool) -> bytes:
+        b = Builder(512)
+        b.begin(NFULNL_MSG_TYPE_PACKET, 0)
+        b.put_struct(nfgenmsg, 2, 0, 5)
+        b.attr(NFULA.PACKET_HDR, struct.pack("!HBx", 0x0800, 1))
+        parts = [(NFULA.SEQ, struct.pack("!I", seq)), (NFULA.TIMESTAMP, struct.pack("!QQ", *ts))]
+        for t, v in parts if seq_first else parts[::-1]:
+            b.attr(t, v)
+        b.attr(NFULA.PAYLOAD, ip4(17, bytes(8)))
+        b.end()
+        return b.tobytes()
+
+    for seq_first in (False, True):
+        data = msg(0, (10, 1), seq_first) + msg(1, (11, 2), seq_first) + msg(5, (12, 3), seq_first)
+        r = LogReader()
+        r.expect(5, 0)
+        got = [(x[5], x[7]) for x in r.records(data)]
+        assert got == [(10_000_001_000, 0), (11_000_002_000, 0), (12_000_003_000, 3)]
+        assert got == [(x[5], x[7]) for x in _records_as_views(data)]

@@ -25,6 +25,7 @@ the namespace, including other processes' groups, so its gaps are not losses.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 
 from ....codec.constants import NLMSG
@@ -36,7 +37,11 @@ from .message import LogMessage
 from .structs import nfulnl_msg_packet_timestamp
 
 if TYPE_CHECKING:
-    from typing import TypeAlias
+    from collections.abc import Callable
+    from typing import Any, TypeAlias
+
+    _Layout: TypeAlias = tuple[Callable[..., tuple[Any, ...]], tuple[int, ...], int, int, int,
+                               Callable[..., tuple[Any, ...]], int]
 
     #: what :meth:`LogReader.records` yields (see there)
     Record: TypeAlias = tuple[int, int, int, int, int, int, str | None, int]
@@ -44,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["LogReader", "LogStats", "GroupStats", "datagram_bound", "Record"]
 
 _unpack_hdr = nlmsghdr.unpack_from
+_unpack_hdr6 = struct.Struct("=IH").unpack_from  # nlmsg_len, nlmsg_type
 _unpack_nla = nlattr.unpack_from
 _unpack_ts = nfulnl_msg_packet_timestamp.unpack_from
 _unpack_be32 = be32.unpack_from
@@ -148,12 +154,13 @@ class LogReader:
             message's attribute index, which most consumers build anyway).
     """
 
-    __slots__ = ("stats", "track_seq", "_prefixes")
+    __slots__ = ("stats", "track_seq", "_prefixes", "_layouts")
 
     def __init__(self, stats: LogStats | None = None, *, track_seq: bool = True) -> None:
         self.stats = stats if stats is not None else LogStats()
         self.track_seq = track_seq
         self._prefixes: dict[bytes, str] = {}
+        self._layouts: dict[int, _Layout] = {}
 
     def expect(self, group: int, seq: int | None = 0) -> None:
         """The next sequence number of ``group`` (0 right after binding it with
@@ -186,82 +193,148 @@ class LogReader:
         groups = st.groups
         track = self.track_seq
         prefixes = self._prefixes
+        layouts = self._layouts
         unpack_nla = _unpack_nla
+        unpack_hdr = _unpack_hdr6
         end = len(data)
         off = 0
-        while off < end:
-            if end - off < 20:
-                raise _irregular(data, off, end)
-            length, type_, _flags, _seq, _portid = _unpack_hdr(data, off)
-            if length < 16 or length > end - off:
-                raise _irregular(data, off, end)
-            if type_ != _PACKET:
-                if type_ != _DONE:
-                    st.other += 1
-                off += (length + 3) & ~3
-                continue
-            if length < 20:
-                raise _irregular(data, off, end)
-            mend = off + length
-            pos = off + 20
-            p0 = p1 = ts = pre = seq = -1
-            while mend - pos >= 4:
-                alen, t = unpack_nla(data, pos)
-                if alen < 4 or alen > mend - pos:
-                    break
-                t &= 0x3FFF
-                if t == _PAYLOAD:
-                    if p0 < 0:
-                        p0, p1 = pos + 4, pos + alen
-                elif t == _TIMESTAMP:
-                    if alen != 20:
-                        break
-                    if ts < 0:
-                        sec, usec = _unpack_ts(data, pos + 4)
-                        ts = sec * 1_000_000_000 + usec * 1000
-                elif t == _PREFIX:
-                    if pre < 0:
-                        pre = pos
-                elif t == _SEQ and track:
-                    if alen != 8:
-                        break
-                    if seq < 0:
-                        seq = _unpack_be32(data, pos + 4)[0]
-                pos += (alen + 3) & ~3
-            if pos < mend:
-                raise _irregular(data, off, end)
-            prefix = None
-            if pre >= 0:
-                raw = bytes(data[pre + 4:pre + _unpack_nla(data, pre)[0]])
-                prefix = prefixes.get(raw)
-                if prefix is None:
-                    if not raw or raw[-1] != 0:
-                        raise _irregular(data, off, end)
-                    prefix = raw[:-1].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-                    if len(prefixes) < 1024:
-                        prefixes[raw] = prefix
-            group = (data[off + 18] << 8) | data[off + 19]
-            g = groups.get(group)
-            if g is None:
-                g = groups[group] = GroupStats()
-            g.messages += 1
-            g.bytes += length
-            st.messages += 1
-            st.bytes += length
-            gap = 0
-            if seq >= 0:
-                want = g.next_seq
-                if want is not None and seq != want:
-                    d = (seq - want) & _U32
-                    if d < _HALF:
-                        gap = d
-                        g.gaps += d
-                        st.seq_gaps += d
+        # a datagram is one group's batch: its counters are looked up once, and the
+        # per-message counts are added up here and stored when the walk stops
+        last_group = -1
+        g = GroupStats()
+        n_msgs = n_bytes = 0
+        try:
+            while off < end:
+                if end - off < 20:
+                    raise _irregular(data, off, end)
+                length, type_ = unpack_hdr(data, off)
+                if length < 16 or length > end - off:
+                    raise _irregular(data, off, end)
+                if type_ != _PACKET:
+                    if type_ != _DONE:
+                        st.other += 1
+                    off += (length + 3) & ~3
+                    continue
+                if length < 20:
+                    raise _irregular(data, off, end)
+                lay = layouts.get(length)
+                if lay is not None and lay[0](data, off + 20) == lay[1]:
+                    # every attribute header where the last message of this length
+                    # had it: the same walk, so the same attributes at the same places
+                    p0 = lay[2]
+                    if p0 >= 0:
+                        p1 = lay[3] + off
+                        p0 += off
                     else:
-                        g.backwards += 1
-                g.next_seq = (seq + 1) & _U32
-            yield off, length, group, p0, p1, ts, prefix, gap
-            off += (length + 3) & ~3
+                        p1 = -1
+                    kind = lay[4]
+                    if kind == 3:  # both, timestamp first (the kernel's order)
+                        sec, usec, seq = lay[5](data, off)
+                        ts = sec * 1_000_000_000 + usec * 1000
+                    elif kind == 1:
+                        sec, usec = lay[5](data, off)
+                        ts = sec * 1_000_000_000 + usec * 1000
+                        seq = -1
+                    elif kind == 2:
+                        seq = lay[5](data, off)[0]
+                        ts = -1
+                    elif kind == 4:
+                        seq, sec, usec = lay[5](data, off)
+                        ts = sec * 1_000_000_000 + usec * 1000
+                    else:
+                        ts = seq = -1
+                    pre = lay[6]
+                    if pre >= 0:
+                        pre += off
+                else:
+                    p0, p1, ts, pre, seq = self._walk(data, off, length, end)
+                prefix = None
+                if pre >= 0:
+                    raw = bytes(data[pre + 4:pre + _unpack_nla(data, pre)[0]])
+                    prefix = prefixes.get(raw)
+                    if prefix is None:
+                        if not raw or raw[-1] != 0:
+                            raise _irregular(data, off, end)
+                        prefix = raw[:-1].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+                        if len(prefixes) < 1024:
+                            prefixes[raw] = prefix
+                group = (data[off + 18] << 8) | data[off + 19]
+                if group != last_group:
+                    g.messages += n_msgs
+                    g.bytes += n_bytes
+                    st.messages += n_msgs
+                    st.bytes += n_bytes
+                    n_msgs = n_bytes = 0
+                    last_group = group
+                    g = groups.get(group) or groups.setdefault(group, GroupStats())
+                n_msgs += 1
+                n_bytes += length
+                gap = 0
+                if seq >= 0 and track:
+                    want = g.next_seq
+                    if want is not None and seq != want:
+                        d = (seq - want) & _U32
+                        if d < _HALF:
+                            gap = d
+                            g.gaps += d
+                            st.seq_gaps += d
+                        else:
+                            g.backwards += 1
+                    g.next_seq = (seq + 1) & _U32
+                yield off, length, group, p0, p1, ts, prefix, gap
+                off += (length + 3) & ~3
+        finally:
+            g.messages += n_msgs
+            g.bytes += n_bytes
+            st.messages += n_msgs
+            st.bytes += n_bytes
+
+    def _walk(self, data: memoryview | bytes, off: int, length: int,
+              end: int) -> tuple[int, int, int, int, int]:
+        """The slow path of :meth:`records`: walk the message's attributes, remember
+        its layout; ``(payload_start, payload_end, ts_ns, prefix_pos, seq)``."""
+        track = self.track_seq
+        unpack_nla = _unpack_nla
+        mend = off + length
+        pos = off + 20
+        p0 = p1 = ts = pre = seq = -1
+        tsr = seqr = -1
+        heads: list[tuple[int, int, int]] = []
+        while mend - pos >= 4:
+            alen, t = unpack_nla(data, pos)
+            if alen < 4 or alen > mend - pos:
+                break
+            heads.append((pos - off, alen, t))
+            t &= 0x3FFF
+            if t == _PAYLOAD:
+                if p0 < 0:
+                    p0, p1 = pos + 4, pos + alen
+            elif t == _TIMESTAMP:
+                if alen != 20:
+                    break
+                if ts < 0:
+                    tsr = pos + 4 - off
+                    sec, usec = _unpack_ts(data, pos + 4)
+                    ts = sec * 1_000_000_000 + usec * 1000
+            elif t == _PREFIX:
+                if pre < 0:
+                    pre = pos
+            elif t == _SEQ:
+                if alen != 8:
+                    if track:
+                        break
+                elif seqr < 0:
+                    seqr = pos + 4 - off
+                    seq = _unpack_be32(data, pos + 4)[0]
+            pos += (alen + 3) & ~3
+        if pos < mend:
+            raise _irregular(data, off, end)
+        layouts = self._layouts
+        if len(layouts) < _LAYOUTS:
+            layouts[length] = _layout(heads, length, p0 - off if p0 >= 0 else -1,
+                                      p1 - off if p0 >= 0 else -1, tsr,
+                                      pre - off if pre >= 0 else -1, seqr)
+        return p0, p1, ts, pre, seq
 
     def feed(self, data: memoryview | bytes) -> Iterator[LogMessage]:
         """The log messages of one datagram, as views over ``data`` (no copy).
@@ -316,6 +389,42 @@ class LogReader:
             elif type_ != _DONE:
                 st.other += 1
             off += (length + 3) & ~3
+
+
+#: message layouts remembered (one per message length seen)
+_LAYOUTS = 256
+
+
+def _layout(heads: list[tuple[int, int, int]], length: int, p0: int, p1: int, ts: int,
+            pre: int, seq: int) -> _Layout:
+    """A message layout: a struct that reads every attribute header of a message of
+    this length in one call and the headers it must find; the payload's place; a
+    big-endian struct reading the timestamp and the sequence number in one call
+    (``kind``: 1 timestamp, 2 sequence number, 3 both, 4 both with the sequence
+    number first, 0 neither); the prefix's
+    place.  Places count from the message's start."""
+    fmt = ["="]
+    at = 20
+    for rel, _alen, _t in heads:
+        if rel > at:
+            fmt.append(f"{rel - at}x")
+        fmt.append("HH")
+        at = rel + 4
+    if length > at:
+        fmt.append(f"{length - at}x")
+    expect = tuple(x for _rel, alen, t in heads for x in (alen, t))
+    if ts >= 0 and seq > ts:
+        kind, vfmt = 3, f"!{ts}xQQ{seq - ts - 16}xI"
+    elif ts >= 0 and seq >= 0:
+        kind, vfmt = 4, f"!{seq}xI{ts - seq - 4}xQQ"
+    elif ts >= 0:
+        kind, vfmt = 1, f"!{ts}xQQ"
+    elif seq >= 0:
+        kind, vfmt = 2, f"!{seq}xI"
+    else:
+        kind, vfmt = 0, "!"
+    return (struct.Struct("".join(fmt)).unpack_from, expect, p0, p1, kind,
+            struct.Struct(vfmt).unpack_from, pre)
 
 
 def _irregular(data: memoryview | bytes, off: int, end: int) -> DecodeError:
