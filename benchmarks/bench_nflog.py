@@ -39,8 +39,8 @@ import sys
 import tempfile
 import time
 
-from netring.tools.bench._common import machine_line, machine, print_table, command_line
 from netring.subsystems.nfnetlink.edge.log import Log
+from netring.tools.bench._common import command_line, machine, machine_line, print_table
 
 RULES = """table ip bench {
   chain pre { type filter hook prerouting priority 0; udp dport 9999 log group 5 drop ; }
