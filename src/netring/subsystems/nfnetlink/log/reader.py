@@ -194,7 +194,6 @@ class LogReader:
         track = self.track_seq
         prefixes = self._prefixes
         layouts = self._layouts
-        unpack_nla = _unpack_nla
         unpack_hdr = _unpack_hdr6
         end = len(data)
         off = 0
