@@ -23,9 +23,13 @@ __all__ = ["message_line", "clock_text"]
 
 
 def clock_text(ts_ns: int) -> str:
-    """``HH:MM:SS.uuuuuu`` of a time in nanoseconds since the epoch, local time."""
+    """``HH:MM:SS.uuuuuu`` of a time in nanoseconds since the epoch, local time
+    (seconds since the epoch for a time the C library cannot convert)."""
     sec, ns = divmod(ts_ns, 1_000_000_000)
-    return time.strftime("%H:%M:%S", time.localtime(sec)) + f".{ns // 1000:06d}"
+    try:
+        return time.strftime("%H:%M:%S", time.localtime(sec)) + f".{ns // 1000:06d}"
+    except (OverflowError, OSError, ValueError):
+        return f"{sec}.{ns // 1000:06d}"
 
 
 def _dev(idx: int | None, names: Mapping[int, str] | None) -> str:
