@@ -1,0 +1,1 @@
+"""nfnetlink edges: the objects that own a ``NETLINK_NETFILTER`` socket."""
