@@ -133,7 +133,6 @@ def _tshark(path: str, *fields: str) -> list[list[str]]:
 
 def _file_packets(ns: Netns, tmp: Any, fmt: str) -> tuple[str, str, list[tuple[int, bytes]],
                                                            list[tuple[int, bytes]]]:
-    pytest.importorskip("netring.pcap.writer", reason="netring.pcap.writer is not there yet")
     if shutil.which("tshark") is None:
         pytest.skip("needs tshark to read the capture back")
     _setup(ns)

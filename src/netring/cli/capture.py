@@ -118,7 +118,6 @@ def _on_term(signum: int, frame: object) -> None:
 
 
 def _open_ring(args: argparse.Namespace) -> Any:
-    from ..errors import NotSupportedError
     from ..packet.edge.ring import CaptureRing
     from ..packet.edge.sock import PacketSocket
 
@@ -126,15 +125,8 @@ def _open_ring(args: argparse.Namespace) -> Any:
     sock = PacketSocket(ifname, netns=args.netns, promisc=args.promisc and ifname is not None)
     try:
         if args.filter:
-            try:
-                from ..packet.edge.filter import (  # type: ignore[import-not-found,unused-ignore]
-                    attach_filter,
-                    compile_filter,
-                )
-            except ImportError:
-                raise NotSupportedError(
-                    "-f FILTER needs the BPF filter compiler (netring.packet.edge.filter), "
-                    "which this installation does not have") from None
+            from ..packet.edge.filter import attach_filter, compile_filter
+
             program = compile_filter(args.filter, 1, args.snaplen)
             attach_filter(sock.fileno(), program)
         fanout = None
@@ -149,13 +141,8 @@ def _open_ring(args: argparse.Namespace) -> Any:
 
 
 def _open_writer(args: argparse.Namespace, suffix: str) -> tuple[Any, Any]:
-    from ..errors import NotSupportedError
+    from ..pcap.writer import open_writer
 
-    try:
-        from ..pcap.writer import open_writer  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        raise NotSupportedError("-w FILE needs the pcap writers (netring.pcap.writer), which "
-                                "this installation does not have") from None
     if args.write == "-":
         f: Any = sys.stdout.buffer
     else:

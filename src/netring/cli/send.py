@@ -40,13 +40,8 @@ def register(sub: Any) -> None:
 
 
 def _records(path: str) -> list[bytes]:
-    from ..errors import NotSupportedError
+    from ..pcap.reader import read_capture
 
-    try:
-        from ..pcap.reader import read_capture  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        raise NotSupportedError("reading FILE needs the pcap reader (netring.pcap.reader), "
-                                "which this installation does not have") from None
     with open(path, "rb") as f:
         raw = f.read()
     return [bytes(r.data) for r in read_capture(raw)]
