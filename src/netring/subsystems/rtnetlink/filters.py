@@ -11,28 +11,17 @@ from collections.abc import Sequence
 from ...codec.types import TYPE_CHECKING
 from ...errors import EncodeError
 from . import names as _n
-from .constants import AF_INET, AF_INET6, AF_UNSPEC, RT_TABLE, RTA, RTM_F
+from .constants import AF_INET, AF_UNSPEC, RT_TABLE, RTA, RTM_F
 
 if TYPE_CHECKING:
     from .route import Route
 
-__all__ = ["family_of", "table_id", "protocol_id", "scope_id", "type_id", "filter_routes",
+__all__ = ["table_id", "protocol_id", "scope_id", "type_id", "filter_routes",
            "RouteSelector", "route_selector_words", "PREFIX_MODES"]
 
 #: ``ip route show`` destination selectors: ``root PFX`` (routes inside PFX),
 #: ``match PFX`` (routes that contain PFX), ``exact PFX`` (or a bare PFX: that prefix)
 PREFIX_MODES = ("root", "match", "exact")
-
-_FAMILY_NAMES = {
-    "inet": AF_INET, "4": AF_INET, "ipv4": AF_INET, "-4": AF_INET,
-    "inet6": AF_INET6, "6": AF_INET6, "ipv6": AF_INET6, "-6": AF_INET6,
-}
-
-
-def family_of(text: str | None) -> int:
-    """``"inet"``/``"4"``/``"ipv4"`` -> AF_INET, ``"inet6"``/``"6"`` -> AF_INET6, else AF_UNSPEC."""
-    return _FAMILY_NAMES.get(text or "", AF_UNSPEC)
-
 
 def _number(kind: str, value: int | str, names: dict[str, int], bits: int) -> int:
     if isinstance(value, str):

@@ -1,6 +1,6 @@
-"""The nfnetlink edge: :class:`~.queue.Queue` (nfnetlink_queue over a socket).
+"""nfnetlink edges: the objects that own a ``NETLINK_NETFILTER`` socket.
 
-Each name loads its module on first use.
+:class:`~.queue.Queue` (nfnetlink_queue) loads its module on first use.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ RT_TABLE, RTM_F, RTNH_F, RTAX, RTNLGRP), ``if_link.h`` (IFLA, IFLA_INFO),
 NTF), ``fib_rules.h`` (FRA, FR_ACT, FIB_RULE), ``if_arp.h`` (ARPHRD).  Values
 checked against the shared ABI notes (docs section 5) and Linux 6.x headers.
 
-Each name lives in one submodule (``core``: message types, groups, families;
+Each name lives in one submodule (``core``: message types, families; ``groups``;
 ``link``, ``kinds`` (per-kind link data), ``address``, ``route``, ``neighbour``,
 ``rule``); this package resolves ``from .constants import IFLA`` to it on first
 use, so a command builds only the enum classes it touches (creating all ~50
@@ -35,10 +35,10 @@ if TYPE_CHECKING:
         NETNSA,
         NETNSA_NSID_NOT_ASSIGNED,
         RTM,
-        RTNLGRP,
         USER_HZ,
         AF_DECnet,
     )
+    from .groups import RTNLGRP
     from .kinds import (
         BR_BOOLOPT,
         BR_STATE,
@@ -98,7 +98,7 @@ _HOME: dict[str, str] = {
     "AF_MPLS": "core",
     "USER_HZ": "core",
     "RTM": "core",
-    "RTNLGRP": "core",
+    "RTNLGRP": "groups",
     "NETNSA": "core",
     "NETNSA_NSID_NOT_ASSIGNED": "core",
     "RTA": "route",
