@@ -62,7 +62,7 @@ from ....conn import Chunk, Connection
 from ....errors import DecodeError, EncodeError, NetlinkError, NotSupportedError
 from ....netns import netns_path, run_in_netns
 from ....socket import NetlinkSocket
-from ..constants import NF, NF_VERDICT_FLAG_QUEUE_BYPASS, NFPROTO, nf_queue_nr
+from ..constants import NF, NFPROTO
 from ..queue.batch import Batcher, QueueState
 from ..queue.checksum import fix_packet
 from ..queue.constants import NFQA_CFG_F, NFQNL_CFG_CMD, NFQNL_COPY, NFQNL_MAX_COPY_RANGE
@@ -77,7 +77,7 @@ from ..queue.requests import (
 from ..queue.stats import VERDICT_KINDS, KernelQueueStats, QueueStats, parse_proc_nfnetlink_queue
 
 __all__ = ["Queue", "PacketBatch", "DEFAULT_WINDOW", "DEFAULT_DELAY", "DEFAULT_RCVBUF",
-           "PROC_NFNETLINK_QUEUE", "verdict_word"]
+           "PROC_NFNETLINK_QUEUE"]
 
 #: packets that may wait for their verdict at once (see docs/nfqueue.md, "window":
 #: the kernel finds a packet by walking its queue, so a verdict costs more the more
@@ -1047,17 +1047,3 @@ class Queue:
                 if not pkt._state:
                     pkt.release()
             self._apply_released()
-
-
-def verdict_word(name: str, queue: int | None = None, bypass: bool = False) -> int:
-    """The verdict word for a name (``accept drop repeat stop queue``), for command lines."""
-    name = name.lower()
-    if name == "queue":
-        if queue is None:
-            raise EncodeError("verdict queue needs a queue number")
-        return nf_queue_nr(queue) | (NF_VERDICT_FLAG_QUEUE_BYPASS if bypass else 0)
-    table = {"accept": NF.ACCEPT, "drop": NF.DROP, "repeat": NF.REPEAT, "stop": NF.STOP}
-    if name not in table:
-        raise EncodeError(f"unknown verdict {name!r}: accept, drop, repeat, stop or queue")
-    return int(table[name])
-

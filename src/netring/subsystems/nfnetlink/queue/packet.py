@@ -410,10 +410,11 @@ class Packet(MessageView):
         out: dict[str, object] = {"id": self.id, "queue": self.queue,
                                   "family": int(self.family),
                                   "hw_protocol": self.hw_protocol, "hook": self.hook}
-        for key in ("mark", "indev", "outdev", "physindev", "physoutdev", "priority",
+        out["mark"] = self.mark
+        for key in ("indev", "outdev", "physindev", "physoutdev", "priority",
                     "cgroup_classid", "uid", "gid", "secctx", "timestamp_ns", "hwaddr_text"):
             v = getattr(self, key)
-            if v is not None and v != 0 or key in ("mark",):
+            if v is not None and (v != 0 or key in ("uid", "gid")):
                 out[key] = v
         info = self.skb_info
         if info:
