@@ -34,6 +34,10 @@ def test_demo_json_every_stage_works(capsys: pytest.CaptureFixture[str]) -> None
     assert log["ok"], log.get("error")
     assert log["messages"] == log["expected"] == log["payloads_match"] == 3000
     assert log["prefixes"] == ["netring-demo "] and log["seq_gaps"] == 0
+    q = r["nfqueue"]
+    assert q["ok"], q.get("error")
+    assert q["verdicts"] == q["expected"] == q["arrived"] == 3000 and q["dropped"] == 0
+    assert q["batches"] < q["verdicts"]  # batch verdicts, not one per packet
 
 
 def test_demo_text_tells_a_newcomer_where_to_look(capsys: pytest.CaptureFixture[str]) -> None:
