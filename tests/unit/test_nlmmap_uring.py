@@ -36,7 +36,7 @@ MSG_CTRUNC = 0x8
 SOL_SOCKET = 1
 SCM_CREDENTIALS = 2
 UD = 1
-CQ_ENTRIES = 64
+CQ_ENTRIES = 4096
 CQES = 64  # byte offset of the cqe array in the fake CQ ring
 
 
@@ -69,6 +69,7 @@ class Rig:
             self.frames, self.layout, 0, buffers=self.buffers, cq=self.cq,
             committed=lambda: int(self.commit[0]), consumed=lambda: self.rx.position,
             msg_trunc=MSG_TRUNC, msg_ctrunc=MSG_CTRUNC, decode=self._decode if meta else None)
+        self.prod.user_data = UD
         self.khead = 0  # the fake kernel's buffer-ring head
         self.ktail = 0  # the fake kernel's CQ tail
 
@@ -126,6 +127,10 @@ class Rig:
     # -- helpers ---------------------------------------------------------------------
     def drain(self) -> list[bytes]:
         return [bytes(v) for v in self.rx.iter_data(1 << 20)]
+
+    def in_place(self, on: bool = True) -> None:
+        """Let the consumer read ordinary completions in place (the edge's wiring)."""
+        self.rx.producer = self.prod if on else None
 
     def statuses(self) -> list[int]:
         return self.rx.ring.statuses()

@@ -68,12 +68,14 @@ from ..codec.types import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from operator import length_hint
 
 from ..errors import RingError
-from .abi import NL_MMAP_HDRLEN, NL_MMAP_STATUS
-from .cursor import RxConsumer, RxProducer
+from .abi import NL_MMAP_HDRLEN, NL_MMAP_STATUS, NM_GID, NM_GROUP, NM_LEN, NM_PID, NM_UID
+from .cursor import Frame, RxConsumer, RxProducer
 from .geometry import RingGeometry
 from .uring_abi import (
     IORING_CQE_BUFFER_SHIFT,
@@ -103,6 +105,7 @@ SKIP = int(NL_MMAP_STATUS.SKIP)
 F_BUFFER = int(IORING_CQE_F.BUFFER)
 F_MORE = int(IORING_CQE_F.MORE)
 _U32 = 0xFFFFFFFF
+SLOW_STEPS = 32  # completions walked one by one after the fast path refused a run
 
 # word offsets inside a frame (from nm_status): io_uring_recvmsg_out follows the header
 _OUT_W = NL_MMAP_HDRLEN // 4
@@ -182,8 +185,15 @@ class RecvmsgLayout:
 class UringRxConsumer(RxConsumer):
     """The ordinary ring consumer over an io_uring ring: data areas start after the prefix.
 
-    Everything else (VALID/SKIP/UNUSED rules, kept frames, the batched
-    :meth:`iter_data`) is :class:`~netring.nlmmap.cursor.RxConsumer` unchanged.
+    The VALID/SKIP/UNUSED rules, kept frames, :meth:`next`, :meth:`release` and
+    :meth:`skip` are :class:`~netring.nlmmap.cursor.RxConsumer` unchanged.
+    :meth:`iter_data` takes runs of VALID frames in bulk: the views of a run are
+    made in one list, and the run is released with one strided store of UNUSED.
+    That store may be a slice here, unlike on a shared ring, because this ring's
+    producer (the completion walk) runs in the consumer's own thread, between its
+    calls, and the kernel never reads a frame header: nobody can see a status
+    half stored.  Anything else (a frame in hand, an empty or oversized frame,
+    SKIP) goes through the shared consumer one frame at a time.
     """
 
     def __init__(self, buf: Any, layout: RecvmsgLayout, base: int = 0, **kw: Any) -> None:
@@ -191,6 +201,114 @@ class UringRxConsumer(RxConsumer):
         ring = self.ring
         ring.data = [d + layout.prefix for d in ring.data]
         ring.data_size = layout.capacity
+        self._valid = memoryview(array("I", [VALID]) * ring.n)
+        self._unused = memoryview(array("I", [UNUSED]) * ring.n)
+        #: the ring's producer: when this consumer has read every published frame,
+        #: :meth:`iter_data` reads ordinary completions in place (UringProducer.take)
+        self.producer: UringProducer | None = None
+
+    def iter_data(self, limit: int) -> Generator[memoryview, None, int]:
+        """Yield up to ``limit`` ready messages as views, in ring order (as
+        :meth:`RxConsumer.iter_data`: a view is valid until the next step; returns
+        how many were yielded)."""
+        ring = self.ring
+        words, hdrs, datas, buf, n = ring.words, ring.hdr, ring.data, ring.buf, ring.n
+        ds = ring.data_size
+        g = ring.geometry
+        stride = g.frame_size >> 2
+        uniform, fpb = g.uniform, g.frames_per_block
+        valid, unused = self._valid, self._unused
+        yielded = 0
+        while yielded < limit:
+            i = self.position % n
+            w0 = hdrs[i]
+            k = min(limit - yielded, n - i)
+            if not uniform:
+                k = min(k, fpb - i % fpb)
+            sts = words[w0 : w0 + k * stride : stride]
+            if self._in_hand or sts[0] != VALID:
+                run = self.take_run(limit - yielded)
+                if run is not None:
+                    starts, lens = run
+                    taken = len(starts)
+                    li = iter(lens)
+                    try:
+                        for d, ln in zip(starts, li):  # noqa: B905 (li's length tells the count)
+                            yield buf[d : d + ln]
+                    finally:
+                        taken -= length_hint(li)  # the view out at a close was taken
+                        self.settle_run(taken)
+                    yielded += taken
+                    continue
+                got = yield from RxConsumer.iter_data(self, 1)  # the shared rules
+                if not got:
+                    return yielded
+                yielded += got
+                continue
+            if sts != valid[:k]:
+                stl = sts.tolist()
+                k = next(j for j, st in enumerate(stl) if st != VALID)
+            lens = words[w0 + 1 : w0 + 1 + k * stride : stride].tolist()
+            if max(lens) > ds or min(lens) == 0:
+                k = next(j for j, ln in enumerate(lens) if ln > ds or ln == 0)
+                if k == 0:
+                    got = yield from RxConsumer.iter_data(self, 1)  # released or dropped there
+                    yielded += got
+                    if not got:
+                        return yielded
+                    continue
+                del lens[k:]
+            it = iter([buf[d : d + ln] for d, ln in zip(datas[i : i + k], lens, strict=True)])
+            base = self.position
+            try:
+                yield from it
+            finally:
+                # the frame whose view was out when the iterator closed counts as taken
+                taken = k - length_hint(it)
+                del it
+                if taken:
+                    words[w0 : w0 + taken * stride : stride] = unused[:taken]
+                self.position = base + taken
+                self.delivered += taken
+                self._store(base + taken)
+            yielded += k
+        return yielded
+
+    def take_run(self, limit: int) -> tuple[list[int], list[int]] | None:
+        """``(starts, lengths)`` of up to ``limit`` datagrams to read in place, straight
+        from ordinary completions (:meth:`UringProducer.take`), when no frame is in
+        hand and every published frame is read; else ``None``.  Each view
+        ``buf[start : start + length]`` is valid until the next one is made; call
+        :meth:`settle_run` with how many were taken."""
+        p = self.producer
+        if p is None or self._in_hand:
+            return None
+        return p.take(limit)
+
+    def settle_run(self, taken: int) -> None:
+        """``taken`` datagrams of the last :meth:`take_run` were delivered."""
+        if taken:
+            p = self.producer
+            assert p is not None
+            p.settle(taken)
+            self.position += taken
+            self.delivered += taken
+            self._store(self.position)
+
+    def next(self) -> Frame | None:
+        """:meth:`RxConsumer.next`; when nothing is published, the ordinary completions
+        waiting in the CQ are published first (:meth:`UringProducer.harvest`)."""
+        f = super().next()
+        p = self.producer
+        if f is None and p is not None and not self._in_hand and p.head_ordinary():
+            p.harvest(p.user_data, ordinary_only=True)
+            f = super().next()
+        return f
+
+    def release_views(self) -> None:
+        """Drop the constant columns (before the ring's mapping closes)."""
+        self._valid.release()
+        self._unused.release()
 
 
 class BufferRing:
@@ -384,7 +502,17 @@ class UringProducer:
         self.refill_position = 0  # R
         self._fifo: list[int] = []  # positions handed out, in buffer-ring order
         self._fh = 0  # first position of _fifo still in the kernel
-        self._expect = [(i << IORING_CQE_BUFFER_SHIFT) | F_BUFFER | F_MORE for i in range(self.n)]
+        self._expect = memoryview(array("I", [(i << IORING_CQE_BUFFER_SHIFT) | F_BUFFER | F_MORE
+                                              for i in range(self.n)]))
+        self.user_data = 0  # the request whose completions take() delivers (the edge sets it)
+        self.delivered_in_place = 0
+        self._ctl_w = (NL_MMAP_HDRLEN + io_uring_recvmsg_out.size + layout.namelen) // 4
+        self._datas = [d + layout.prefix for d in ring.data]
+        values = {0, UNUSED, VALID, layout.namelen, layout.controllen}
+        if layout.control is not None:
+            values.update(v for _w, v in layout.control.checks)
+        #: a column of frame_nr copies of each value a fast-path check compares with
+        self._const = {v: memoryview(array("I", [v]) * self.n) for v in values}
         self.handed = 0
         self.truncated = 0
         self.ctrunc = 0
@@ -422,15 +550,20 @@ class UringProducer:
             if not uniform:
                 k = min(k, fpb - i % fpb)
             w0 = hdr[i]
-            sts = words[w0 : w0 + k * stride : stride].tolist()
-            run = k if max(sts) == UNUSED else next(j for j, s in enumerate(sts) if s != UNUSED)
+            sts = words[w0 : w0 + k * stride : stride]
+            run = k
+            first = UNUSED
+            if sts != self._const[UNUSED][:k]:
+                stl = sts.tolist()
+                run = next(j for j, st in enumerate(stl) if st != UNUSED)
+                first = stl[run]
             if run:
                 self._fifo.extend(range(r, r + run))
                 self.buffers.put_run(i, run)
                 r += run
                 handed += run
                 continue
-            if sts[0] != SKIP:
+            if first != SKIP:
                 break  # a frame the consumer has not released: the ring is full here
             j = r + 1  # a run of kept frames: step over it only to hand out the next one
             while j < limit and words[hdr[j % n]] == SKIP:
@@ -448,8 +581,12 @@ class UringProducer:
         return handed
 
     # -- completions -------------------------------------------------------------------
-    def harvest(self, user_data: int) -> Harvest:
+    def harvest(self, user_data: int, ordinary_only: bool = False) -> Harvest:
         """Walk the waiting completions of request ``user_data``; publish their frames.
+
+        ``ordinary_only``: stop at the first completion that is not ordinary (an
+        end, a cut datagram, another request's): the edge walks those, since they
+        change what it does next.
 
         Raises:
             RingError: a completion names a buffer other than the frame handed out
@@ -469,84 +606,181 @@ class UringProducer:
                 slot = head & cq.mask
                 k = min(end - head, entries - slot)
                 w0 = cq.cqe_w + slot * 4
-                uds = words[w0 : w0 + 4 * k : 4].tolist()
-                res = words[w0 + 2 : w0 + 4 * k : 4].tolist()
-                fls = words[w0 + 3 : w0 + 4 * k : 4].tolist()
-                m = self._fast(uds, res, fls, user_data, out)
-                head += m
-                for j in range(m, k):  # the rest of this span, one at a time
-                    if not self._slow(uds[j], res[j], fls[j], user_data, out):
+                uds = words[w0 : w0 + 4 * k : 4]
+                res = words[w0 + 2 : w0 + 4 * k : 4]
+                fls = words[w0 + 3 : w0 + 4 * k : 4]
+                j = 0
+                while j < k and not out.stopped:
+                    m = self._fast(uds, res, fls, j, k - j, user_data, out)
+                    j += m
+                    head += m
+                    if m:
+                        continue  # a frame-ring wrap or a stepped-over run ended it: again
+                    if ordinary_only:
+                        out.stopped = True
                         break
-                    head += 1
-                    if out.stopped:
-                        break
+                    # the first needs a close look; after a refused run, the next few too
+                    for _ in range(min(k - j, SLOW_STEPS)):
+                        if not self._slow(int(uds[j]), int(res[j]), int(fls[j]), user_data, out):
+                            break
+                        j += 1
+                        head += 1
+                        if out.stopped:
+                            break
+                    else:
+                        continue
+                    break
         finally:
             cq.advance(head)
         return out
 
-    def _fast(self, uds: list[int], res: list[int], fls: list[int], user_data: int,
-              out: Harvest) -> int:
-        """Publish the leading run of ordinary completions with strided slices; returns
-        how many it took (0: the first needs the slow path)."""
+    def _ordinary(self, uds: memoryview, res: memoryview, fls: memoryview, at: int, count: int,
+                  user_data: int) -> tuple[int, int, list[tuple[int, int, int, int]], list[int]]:
+        """How many completions from ``at`` (up to ``count``) are ordinary, checked column
+        by column with strided slices (memoryview comparisons run in C, no Python step
+        per completion).  Returns ``(k, first position, segments, payload lengths)``.
+
+        Ordinary: ``flags`` is ``bid << 16 | F_BUFFER | F_MORE`` with ``bid`` the frame
+        handed out next, the frame is untouched since (UNUSED), ``io_uring_recvmsg_out``
+        shows no MSG_TRUNC/MSG_CTRUNC, the whole sockaddr_nl and both cmsgs are in
+        place, every ``payloadlen`` fits the capacity and the ``res`` add up.
+        """
         fifo, fh, n = self._fifo, self._fh, self.n
-        avail = len(fifo) - fh
-        k = min(len(uds), avail)
+        k = min(count, len(fifo) - fh)
         if k == 0:
-            return 0
+            return 0, 0, [], []
         p0 = fifo[fh]
         i0 = p0 % n
         k = min(k, n - i0)
         if fifo[fh + k - 1] - p0 != k - 1:  # a stepped-over run inside: take up to it
             k = next(j for j in range(1, k) if fifo[fh + j] != p0 + j)
+        fl = fls[at : at + k]
         exp = self._expect[i0 : i0 + k]
-        if fls[:k] != exp or uds[:k].count(user_data) != k:
-            k = next(j for j in range(k) if fls[j] != exp[j] or uds[j] != user_data)
+        if fl != exp:
+            # usually only the last one differs: the completion that ends the request
+            if k > 1 and fl[: k - 1] == exp[: k - 1]:
+                k -= 1
+            else:
+                fll, expl = fl.tolist(), exp.tolist()
+                k = next(j for j in range(k) if fll[j] != expl[j])
             if k == 0:
-                return 0
+                return 0, 0, [], []
+        # one request runs at a time: the user_data of a run is checked at its ends
+        if uds[at] != user_data or uds[at + k - 1] != user_data:
+            return 0, 0, [], []
         lay = self.layout
         words = self.words
+        c = lay.control
+        ctl_w = self._ctl_w
+        const = self._const
+        segs = list(self.prod.ring.segments(i0, k))
         pays: list[int] = []
-        groups: list[int] | None = [] if lay.control is not None else None
-        pids: list[int] = []
-        uids: list[int] = []
-        gids: list[int] = []
-        ctl_w = (NL_MMAP_HDRLEN + io_uring_recvmsg_out.size + lay.namelen) // 4
-        for _first, cnt, w, st in self.prod.ring.segments(i0, k):
+        for _first, cnt, w, st in segs:
             e = w + cnt * st
-            if max(words[w + _FLAGS_W : e : st]) != 0:  # MSG_TRUNC / MSG_CTRUNC / other
-                return 0
-            pay = words[w + _PAYLOADLEN_W : e : st].tolist()
-            if max(pay) > self.capacity:
-                return 0
-            nl = words[w + _NAMELEN_W : e : st]
-            cl = words[w + _CONTROLLEN_W : e : st]
-            if (min(nl) != lay.namelen or max(nl) != lay.namelen
-                    or min(cl) != lay.controllen or max(cl) != lay.controllen):
-                return 0
-            c = lay.control
-            if c is not None and groups is not None:
+            if (words[w : e : st] != const[UNUSED][:cnt]  # ours, untouched since handed out
+                    or words[w + _FLAGS_W : e : st] != const[0][:cnt]  # no MSG_TRUNC/CTRUNC
+                    or words[w + _NAMELEN_W : e : st] != const[lay.namelen][:cnt]
+                    or (c is not None  # (no control offered: the kernel writes none)
+                        and words[w + _CONTROLLEN_W : e : st] != const[lay.controllen][:cnt])):
+                return 0, 0, [], []
+            if c is not None:
                 for word, value in c.checks:
-                    col = words[w + ctl_w + word : e : st]
-                    if min(col) != value or max(col) != value:
-                        return 0
-                groups += words[w + ctl_w + c.group : e : st].tolist()
-                pw = w + ctl_w + c.creds
-                pids += words[pw : e : st].tolist()
-                uids += words[pw + 1 : e : st].tolist()
-                gids += words[pw + 2 : e : st].tolist()
-            pays += pay
-        if sum(res[:k]) != k * self.prefix + sum(pays):
-            return 0  # some res disagrees with its payloadlen: look at each one
+                    if words[w + ctl_w + word : e : st] != const[value][:cnt]:
+                        return 0, 0, [], []
+            pays += words[w + _PAYLOADLEN_W : e : st].tolist()
+        if max(pays) > self.capacity or sum(res[at : at + k].tolist()) != k * self.prefix + sum(pays):
+            return 0, 0, [], []  # some length is off: look at each one
+        return k, p0, segs, pays
+
+    def _fast(self, uds: memoryview, res: memoryview, fls: memoryview, at: int, count: int,
+              user_data: int, out: Harvest) -> int:
+        """Publish the run of ordinary completions at ``at`` (:meth:`_ordinary`); returns
+        how many it took (0: the first needs the slow path)."""
+        k, p0, segs, pays = self._ordinary(uds, res, fls, at, count, user_data)
+        if k == 0:
+            return 0
         if min(pays) == 0:
             self.empty += pays.count(0)
-        self.prod.position = p0
-        if groups is not None:
-            self.prod.publish(i0, pays, groups=groups, pids=pids, uids=uids, gids=gids)
-        else:
-            self.prod.publish(i0, pays)
-        self._fh = fh + k
+        # publish: nm_len (and group, creds), then VALID, each field one strided store.
+        # The producer and the consumer of this ring are the same thread and the
+        # kernel never touches a header, so nobody sees a status store half done
+        # (the single-word rule of netring.nlmmap.cursor guards shared rings).
+        words, c, ctl_w = self.words, self.layout.control, self._ctl_w
+        valid = self._const[VALID]
+        for _first, cnt, w, st in segs:
+            e = w + cnt * st
+            words[w + NM_LEN : e + NM_LEN : st] = words[w + _PAYLOADLEN_W : e : st]
+            if c is not None:
+                g = ctl_w + c.group
+                words[w + NM_GROUP : e + NM_GROUP : st] = words[w + g : e + g : st]
+                pw = ctl_w + c.creds
+                words[w + NM_PID : e + NM_PID : st] = words[w + pw : e + pw : st]
+                words[w + NM_UID : e + NM_UID : st] = words[w + pw + 1 : e + pw + 1 : st]
+                words[w + NM_GID : e + NM_GID : st] = words[w + pw + 2 : e + pw + 2 : st]
+            words[w : e : st] = valid[:cnt]
+        prod = self.prod
+        prod.position = p0 + k
+        prod.published += k
+        self._fh += k
         out.published += k
         return k
+
+    def head_ordinary(self) -> bool:
+        """True when the completion at the CQ head is ordinary (:meth:`_ordinary`): the
+        consumer can read it (in place, or published by :meth:`harvest` with
+        ``ordinary_only``) without the edge looking at it."""
+        cq = self.cq
+        if not cq.pending():
+            return False
+        slot = cq.head & cq.mask
+        w0 = cq.cqe_w + slot * 4
+        words = cq.words
+        k = self._ordinary(words[w0 : w0 + 4 : 4], words[w0 + 2 : w0 + 4 : 4],
+                           words[w0 + 3 : w0 + 4 : 4], 0, 1, self.user_data)[0]
+        return k == 1
+
+    # -- delivery straight from completions ------------------------------------------
+    def take(self, limit: int) -> tuple[list[int], list[int]] | None:
+        """Where the datagrams of up to ``limit`` ordinary completions at the CQ head lie
+        (``(starts, lengths)``: byte offsets and sizes), for a consumer that has read every
+        published frame (else, or when the head is anything but ordinary, ``None``).
+        Nothing is published: the frames stay UNUSED and are read in place;
+        :meth:`settle` then accounts for the ones taken.  Their positions lie at and
+        after the consumer's committed one, so no refill can hand them out again
+        before the consumer commits past them.
+        """
+        prod = self.prod
+        fh = self._fh
+        if (self.consumed() != prod.position or fh >= len(self._fifo)
+                or self._fifo[fh] != prod.position):
+            return None
+        cq = self.cq
+        pending = cq.pending()
+        if not pending:
+            return None
+        slot = cq.head & cq.mask
+        k = min(pending, cq.entries - slot, limit)
+        words = cq.words
+        w0 = cq.cqe_w + slot * 4
+        k, p0, _segs, pays = self._ordinary(words[w0 : w0 + 4 * k : 4],
+                                            words[w0 + 2 : w0 + 4 * k : 4],
+                                            words[w0 + 3 : w0 + 4 * k : 4], 0, k, self.user_data)
+        if k and min(pays) == 0:  # an empty datagram: published, released unseen
+            k = pays.index(0)
+            del pays[k:]
+        if k == 0:
+            return None
+        i0 = p0 % self.n
+        return self._datas[i0 : i0 + k], pays
+
+    def settle(self, taken: int) -> None:
+        """``taken`` completions of the last :meth:`take` were delivered."""
+        if taken:
+            self.cq.advance(self.cq.head + taken)
+            self._fh += taken
+            self.prod.position += taken
+            self.prod.published += taken
+            self.delivered_in_place += taken
 
     def _slow(self, ud: int, res_u: int, fl: int, user_data: int, out: Harvest) -> bool:
         """One completion, checked field by field.  False: stop before it (it waits)."""
@@ -625,9 +859,13 @@ class UringProducer:
         return {"handed": self.handed, "published": self.prod.published,
                 "outstanding": self.outstanding, "truncated": self.truncated,
                 "ctrunc": self.ctrunc, "corrupt": self.corrupt, "empty": self.empty,
+                "delivered_in_place": self.delivered_in_place,
                 "entries_written": self.buffers.written}
 
     def release(self) -> None:
         """Drop the views into the frames (before their mapping closes)."""
+        self._expect.release()
+        for v in self._const.values():
+            v.release()
         self.prod.ring.words.release()
         self.prod.ring.buf.release()

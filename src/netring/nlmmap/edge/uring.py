@@ -43,6 +43,8 @@ import os
 import socket
 import time
 from array import array
+from collections.abc import Iterator
+from operator import length_hint
 from typing import Any
 
 from ..._sys import uring as _u
@@ -152,8 +154,9 @@ class UringRing(RingBase):
     backend = "uring"
 
     def __init__(self, sock: Any, rx: RingGeometry, tx: RingGeometry | None = None, *,
-                 meta: bool = True, reason: str = "") -> None:
+                 meta: bool = True, reason: str = "", setup_flags: int = 0) -> None:
         self.reason = reason or "io_uring multishot receive into a provided-buffer ring"
+        self._setup_flags = setup_flags
         self._closed = True  # until everything below exists
         self.sock = sock
         self.fd = fileno(sock)
@@ -179,7 +182,8 @@ class UringRing(RingBase):
         params = bytearray(io_uring_params.size)
         cq_want = pow2_at_least(2 * n + 8)  # every buffer's completion fits: no CQ overflow
         io_uring_params.pack_into(params, 0, 0, cq_want,
-                                  int(IORING_SETUP.CQSIZE | IORING_SETUP.CLAMP), *([0] * 25))
+                                  int(IORING_SETUP.CQSIZE | IORING_SETUP.CLAMP) | self._setup_flags,
+                                  *([0] * 25))
         try:
             self.ring_fd = _u.io_uring_setup(SQ_ENTRIES, params)
         except OSError as exc:
@@ -245,6 +249,7 @@ class UringRing(RingBase):
             self.mm, self.layout, 0, buffers=buffers, cq=self.cq,
             committed=lambda: int(self._commit[0]), consumed=lambda: rxc.position,
             msg_trunc=MSG_TRUNC, msg_ctrunc=MSG_CTRUNC, decode=_decode if meta else None)
+        rxc.producer = producer  # data()/messages() read ordinary completions in place
         self.txring: TxRing | None = None
         if tx is not None:
             self.txring = TxRing(self.mm, tx, lay.tx_offset)
@@ -311,6 +316,7 @@ class UringRing(RingBase):
         if self._armed or self.producer.outstanding == 0:
             return False
         self._ud += 1
+        self.producer.user_data = self._ud
         self._submit(io_uring_sqe.pack(
             IORING_OP.RECVMSG, IOSQE.BUFFER_SELECT, IORING_RECV_MULTISHOT, self.fd, 0,
             self._msg_addr, 1, MSG_TRUNC, self._ud, BGID, 0, 0, 0, 0))
@@ -390,6 +396,8 @@ class UringRing(RingBase):
     def _wait(self, timeout: float | None) -> bool:
         if self._closed:
             raise RingError("the io_uring ring is closed")
+        if self.producer.head_ordinary():
+            return True  # the consumer reads those (in place or published on the way)
         if self._harvest():
             return True
         self.producer.refill()
@@ -405,7 +413,60 @@ class UringRing(RingBase):
         if timeout is not None and timeout <= 0:
             return False
         self._enter_wait(timeout)
-        return self._harvest()
+        return self.producer.head_ordinary() or self._harvest()
+
+    def data(self, timeout: float | None = None, count: int | None = None,
+             batch: int = 256) -> Iterator[memoryview]:
+        """Yield each datagram's bytes in ring order (:meth:`RingBase.data`, same contract:
+        a view is valid until the next step; ``count`` frames; ``timeout`` idle seconds).
+
+        The common case reads datagrams where the kernel put them, straight from the
+        completions, with one generator step per datagram: no frame header is written
+        for them and no status word changes (:meth:`UringRxConsumer.take_run`).
+        Published frames, kept frames and everything unusual go through the common
+        consumer (:meth:`~netring.nlmmap.cursor.RxConsumer.iter_data`).
+        """
+        rx = self.rx
+        if rx is None or self._closed:
+            raise RingError(f"{self!r} has no RX ring")
+        assert isinstance(rx, UringRxConsumer)
+        buf = self.producer.buf
+        left = -1 if count is None else count
+        deadline = None if timeout is None else time.monotonic() + timeout
+        tried = False
+        while left != 0:
+            lim = batch if left < 0 else min(batch, left)
+            run = rx.take_run(lim)
+            if run is not None:
+                starts, lens = run
+                got = len(starts)
+                li = iter(lens)
+                try:
+                    for d, ln in zip(starts, li):  # noqa: B905 (li's length tells the count)
+                        yield buf[d : d + ln]
+                finally:
+                    got -= length_hint(li)  # the view out at a close was taken
+                    rx.settle_run(got)
+            else:
+                got = yield from rx.iter_data(lim)
+            if got:
+                tried = False
+                left -= got if left > 0 else 0
+                self._room()
+                if timeout is not None:
+                    deadline = time.monotonic() + timeout
+                continue
+            if rx.ready():
+                continue
+            self._room()
+            self._check_overrun()
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                if tried:
+                    return
+                wait = 0.0  # one non-blocking look before giving up
+            self._wait(wait)
+            tried = True
 
     def fileno(self) -> int:
         """The io_uring descriptor: readable (POLLIN) when completions wait."""
