@@ -395,3 +395,58 @@ def test_frames_in_blocks_with_tails_and_no_metadata() -> None:
     assert rig.drain() == [message(seq + k) for k in range(6)]
     f0 = rig.layout.geometry.offsets[0]
     assert struct.unpack_from("=III", rig.frames, f0 + 8) == (0, 0, 0)  # no group, no creds
+
+
+def test_in_place_reading_writes_no_header_and_stops_before_a_cut_datagram() -> None:
+    rig = Rig()
+    rig.in_place()
+    cap = rig.layout.capacity
+    rig.prod.refill()
+    rig.deliver(message(1))
+    rig.deliver(message(2, cap + 8))
+    rig.deliver(message(3))
+    assert rig.drain() == [message(1)]  # read where the kernel put it ...
+    hdr = struct.unpack_from("=II", rig.frames, rig.layout.geometry.offsets[0])
+    assert hdr == (NL_MMAP_STATUS.UNUSED, 0)  # ... no header, no status written
+    assert rig.prod.delivered_in_place == 1 and rig.rx.position == rig.prod.position == 1
+    h = rig.prod.harvest(UD)  # the edge's walk meets the cut one, in order
+    assert h.truncation == (cap + 8, cap) and h.published == 1
+    assert rig.drain() == [message(3)]  # (published by the frame path on the way)
+    assert rig.rx.empty_released == 1 and rig.rx.delivered == 2
+
+
+def test_an_in_place_run_closed_early_leaves_the_rest_for_later() -> None:
+    rig = Rig()
+    rig.in_place()
+    rig.prod.refill()
+    for i in range(5):
+        rig.deliver(message(i))
+    it = rig.rx.iter_data(10)
+    assert [bytes(next(it)), bytes(next(it))] == [message(0), message(1)]
+    it.close()  # the second view was out: taken
+    assert rig.rx.position == rig.prod.position == 2 and rig.cq.head == 2
+    assert int(rig.commit[0]) == 2
+    assert rig.drain() == [message(i) for i in range(2, 5)]
+
+
+def test_the_frame_api_publishes_ordinary_completions_on_the_way() -> None:
+    rig = Rig()
+    rig.in_place()
+    rig.prod.refill()
+    rig.deliver(message(0), group=2, creds=(5, 6, 7))
+    f = rig.rx.next()  # no harvest by the edge: next() publishes what is ordinary
+    assert f is not None and (f.group, f.pid, f.uid, f.gid) == (2, 5, 6, 7)
+    assert bytes(f.data) == message(0)
+    rig.rx.release(f)
+    assert rig.rx.next() is None
+
+
+def test_the_longest_good_prefix_of_a_run_is_taken_in_one_step() -> None:
+    rig = Rig(frame_nr=16)
+    rig.prod.refill()
+    for i in range(9):
+        rig.deliver(message(i))
+    struct.pack_into("=I", rig.frames, rig.layout.geometry.offsets[6] + 24, 0)  # namelen 0
+    h = rig.prod.harvest(UD)
+    assert h.published == 9
+    assert rig.drain() == [message(i) for i in range(9)]

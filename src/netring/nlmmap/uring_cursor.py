@@ -668,6 +668,26 @@ class UringProducer:
         # one request runs at a time: the user_data of a run is checked at its ends
         if uds[at] != user_data or uds[at + k - 1] != user_data:
             return 0, 0, [], []
+        got = self._columns(i0, k, res, at)
+        if got is None:  # a frame in the run is not ordinary: the longest good prefix
+            lo, hi = 0, k - 1
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if self._columns(i0, mid, res, at) is not None:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            k = lo
+            got = self._columns(i0, k, res, at) if k else None
+            if got is None:
+                return 0, 0, [], []
+        segs, pays = got
+        return k, p0, segs, pays
+
+    def _columns(self, i0: int, k: int, res: memoryview, at: int
+                 ) -> tuple[list[tuple[int, int, int, int]], list[int]] | None:
+        """``(segments, payload lengths)`` when frames ``i0 .. i0+k-1`` all hold ordinary
+        datagrams (see :meth:`_ordinary`), else ``None``."""
         lay = self.layout
         words = self.words
         c = lay.control
@@ -682,15 +702,15 @@ class UringProducer:
                     or words[w + _NAMELEN_W : e : st] != const[lay.namelen][:cnt]
                     or (c is not None  # (no control offered: the kernel writes none)
                         and words[w + _CONTROLLEN_W : e : st] != const[lay.controllen][:cnt])):
-                return 0, 0, [], []
+                return None
             if c is not None:
                 for word, value in c.checks:
                     if words[w + ctl_w + word : e : st] != const[value][:cnt]:
-                        return 0, 0, [], []
+                        return None
             pays += words[w + _PAYLOADLEN_W : e : st].tolist()
         if max(pays) > self.capacity or sum(res[at : at + k].tolist()) != k * self.prefix + sum(pays):
-            return 0, 0, [], []  # some length is off: look at each one
-        return k, p0, segs, pays
+            return None  # some length is off
+        return segs, pays
 
     def _fast(self, uds: memoryview, res: memoryview, fls: memoryview, at: int, count: int,
               user_data: int, out: Harvest) -> int:
