@@ -268,3 +268,26 @@ def test_a_dump_datagram_larger_than_a_frame_is_a_truncated_error(netns: Netns) 
             list(conn.dump(RTM.GETLINK, ifinfomsg.pack(0, 0, 0, 0, 0)))
         assert conn.transport.ring.stats()["truncated"] >= 1  # type: ignore[attr-defined]
         conn.close()
+
+
+def test_asyncio_waits_on_the_ring_descriptor(netns: Netns) -> None:
+    """aio waits for readability of transport.fileno(): with io_uring the socket is
+    drained by the kernel, so the ring's own descriptor is the one to wait on."""
+    import asyncio
+
+    from netring import aio
+
+    netns.add_veth()
+    with NetlinkSocket(NETLINK.ROUTE, netns=netns.name) as sock:
+        conn = RingTransport.connect(sock, backend="uring")
+        assert conn.transport.fileno() != sock.fileno()
+
+        async def talk() -> tuple[int, int]:
+            links = [m.type async for m in aio.dump(conn, RTM.GETLINK,
+                                                       ifinfomsg.pack(0, 0, 0, 0, 0))]
+            reply = await aio.request(conn, RTM.GETLINK, ifinfomsg.pack(0, 0, 1, 0, 0),
+                                      NLM_F.REQUEST, timeout=5)
+            return len(links), reply[0].type
+
+        assert asyncio.run(asyncio.wait_for(talk(), 10)) == (3, RTM.NEWLINK)
+        conn.close()

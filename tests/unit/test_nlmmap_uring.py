@@ -450,3 +450,35 @@ def test_the_longest_good_prefix_of_a_run_is_taken_in_one_step() -> None:
     h = rig.prod.harvest(UD)
     assert h.published == 9
     assert rig.drain() == [message(i) for i in range(9)]
+
+
+def test_refusals_name_the_cause(monkeypatch: pytest.MonkeyPatch) -> None:
+    from netring._sys import uring
+
+    eperm = OSError(errno.EPERM, "io_uring_setup: Operation not permitted")
+    for disabled, words in ((2, "io_uring_disabled = 2"), (1, "io_uring_group")):
+        monkeypatch.setattr(uring, "io_uring_disabled", lambda d=disabled: d)
+        assert words in uring.refusal(eperm)
+    monkeypatch.setattr(uring, "io_uring_disabled", lambda: 0)
+    monkeypatch.setattr(uring, "seccomp_mode", lambda: 2)
+    assert "seccomp filter" in uring.refusal(eperm)
+    monkeypatch.setattr(uring, "seccomp_mode", lambda: 0)
+    assert "security module" in uring.refusal(eperm)
+    enosys = OSError(errno.ENOSYS, "io_uring_setup: Function not implemented")
+    assert "CONFIG_IO_URING" in uring.refusal(enosys)
+    monkeypatch.setattr(uring, "seccomp_mode", lambda: 2)
+    assert "seccomp" in uring.refusal(enosys)
+    assert uring.syscall_numbers("x86_64") == (425, 426, 427)
+    assert uring.syscall_numbers("alpha") is None
+
+
+def test_probe_text_shows_the_io_uring_line() -> None:
+    from netring.cli.probe import format_probe
+
+    base = {"kernel": "6.18", "netlink_mmap": {"rx": False, "tx": False, "error": "ENOPROTOOPT"}}
+    yes = format_probe({**base, "io_uring_ring": {"available": True, "reason": "works",
+                                                  "features": "0x3ffff"}})
+    assert "netring uses io_uring to fill its rings" in yes
+    assert "io_uring ring       yes (works; features 0x3ffff)" in yes
+    no = format_probe({**base, "io_uring_ring": {"available": False, "reason": "EPERM (x)"}})
+    assert "user-space ring engine" in no and "io_uring ring       no (EPERM (x))" in no
