@@ -56,6 +56,25 @@ def test_open_ring_picks_io_uring_after_the_kernel_rings(netns: Netns) -> None:
             ring.close()
 
 
+def test_tx_frames_go_out_with_one_sendmsg_and_come_back_through_rx(netns: Netns) -> None:
+    with usersock(netns) as r:
+        ring = open_ring(r)
+        try:
+            for i in range(3):
+                view = ring.tx_frame()
+                assert view is not None
+                view[:64] = message(i)
+                ring.commit(64)
+            res = ring.flush(portid=r.getsockname()[0])  # to ourselves: one datagram
+            assert res.frames == 3 and res.syscalls == 1
+            f = ring.recv(timeout=2)
+            assert f is not None and f.len == 3 * 64
+            assert seqs([f.data[k * 64 : (k + 1) * 64] for k in range(3)]) == [0, 1, 2]
+            ring.release(f)
+        finally:
+            ring.close()
+
+
 def test_a_stream_arrives_in_order_with_credentials_and_sender(netns: Netns) -> None:
     r, s = usersock(netns), usersock(netns)
     with r, s:
