@@ -179,6 +179,25 @@ def test_kept_frames_stay_intact_while_the_kernel_refills_the_others(netns: Netn
             ring.close()
 
 
+def test_several_frames_in_hand_at_once(netns: Netns) -> None:
+    r, s = usersock(netns), usersock(netns)
+    with r, s:
+        ring = UringRing(r, RingGeometry.for_frames(512, 8))
+        try:
+            for i in range(5):
+                s.sendto(message(i), (r.getsockname()[0], 0))
+            held = [ring.recv(timeout=2) for _ in range(5)]
+            assert all(f is not None for f in held)
+            assert seqs(f.data for f in held if f is not None) == list(range(5))
+            for f in reversed(held):
+                assert f is not None
+                ring.release(f)
+            s.sendto(message(5), (r.getsockname()[0], 0))
+            assert seqs(ring.data(timeout=1, count=1)) == [5]
+        finally:
+            ring.close()
+
+
 def test_kernel_drops_raise_overrun_once_and_the_ring_reads_on(netns: Netns) -> None:
     r, s = usersock(netns), usersock(netns)
     with r, s:

@@ -437,7 +437,11 @@ def test_the_frame_api_publishes_ordinary_completions_on_the_way() -> None:
     f = rig.rx.next()  # no harvest by the edge: next() publishes what is ordinary
     assert f is not None and (f.group, f.pid, f.uid, f.gid) == (2, 5, 6, 7)
     assert bytes(f.data) == message(0)
+    rig.deliver(message(1))
+    g = rig.rx.next()  # a frame in hand does not stop the next one
+    assert g is not None and bytes(g.data) == message(1)
     rig.rx.release(f)
+    rig.rx.release(g)
     assert rig.rx.next() is None
 
 

@@ -300,7 +300,7 @@ class UringRxConsumer(RxConsumer):
         waiting in the CQ are published first (:meth:`UringProducer.harvest`)."""
         f = super().next()
         p = self.producer
-        if f is None and p is not None and not self._in_hand and p.head_ordinary():
+        if f is None and p is not None and p.head_ordinary():
             p.harvest(p.user_data, ordinary_only=True)
             f = super().next()
         return f

@@ -143,6 +143,13 @@ class UringRing(RingBase):
         meta: ask for NETLINK_PKTINFO and SO_PASSCRED and fill ``nm_group`` and
             ``nm_pid``/``nm_uid``/``nm_gid`` (else they stay 0).
         reason: why this backend was chosen (shown in the repr).
+        setup_flags: extra ``IORING_SETUP_*`` flags for the ring (default none: the
+            kernel runs the receive as task work that interrupts this thread, so
+            frames fill while it computes; ``DEFER_TASKRUN`` would receive only
+            inside ``io_uring_enter``).
+
+    One thread uses a ring at a time: its completion walk runs inside the
+    consumer's calls (recv, data, messages), never on its own.
 
     Raises:
         NotSupportedError: io_uring is missing or refused (the message says which:
