@@ -19,7 +19,7 @@ def test_demo_json_every_stage_works(capsys: pytest.CaptureFixture[str]) -> None
     r = json.loads(capsys.readouterr().out)
     assert r["netns"] != before  # it ran elsewhere
     assert os.readlink("/proc/self/ns/net") == before
-    assert r["rings"]["ok"] and r["rings"]["backend"] in ("kernel", "user")
+    assert r["rings"]["ok"] and r["rings"]["backend"] in ("kernel", "uring", "user")
     u = r["usersock"]
     assert u["ok"] and u["messages"] == u["expected"] == 3000 and u["in_order"]
     assert u["sender_pid_matches"]

@@ -3,12 +3,15 @@
 Pure modules, here (they import no OS module)::
 
     abi        struct nl_mmap_req / nl_mmap_hdr, NL_MMAP_STATUS
+    uring_abi  the io_uring structs and constants the io_uring ring uses
+    uring_cursor  that ring's buffer-ring refill and completion walk
     geometry   RingGeometry, MappingLayout: validation as netlink_set_ring()
     states     TRANSITIONS: the frame-state table code, tests and docs share
     cursor     RxConsumer, RxProducer, TxProducer, TxSender over any buffer
     base       RingBase: the one consumer API of every backend
 
 OS modules, in :mod:`.edge`: ``kernel`` (the kernel's rings, where they exist),
+``uring`` (the kernel fills ring frames through io_uring, Linux 6.0+),
 ``shm`` (rings in a memfd), ``filler`` and ``fanout`` (a socket into rings),
 ``tx`` (sending frames), ``user`` (the user-space backend), ``factory``
 (:func:`open_ring`), ``writer`` (a peer process writing frames directly).
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     from .edge.shm import SharedRing
     from .edge.transport import RingTransport
     from .edge.tx import FrameSender
+    from .edge.uring import UringRing
     from .edge.user import UserRing
     from .edge.writer import RingTimeout, RingWriter
 
@@ -76,6 +80,7 @@ __all__ = [
     "RingTransport",
     "RingFiller",
     "FrameSender",
+    "UringRing",
 ]
 
 # edge classes, imported on first use so that ``import netring.nlmmap`` stays pure
@@ -89,6 +94,7 @@ _LAZY = {
     "RingWriter": "edge.writer",
     "RingTimeout": "edge.writer",
     "RingTransport": "edge.transport",
+    "UringRing": "edge.uring",  # the io_uring ring backend
 }
 
 
