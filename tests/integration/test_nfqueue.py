@@ -299,6 +299,7 @@ def test_sigterm_gives_waiting_packets_their_policy_verdict_and_unbinds(netns: N
 
     def child() -> None:
         q = Queue(13, netns=netns.path)
+        os.write(w, b"r")  # bound: what is sent from now on is queued to us
         held: list[Packet] = []
 
         def hold(pkt: Packet) -> None:
@@ -310,9 +311,9 @@ def test_sigterm_gives_waiting_packets_their_policy_verdict_and_unbinds(netns: N
         assert q.closed
 
     pid = fork(child)
-    time.sleep(0.3)
+    assert os.read(r, 1) == b"r"
     _send(tx, 0, 5)
-    os.read(r, 1)
+    assert os.read(r, 1) == b"x"
     os.kill(pid, signal.SIGTERM)
     assert reap(pid, 10) == 0
     assert _seqs(drain(rx)) == list(range(5))  # the policy accepted them on the way out
