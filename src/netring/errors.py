@@ -11,6 +11,8 @@ raised, never stored inside decoded data.
 ``TruncatedError``    a datagram did not fit our own receive buffer (MSG_TRUNC)
 ``RingError``         an illegal ring frame transition or ring misuse
 ``NotSupportedError`` the kernel or platform lacks a feature (says which)
+``InterfaceNotFound`` no network interface of that name or index (in that namespace)
+``FilterLocked``      a socket's BPF filter is locked (SO_LOCK_FILTER; a ``PermissionError``)
 ``NamespaceError``    a network namespace cannot be entered (an ``OSError``; says which
                       path and why); ``NamespaceNotFound`` is also a ``FileNotFoundError``,
                       ``NamespacePermissionError`` also a ``PermissionError``, and
@@ -31,6 +33,8 @@ __all__ = [
     "TruncatedError",
     "RingError",
     "NotSupportedError",
+    "InterfaceNotFound",
+    "FilterLocked",
     "NamespaceError",
     "NamespaceNotFound",
     "NamespacePermissionError",
@@ -166,6 +170,37 @@ class RingError(NetringError):
 
 class NotSupportedError(NetringError):
     """The kernel or platform lacks a feature; the message says which."""
+
+
+class InterfaceNotFound(NetringError, LookupError):
+    """No network interface of that name or index in the namespace asked about.
+
+    Attributes:
+        name: the interface name (or index, as text) that was looked up.
+    """
+
+    def __init__(self, name: str, where: str = "") -> None:
+        super().__init__(f"no interface named {name!r}" + (f" in {where}" if where else ""))
+        self.name = name
+
+
+class FilterLocked(NetringError, PermissionError):
+    """A socket's BPF filter is locked (``SO_LOCK_FILTER``): the kernel answered EPERM.
+
+    A locked filter cannot be replaced, removed or unlocked; it goes with the socket.
+
+    Attributes:
+        op: the refused operation (``"SO_ATTACH_FILTER"``, ``"SO_DETACH_FILTER"``, ...).
+    """
+
+    def __init__(self, op: str) -> None:
+        PermissionError.__init__(
+            self, _errno.EPERM, f"{op}: the socket's filter is locked (SO_LOCK_FILTER, EPERM); "
+            "it stays until the socket is closed")
+        self.op = op
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 class NamespaceError(NetringError, OSError):

@@ -44,7 +44,6 @@ import errno as _errno
 import os
 import socket
 import stat
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -210,6 +209,8 @@ def run_in_netns(
             box["result"] = fn(*args, **kwargs)
         except BaseException as exc:  # handed to the caller below
             box["error"] = exc
+
+    import threading  # only a namespace switch needs a thread
 
     try:
         t = threading.Thread(target=body, name=f"netring-netns:{path}", daemon=True)

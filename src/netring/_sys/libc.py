@@ -7,6 +7,8 @@ its argument and result types; nothing else in the package opens the C library::
     sendmmsg_raw(fd, POINTER(mmsghdr), vlen, flags) -> int            EINTR retried, OSError
     sendmsg_raw(fd, POINTER(msghdr), flags) -> int                    EINTR retried, OSError
     sendto_raw(fd, buf, len, flags, addr, addrlen) -> int             -1 + get_errno() on failure
+    getsockopt_raw(fd, level, opt, value, POINTER(socklen_t)) -> int  value is read AND written
+                                                                      (PACKET_HDRLEN takes input)
     setns(fd, nstype=CLONE_NEWNET)                                    the calling *thread* only
     unshare(flags)                                                    the calling process
     set_dumpable(flag) / get_dumpable() -> bool                       prctl(PR_{SET,GET}_DUMPABLE)
@@ -32,6 +34,7 @@ __all__ = [
     "sendmmsg_raw",
     "sendmsg_raw",
     "sendto_raw",
+    "getsockopt_raw",
     "have_recvmmsg",
     "setns",
     "unshare",
@@ -119,6 +122,10 @@ _sendmsg: Any = _bind("sendmsg", [ctypes.c_int, ctypes.POINTER(msghdr), ctypes.c
 # ``sendto_raw(fd, buf, len, flags, addr, addrlen) -> int``: the C function itself.
 sendto_raw: Any = _bind("sendto", [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
                                    ctypes.c_void_p, ctypes.c_uint32], ctypes.c_ssize_t)
+# ``getsockopt_raw(fd, level, opt, value_ptr, len_ptr) -> int``: the C function itself,
+# for options whose value is also an input (Python's getsockopt cannot pass one).
+getsockopt_raw: Any = _bind("getsockopt", [ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                                           ctypes.c_void_p, ctypes.c_void_p], ctypes.c_int)
 _setns: Any = _bind("setns", [ctypes.c_int, ctypes.c_int], ctypes.c_int)
 _unshare: Any = _bind("unshare", [ctypes.c_int], ctypes.c_int)
 _prctl: Any = _bind("prctl", [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,

@@ -32,6 +32,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ..codec.types import TYPE_CHECKING
 from ..errors import (
     EncodeError,
     NamespaceNotFound,
@@ -40,6 +41,9 @@ from ..errors import (
     NotANamespace,
     NotSupportedError,
 )
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "main",
@@ -55,7 +59,8 @@ __all__ = [
 ]
 
 # subcommand modules, in the order --help lists them
-COMMANDS = ("probe", "demo", "dump", "route", "monitor", "bench")
+COMMANDS = ("probe", "demo", "dump", "route", "monitor", "capture", "send", "log", "queue",
+            "bench")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -69,22 +74,83 @@ exit status: 0 success, 1 failed at run time (e.g. the kernel refused), 2 usage 
 3 not supported here, 4 permission refused, 130 interrupted"""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (all subcommands registered)."""
+def _columns() -> int:
+    """The terminal width, read as ``shutil.get_terminal_size`` reads it (``COLUMNS``,
+    then the terminal on stdout, then 80), without importing shutil: argparse asks
+    for it on every ``add_argument``, and shutil brings the compression modules along."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _Help(argparse.HelpFormatter):
+    """argparse's layout, at :func:`_columns` wide (less 2, as argparse does)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         _columns() - 2 if width is None else width)
+
+
+class _RawHelp(argparse.RawDescriptionHelpFormatter, _Help):
+    """:class:`_Help` keeping the description's own line breaks (the top-level help)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose help formatter defaults to :class:`_Help` (subcommands)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kwargs)
+
+
+def _chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names, when it can be told without parsing.
+
+    Only the first word that is not a global option counts, and only when it
+    is one of :data:`COMMANDS` exactly; anything else (``--help``, a typo, an
+    abbreviation) leaves the choice to the full parser.
+    """
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in ("-n", "--netns"):
+            i += 2
+            continue
+        if word == "--debug" or word.startswith("--netns="):
+            i += 1
+            continue
+        return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every subcommand, or just ``only`` (one of COMMANDS).
+
+    Registering one subcommand is what a command run needs; ``--help`` and
+    mistakes get the full parser, so its listing and suggestions are complete.
+    """
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="netring",
         description="Linux netlink and AF_PACKET messaging through memory-mapped rings.",
         epilog=_EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_RawHelp,
     )
     parser.add_argument("--version", action="version", version=f"netring {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("-n", "--netns", dest="global_netns", metavar="NS",
                         help="network namespace (name or path) for the command, like ip -n")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in (only,) if only else COMMANDS:
         try:
             mod = importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:
@@ -151,7 +217,9 @@ def _apply_global_netns(args: argparse.Namespace) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(_chosen_command(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: usage line + error (2), or --help / --version (0)

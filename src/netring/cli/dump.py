@@ -185,7 +185,7 @@ def _count(text: str | None) -> int | None:
 
 def _run(args: argparse.Namespace) -> int:
     from ..errors import DumpInterrupted, EncodeError, NetlinkError
-    from ..subsystems.rtnetlink.filters import family_of
+    from ..subsystems.rtnetlink.names import family_of
 
     family = family_of(args.family)
     try:
@@ -398,9 +398,6 @@ def _write_lines(parts: list[str]) -> int:
 
 def _dump(args: argparse.Namespace, rt: Any, family: int, limit: int | None) -> int:
     from ..subsystems.rtnetlink.constants import AF_INET
-    from ..subsystems.rtnetlink.text.link import link_lines
-    from ..subsystems.rtnetlink.text.neighbour import neigh_line, neigh_shown
-    from ..subsystems.rtnetlink.text.rule import rule_line
 
     kind = args.kind
     if kind == "addrs" and not args.total:
@@ -414,6 +411,8 @@ def _dump(args: argparse.Namespace, rt: Any, family: int, limit: int | None) -> 
         objs = [ln for ln in rt.links(stats=bool(args.stats))
                 if index is None or ln.index == index]
     elif kind == "neigh":
+        from ..subsystems.rtnetlink.text.neighbour import neigh_shown
+
         objs = [n for n in rt.dump("neigh", family=family)
                 if neigh_shown(n, args.nud_all, args.proxy)
                 and (index is None or n.ifindex == index)]
@@ -428,6 +427,13 @@ def _dump(args: argparse.Namespace, rt: Any, family: int, limit: int | None) -> 
     nsn = rt.netns_names() if kind == "links" and any(
         ln.link_netnsid is not None for ln in objs) else None
     ctx = _context(args, names, nsn)
+    # the text renderers load per kind: a link dump builds no rule or neighbour tables
+    if kind == "links":
+        from ..subsystems.rtnetlink.text.link import link_lines
+    elif kind == "neigh":
+        from ..subsystems.rtnetlink.text.neighbour import neigh_line
+    elif kind == "rules":
+        from ..subsystems.rtnetlink.text.rule import rule_line
     parts: list[str] = []
     for o in objs:
         if args.json:

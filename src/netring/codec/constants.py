@@ -184,12 +184,22 @@ NETLINK_GET_STRICT_CHK = 12
 class SO(IntEnum):
     """``SOL_SOCKET`` options netring sets on its sockets (uapi/asm-generic/socket.h).
 
-    Python's :mod:`socket` module lacks the ``*FORCE`` and ``MEMINFO`` ones.
+    Python's :mod:`socket` module lacks the ``*FORCE``, ``MEMINFO``, filter and timestamp
+    ones.  ``ATTACH_FILTER`` is also ``SO_GET_FILTER`` (getsockopt).  These are the
+    asm-generic numbers (x86, ARM, arm64 and most others; alpha, mips, parisc, powerpc
+    and sparc differ in places).  ``TIMESTAMPNS`` and ``TIMESTAMPING`` are the ``*_OLD``
+    numbers, which carry the same 64-bit times on 64-bit hosts.
     """
 
     PASSCRED = 16
+    ATTACH_FILTER = 26
+    DETACH_FILTER = 27
+    TIMESTAMP = 29
     SNDBUFFORCE = 32
     RCVBUFFORCE = 33
+    TIMESTAMPNS = 35
+    TIMESTAMPING = 37
+    LOCK_FILTER = 44
     MEMINFO = 55
 
 

@@ -14,8 +14,8 @@ import time
 
 from netring import Rtnl
 from netring.socket import NetlinkSocket
-from netring.subsystems.rtnetlink import requests as rq
 from netring.subsystems.rtnetlink.constants import IFLA, RTEXT_FILTER, RTM
+from netring.subsystems.rtnetlink.dump import dump_request
 from netring.subsystems.rtnetlink.structs import fib_rule_hdr, ifaddrmsg, ifinfomsg, ndmsg, rtmsg
 
 OUT = os.path.dirname(os.path.abspath(__file__))
@@ -73,7 +73,7 @@ cmds += "-6 rule add from 2001:db8::/32 table 100 prio 100\n"
 time.sleep(1.5)  # let DAD / ll addresses settle
 sock = NetlinkSocket(0, netns=NS, strict_check=True)
 def record(name, type_, hdr, attrs=()):
-    msg = rq.dump_request(type_, hdr, attrs)
+    msg = dump_request(type_, hdr, attrs)
     seq = sock.next_seq()
     struct.pack_into("=I", msg, 8, seq)
     sock.send(msg)

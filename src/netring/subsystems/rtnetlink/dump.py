@@ -37,22 +37,36 @@ of the dump is only counted, so the reply still ends by the reply rule.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from ...codec import NLM_F, NLMSG, Message, iter_messages
+from ...codec import NLM_F, NLMSG, Builder, Message, iter_messages
 from ...codec.reply import OURS, ReplyCollector
 from ...codec.structs import nlmsghdr, u16, u32
 from ...codec.types import ReadableBuffer
 from ...errors import DecodeError
 from .base import RtnlObject
+from .constants import AF_UNSPEC
+from .structs import rtgenmsg
 
 if TYPE_CHECKING:
     from ...conn import Chunk
 
-__all__ = ["DumpReader"]
+__all__ = ["DumpReader", "dump_request"]
 
 V = TypeVar("V", bound=RtnlObject)
+
+
+def dump_request(type_: int, header: bytes = b"", attrs: Sequence[tuple[int, bytes]] = ()
+                 ) -> bytearray:
+    """A ``NLM_F_DUMP`` request: ``type_``, a prebuilt family header, filter attributes."""
+    b = Builder(1024)
+    b.begin(type_, NLM_F.REQUEST | NLM_F.DUMP)
+    b.put(header if header else rtgenmsg.pack(AF_UNSPEC))
+    for t, v in attrs:
+        b.attr(t, v)
+    b.end()
+    return bytearray(b.view())
 
 #: shared int objects for every 4-aligned offset in a 64 KiB datagram: a view's
 #: offset then costs no int allocation (32 bytes per kept view saved)

@@ -8,28 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ...codec.types import TYPE_CHECKING
 from ...errors import EncodeError
-from . import requests as rq
-from .constants import AF_INET, AF_INET6, AF_UNSPEC, RT_TABLE, RTA, RTM_F
-from .route import Route
+from . import names as _n
+from .constants import AF_INET, AF_UNSPEC, RT_TABLE, RTA, RTM_F
 
-__all__ = ["family_of", "table_id", "protocol_id", "scope_id", "type_id", "filter_routes",
+if TYPE_CHECKING:
+    from .route import Route
+
+__all__ = ["table_id", "protocol_id", "scope_id", "type_id", "filter_routes",
            "RouteSelector", "route_selector_words", "PREFIX_MODES"]
 
 #: ``ip route show`` destination selectors: ``root PFX`` (routes inside PFX),
 #: ``match PFX`` (routes that contain PFX), ``exact PFX`` (or a bare PFX: that prefix)
 PREFIX_MODES = ("root", "match", "exact")
-
-_FAMILY_NAMES = {
-    "inet": AF_INET, "4": AF_INET, "ipv4": AF_INET, "-4": AF_INET,
-    "inet6": AF_INET6, "6": AF_INET6, "ipv6": AF_INET6, "-6": AF_INET6,
-}
-
-
-def family_of(text: str | None) -> int:
-    """``"inet"``/``"4"``/``"ipv4"`` -> AF_INET, ``"inet6"``/``"6"`` -> AF_INET6, else AF_UNSPEC."""
-    return _FAMILY_NAMES.get(text or "", AF_UNSPEC)
-
 
 def _number(kind: str, value: int | str, names: dict[str, int], bits: int) -> int:
     if isinstance(value, str):
@@ -50,17 +42,17 @@ def _number(kind: str, value: int | str, names: dict[str, int], bits: int) -> in
 
 def table_id(table: int | str) -> int:
     """A routing table by number or name (``main``, ``local``, ``default``)."""
-    return _number("routing table", table, rq.TABLE_BY_NAME, 32)
+    return _number("routing table", table, _n.TABLE_BY_NAME, 32)
 
 
 def protocol_id(proto: int | str | None) -> int | None:
     """A route protocol by number or name (``static``, ``kernel``, ``boot`` ...)."""
-    return None if proto is None else _number("route protocol", proto, rq.RTPROT_BY_NAME, 8)
+    return None if proto is None else _number("route protocol", proto, _n.RTPROT_BY_NAME, 8)
 
 
 def scope_id(scope: int | str | None) -> int | None:
     """A route/address scope by number or name (``global``, ``link``, ``host`` ...)."""
-    return None if scope is None else _number("scope", scope, rq.SCOPE_BY_NAME, 8)
+    return None if scope is None else _number("scope", scope, _n.SCOPE_BY_NAME, 8)
 
 
 def filter_routes(routes: Sequence[Route], *, strict: bool, family: int, table: int | None,
@@ -84,7 +76,7 @@ def filter_routes(routes: Sequence[Route], *, strict: bool, family: int, table: 
 
 def type_id(rtype: int | str | None) -> int | None:
     """A route type by number or name (``unicast``, ``blackhole``, ``local`` ...)."""
-    return None if rtype is None else _number("route type", rtype, rq.RTN_BY_NAME, 8)
+    return None if rtype is None else _number("route type", rtype, _n.RTN_BY_NAME, 8)
 
 
 def _bits_match(a: bytes, b: bytes, bits: int) -> bool:

@@ -18,12 +18,15 @@ from typing import Any
 from ...codec import Attr
 from ...codec.align import NLMSG_HDRLEN
 from ...codec.structs import s32, u16, u32, u64
+from ...codec.types import TYPE_CHECKING
 from . import names as _n
 from .base import RtnlObject
 from .constants import AF_INET6, IFF, IFLA, IFLA_INET6, IFLA_INFO, IN6_ADDR_GEN_MODE, RTM
 from .jsonfmt import dev_name
-from .linkinfo import Field, fields_json, kind_fields, slave_fields
 from .structs import ifinfomsg
+
+if TYPE_CHECKING:  # the per-kind tables load only for -d (their enums cost start-up time)
+    from .linkinfo import Field
 
 __all__ = ["Link"]
 
@@ -307,6 +310,8 @@ class Link(RtnlObject):
     def linkinfo_fields(self, names: Mapping[int, str] | None = None
                         ) -> tuple[list[Field] | None, list[Field] | None]:
         """``(info_data, info_slave_data)`` fields of ``IFLA_LINKINFO`` (None: not rendered)."""
+        from .linkinfo import kind_fields, slave_fields
+
         li = self.linkinfo
         kind, skind = self.kind, self.slave_kind
         data = None if kind is None else kind_fields(kind, li.get(IFLA_INFO.DATA), names)
@@ -418,6 +423,8 @@ class Link(RtnlObject):
 
     def _details_json(self, d: dict[str, Any], names: Mapping[int, str] | None) -> None:
         """The ``ip -j -d`` members, in print_linkinfo's order."""
+        from .linkinfo import fields_json
+
         d.update(fields_json(self.details_head()))
         if IFLA.LINKINFO in self._index():
             li: dict[str, Any] = {}

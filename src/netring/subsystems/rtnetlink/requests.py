@@ -63,17 +63,11 @@ from .structs import (
 )
 
 __all__ = [
-    "dump_request", "link_get", "link_add", "link_del", "link_set", "addr_request",
+    "link_get", "link_add", "link_del", "link_set", "addr_request",
     "route_request", "route_get", "neigh_request", "rule_request", "NextHopSpec",
-    "parse_prefix", "nsid_get", "METRIC_NAMES", "RTN_BY_NAME", "RTPROT_BY_NAME", "SCOPE_BY_NAME",
+    "parse_prefix", "nsid_get", "METRIC_NAMES",
 ]
 
-RTN_BY_NAME = {m.name.lower(): int(m) for m in RTN}
-RTPROT_BY_NAME = {m.name.lower(): int(m) for m in RTPROT}
-#: scope names as ``ip`` accepts them: the kernel names, and "global" for universe
-SCOPE_BY_NAME = {m.name.lower(): int(m) for m in RT_SCOPE} | {"global": int(RT_SCOPE.UNIVERSE)}
-#: table names as ``ip`` accepts them (it has no name for RT_TABLE_COMPAT)
-TABLE_BY_NAME = {m.name.lower(): int(m) for m in RT_TABLE if m != RT_TABLE.COMPAT}
 #: largest table id that fits ``rtm_table`` / ``fib_rule_hdr.table``; larger ids
 #: travel in ``RTA_TABLE`` / ``FRA_TABLE`` only
 _U8_TABLE_MAX = 255
@@ -141,17 +135,6 @@ def _lladdr(text: str) -> bytes:
         return bytes(int(x, 16) for x in text.split(":"))
     except ValueError:
         raise EncodeError(f"bad link-layer address {text!r}") from None
-
-
-# -- generic -----------------------------------------------------------------------------
-def dump_request(type_: int, header: bytes = b"", attrs: Sequence[tuple[int, bytes]] = ()) -> bytearray:
-    """A ``NLM_F_DUMP`` request: ``type_``, a prebuilt family header, filter attributes."""
-    b = _b()
-    b.begin(type_, NLM_F.REQUEST | NLM_F.DUMP)
-    b.put(header if header else rtgenmsg.pack(AF_UNSPEC))
-    for t, v in attrs:
-        b.attr(t, v)
-    return _done(b)
 
 
 # -- links -------------------------------------------------------------------------------

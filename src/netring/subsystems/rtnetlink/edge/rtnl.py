@@ -40,37 +40,34 @@ from ....conn import Connection
 from ....errors import EncodeError, NetlinkError
 from ....netns import netns_path
 from ....socket import NetlinkSocket
-from .. import Address, Link, Neighbour, Route, RtnlObject, Rule
-from .. import requests as rq
+from .. import constants as _c  # route/rule/neighbour names load on first use
+from .. import names as _n
 from ..constants import (
     AF_INET,
     AF_INET6,
     AF_UNSPEC,
-    FR_ACT,
     IFLA,
     IFLA_INFO,
-    NDA,
     NETNSA,
     NETNSA_NSID_NOT_ASSIGNED,
-    NTF,
-    NUD,
-    RT_TABLE,
-    RTA,
     RTEXT_FILTER,
     RTM,
-    RTN,
 )
-from ..dump import DumpReader
-from ..filters import filter_routes, protocol_id, scope_id, table_id
-from ..registry import KINDS
+from ..dump import DumpReader, dump_request
 from ..structs import fib_rule_hdr, ifaddrmsg, ifinfomsg, ndmsg, rtgenmsg, rtmsg
 
 if TYPE_CHECKING:
+    from ..address import Address
+    from ..base import RtnlObject
+    from ..link import Link
+    from ..neighbour import Neighbour
+    from ..route import Route
+    from ..rule import Rule
     from .monitor import Monitor
 
 __all__ = ["Rtnl"]
 
-V = TypeVar("V", bound=RtnlObject)
+V = TypeVar("V", bound="RtnlObject")
 
 
 class Rtnl:
@@ -133,7 +130,7 @@ class Rtnl:
                    op: str | None = None,
                    sink: Callable[[bytes, list[int]], bool | None] | None = None,
                    ) -> DumpReader[V]:
-        body = memoryview(rq.dump_request(type_, header, attrs))[16:]  # after the nlmsghdr
+        body = memoryview(dump_request(type_, header, attrs))[16:]  # after the nlmsghdr
         gc_was = gc.isenabled()
         if keep or sink is not None:
             gc.disable()  # views hold no cycles; collections would only slow the dump
@@ -168,6 +165,7 @@ class Rtnl:
             raw = kind.encode() + b"\0"
             nla = nlattr.pack(4 + len(raw), IFLA_INFO.KIND) + raw
             attrs.append((IFLA.LINKINFO | NLA_F.NESTED, nla + bytes(-len(nla) & 3)))
+        from ..link import Link
         out = self._dump_into(Link, RTM.GETLINK, ifinfomsg.pack(AF_UNSPEC, 0, 0, 0, 0),
                               attrs).objects
         if master is None and kind is None:
@@ -177,6 +175,7 @@ class Rtnl:
     def addresses(self, *, family: int = AF_UNSPEC, index: int | None = None) -> list[Address]:
         """Dump addresses (``ip addr show``); ``index`` filters in the kernel."""
         hdr = ifaddrmsg.pack(family, 0, 0, 0, index or 0)
+        from ..address import Address
         out = self._dump_into(Address, RTM.GETADDR, hdr).objects
         if index is not None and not self.strict:
             out = [a for a in out if a.index == index]
@@ -227,21 +226,23 @@ class Rtnl:
                 protocol: int | str | None, rtype: int | None, keep: bool,
                 sink: Callable[[bytes, list[int]], bool | None] | None = None,
                 ) -> DumpReader[Route]:
-        tid = None if table is None else table_id(table)
-        pid = protocol_id(protocol)
+        from .. import filters as _f
+        tid = None if table is None else _f.table_id(table)
+        pid = _f.protocol_id(protocol)
         attrs: list[tuple[int, bytes]] = []
         t8 = 0
         if tid is not None:
             if tid < 256:
                 t8 = tid
-            attrs.append((RTA.TABLE, _u32.pack(tid)))
+            attrs.append((_c.RTA.TABLE, _u32.pack(tid)))
         if oif is not None:
-            attrs.append((RTA.OIF, _u32.pack(oif)))
+            attrs.append((_c.RTA.OIF, _u32.pack(oif)))
         hdr = rtmsg.pack(family, 0, 0, 0, t8, pid or 0, 0, rtype or 0, 0)
+        from ..route import Route
         reader = self._dump_into(Route, RTM.GETROUTE, hdr, attrs if self.strict else (),
                                  keep=keep, sink=sink)
         if keep:
-            reader.objects = filter_routes(reader.objects, strict=self.strict, family=family,
+            reader.objects = _f.filter_routes(reader.objects, strict=self.strict, family=family,
                                            table=tid, oif=oif, protocol=pid, rtype=rtype)
         return reader
 
@@ -250,10 +251,11 @@ class Rtnl:
         """Dump neighbours (``ip neigh show nud all``); ``proxy``: the proxy entries."""
         attrs: list[tuple[int, bytes]] = []
         if ifindex is not None:
-            attrs.append((NDA.IFINDEX, _u32.pack(ifindex)))
+            attrs.append((_c.NDA.IFINDEX, _u32.pack(ifindex)))
         if master is not None:
-            attrs.append((NDA.MASTER, _u32.pack(master)))
-        hdr = ndmsg.pack(family, 0, 0, NTF.PROXY if proxy else 0, 0)
+            attrs.append((_c.NDA.MASTER, _u32.pack(master)))
+        hdr = ndmsg.pack(family, 0, 0, _c.NTF.PROXY if proxy else 0, 0)
+        from ..neighbour import Neighbour
         out = self._dump_into(Neighbour, RTM.GETNEIGH, hdr, attrs if self.strict else ()).objects
         if ifindex is not None and not self.strict:
             out = [n for n in out if n.ifindex == ifindex]
@@ -262,6 +264,7 @@ class Rtnl:
     def rules(self, *, family: int = AF_UNSPEC) -> list[Rule]:
         """Dump policy routing rules (``ip rule show``)."""
         hdr = fib_rule_hdr.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
+        from ..rule import Rule
         return self._dump_into(Rule, RTM.GETRULE, hdr).objects
 
     def dump(self, kind: str, *, family: int = AF_UNSPEC) -> list[RtnlObject]:
@@ -278,6 +281,7 @@ class Rtnl:
         if kind == "rules":
             fams = (family,) if family else (AF_INET, AF_INET6)
             return [r for f in fams for r in self.rules(family=f)]
+        from ..registry import KINDS
         raise EncodeError(f"unknown kind {kind!r}; have {', '.join(KINDS)}")
 
     # -- names ------------------------------------------------------------------------------
@@ -318,6 +322,7 @@ class Rtnl:
 
         Namespaces this one has assigned no id are left out (``link-netnsid N`` then).
         """
+        from .. import requests as rq
         out: dict[int, str] = {}
         try:
             entries = sorted(os.listdir(directory))
@@ -366,20 +371,25 @@ class Rtnl:
 
     def get_link(self, dev: int | str) -> Link:
         """One link by index or name (``RTM_GETLINK``)."""
+        from .. import requests as rq
         if isinstance(dev, int):
             msg = rq.link_get(index=dev, ext_mask=RTEXT_FILTER.SKIP_STATS)
         else:
             msg = rq.link_get(name=dev, ext_mask=RTEXT_FILTER.SKIP_STATS)
+        from ..link import Link
         return self._get(Link, msg, f"RTM_GETLINK {dev}")
 
     def get_route(self, dst: str, *, src: str | None = None, oif: int | str | None = None,
                   iif: int | str | None = None, table: int | str | None = None,
                   mark: int | None = None, fib_match: bool = False) -> Route:
         """The route the kernel would use for ``dst`` (``ip route get``)."""
+        from .. import filters as _f
+        from .. import requests as rq
         msg = rq.route_get(
             dst, src=src, oif=None if oif is None else self.ifindex(oif),
             iif=None if iif is None else self.ifindex(iif),
-            table=None if table is None else table_id(table), mark=mark, fib_match=fib_match)
+            table=None if table is None else _f.table_id(table), mark=mark, fib_match=fib_match)
+        from ..route import Route
         return self._get(Route, msg, f"RTM_GETROUTE {dst}")
 
     # -- changes -----------------------------------------------------------------------------
@@ -395,6 +405,7 @@ class Rtnl:
         """Create a link (``ip link add``): ``veth`` (``peer``), ``bridge``, ``vlan``
         (``link``, ``vlan_id``), ``macvlan`` (``link``, ``mode``), ``vxlan`` (``vni``,
         ``port``, ``local``, ``group``, ``link``)."""
+        from .. import requests as rq
         fd = None
         try:
             if peer_netns is not None:
@@ -413,6 +424,7 @@ class Rtnl:
 
     def link_del(self, dev: int | str) -> None:
         """Delete a link (``ip link del``)."""
+        from .. import requests as rq
         try:
             if isinstance(dev, int):
                 self._do(rq.link_del(index=dev), f"RTM_DELLINK {dev}")
@@ -427,6 +439,7 @@ class Rtnl:
                  txqlen: int | None = None, alias: str | None = None) -> None:
         """Change a link (``ip link set``): up/down, mtu, name, address, master
         (``0`` or ``""``: nomaster), netns (name or path), txqlen, alias."""
+        from .. import requests as rq
         index = self.ifindex(dev)
         fd = None
         try:
@@ -445,6 +458,7 @@ class Rtnl:
 
     def _addr(self, type_: int, flags: int, dev: int | str, prefix: str, op: str,
               **kw: Any) -> None:
+        from .. import requests as rq
         msg = rq.addr_request(type_, self.ifindex(dev), prefix, flags=flags, **kw)
         self._do(msg, f"{op} {prefix} dev {dev}")
 
@@ -454,15 +468,19 @@ class Rtnl:
                  preferred_lft: int | None = None, metric: int | None = None,
                  flags: Iterable[str] = ()) -> None:
         """Add an address (``ip addr add PREFIX dev DEV``)."""
+        from .. import filters as _f
+        from .. import requests as rq
         self._addr(RTM.NEWADDR, NLM_F.CREATE | NLM_F.EXCL, dev, prefix, "RTM_NEWADDR",
-                   peer=peer, broadcast=broadcast, label=label, scope=scope_id(scope),
+                   peer=peer, broadcast=broadcast, label=label, scope=_f.scope_id(scope),
                    valid_lft=valid_lft, preferred_lft=preferred_lft, metric=metric,
                    ifa_flags=rq.addr_flags(*flags))
 
     def addr_replace(self, dev: int | str, prefix: str, **kw: Any) -> None:
         """Add or replace an address (``ip addr replace``); same options as :meth:`addr_add`."""
+        from .. import filters as _f
+        from .. import requests as rq
         flags = kw.pop("flags", ())
-        kw["scope"] = scope_id(kw.get("scope"))
+        kw["scope"] = _f.scope_id(kw.get("scope"))
         self._addr(RTM.NEWADDR, NLM_F.CREATE | NLM_F.REPLACE, dev, prefix, "RTM_NEWADDR",
                    ifa_flags=rq.addr_flags(*flags), **kw)
 
@@ -472,14 +490,16 @@ class Rtnl:
 
     def _route(self, type_: int, flags: int, dst: str, op: str, *,
                gateway: str | None = None, dev: int | str | None = None,
-               table: int | str = RT_TABLE.MAIN, metric: int | None = None,
+               table: int | str = "main", metric: int | None = None,
                prefsrc: str | None = None, protocol: int | str | None = None,
-               scope: int | str | None = None, type: int | str = RTN.UNICAST,
+               scope: int | str | None = None, type: int | str = "unicast",
                metrics: Mapping[str, int | str] | None = None,
                nexthops: Sequence[Mapping[str, Any]] = (), pref: int | None = None,
                onlink: bool = False, family: int = AF_UNSPEC, tos: int = 0,
                src: str | None = None) -> None:
-        rtype = rq.RTN_BY_NAME[type] if isinstance(type, str) else int(type)
+        from .. import filters as _f
+        from .. import requests as rq
+        rtype = _n.RTN_BY_NAME[type] if isinstance(type, str) else int(type)
         nhs = []
         for nh in nexthops:
             d = dict(nh)
@@ -488,9 +508,9 @@ class Rtnl:
             nhs.append(d)
         msg = rq.route_request(
             type_, dst, flags=flags, family=family, gateway=gateway,
-            oif=None if dev is None else self.ifindex(dev), table=table_id(table),
-            metric=metric, prefsrc=prefsrc, protocol=protocol_id(protocol),
-            scope=scope_id(scope), rtype=rtype, metrics=metrics, nexthops=nhs, pref=pref,
+            oif=None if dev is None else self.ifindex(dev), table=_f.table_id(table),
+            metric=metric, prefsrc=prefsrc, protocol=_f.protocol_id(protocol),
+            scope=_f.scope_id(scope), rtype=rtype, metrics=metrics, nexthops=nhs, pref=pref,
             onlink=onlink, tos=tos, src=src)
         self._do(msg, f"{op} {dst}")
 
@@ -517,20 +537,25 @@ class Rtnl:
         self._route(RTM.DELROUTE, 0, dst, "RTM_DELROUTE", **kw)
 
     def _neigh(self, type_: int, flags: int, dst: str, dev: int | str, op: str,
-               lladdr: str | None, state: int, proxy: bool, router: bool) -> None:
-        ntf = (NTF.PROXY if proxy else 0) | (NTF.ROUTER if router else 0)
+               lladdr: str | None, state: int | None, proxy: bool, router: bool) -> None:
+        """One neighbour request; ``state`` None means ``NUD_PERMANENT``."""
+        from .. import requests as rq
+        if state is None:
+            state = _c.NUD.PERMANENT
+        ntf = (_c.NTF.PROXY if proxy else 0) | (_c.NTF.ROUTER if router else 0)
         msg = rq.neigh_request(type_, self.ifindex(dev), dst, flags=flags, lladdr=lladdr,
                                state=0 if proxy else state, ntf=ntf)
         self._do(msg, f"{op} {dst} dev {dev}")
 
     def neigh_add(self, dst: str, dev: int | str, *, lladdr: str | None = None,
-                  state: int = NUD.PERMANENT, proxy: bool = False, router: bool = False) -> None:
-        """Add a neighbour (``ip neigh add DST lladdr LL dev DEV [nud STATE]``)."""
+                  state: int | None = None, proxy: bool = False, router: bool = False) -> None:
+        """Add a neighbour (``ip neigh add DST lladdr LL dev DEV [nud STATE]``; state
+        defaults to ``NUD_PERMANENT``)."""
         self._neigh(RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.EXCL, dst, dev, "RTM_NEWNEIGH",
                     lladdr, state, proxy, router)
 
     def neigh_replace(self, dst: str, dev: int | str, *, lladdr: str | None = None,
-                      state: int = NUD.PERMANENT, proxy: bool = False,
+                      state: int | None = None, proxy: bool = False,
                       router: bool = False) -> None:
         """Add or replace a neighbour (``ip neigh replace``)."""
         self._neigh(RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.REPLACE, dst, dev, "RTM_NEWNEIGH",
@@ -555,15 +580,17 @@ class Rtnl:
         self._rule(RTM.DELRULE, 0, "RTM_DELRULE", **kw)
 
     def _rule(self, type_: int, flags: int, op: str, **kw: Any) -> None:
+        from .. import filters as _f
+        from .. import requests as rq
         if "table" in kw and kw["table"] is not None:
-            kw["table"] = table_id(kw["table"])
+            kw["table"] = _f.table_id(kw["table"])
         act = kw.get("action")
         if isinstance(act, str):
-            kw["action"] = {"nop": FR_ACT.NOP, "goto": FR_ACT.GOTO, "blackhole": FR_ACT.BLACKHOLE,
-                            "unreachable": FR_ACT.UNREACHABLE, "prohibit": FR_ACT.PROHIBIT,
-                            "lookup": FR_ACT.TO_TBL, "table": FR_ACT.TO_TBL}[act]
+            kw["action"] = {"nop": _c.FR_ACT.NOP, "goto": _c.FR_ACT.GOTO, "blackhole": _c.FR_ACT.BLACKHOLE,
+                            "unreachable": _c.FR_ACT.UNREACHABLE, "prohibit": _c.FR_ACT.PROHIBIT,
+                            "lookup": _c.FR_ACT.TO_TBL, "table": _c.FR_ACT.TO_TBL}[act]
         if "protocol" in kw:
-            kw["protocol"] = protocol_id(kw["protocol"])
+            kw["protocol"] = _f.protocol_id(kw["protocol"])
         self._do(rq.rule_request(type_, flags=flags, **kw), op)
 
     # -- monitor -------------------------------------------------------------------------------
@@ -574,6 +601,6 @@ class Rtnl:
 
         ``sock``: notification connection to use instead of opening one (e.g. a fake).
         """
+        from ..registry import KINDS
         from .monitor import Monitor  # on first use: dumps need none of its machinery
-
         return Monitor(self, kinds or tuple(KINDS), rcvbuf=rcvbuf, sock=sock)

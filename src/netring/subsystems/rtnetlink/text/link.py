@@ -25,7 +25,6 @@ from .. import names as _n
 from ..constants import IF_LINK_MODE, IF_OPER, IFF, IFLA
 from ..jsonfmt import dev_name
 from ..link import Link
-from ..linkinfo import fields_text
 from .context import TextContext
 
 __all__ = ["link_lines", "link_block", "brief_head", "stats_text", "split_block"]
@@ -162,6 +161,8 @@ def link_block(link: Link, ctx: TextContext, link_flags: Mapping[int, int] | Non
     if link.proto_down:
         s += " protodown on "
     if ctx.details:
+        from ..linkinfo import fields_text  # per-kind tables: loaded for -d only
+
         s += fields_text(link.details_head())
         if link.has(IFLA.LINKINFO):
             data, sdata = link.linkinfo_fields(ctx.names)
