@@ -3,13 +3,15 @@
 OS edge package.  One concept per module::
 
     libc      the one ctypes.CDLL(None) and the raw calls (recvmmsg, sendmmsg, sendmsg,
-              sendto, setns, unshare), struct iovec/msghdr/mmsghdr, MSG_* flags
+              sendto, setns, unshare, prctl dumpable), struct iovec/msghdr/mmsghdr, MSG_* flags
     mmsg      MMsgBatch: family-neutral mmsghdr batches over caller buffers
     nladdr    struct sockaddr_nl over those batches (destinations, senders)
     cmsg      parse_cmsgs, cmsg_space, decode_netlink_cmsgs -> (group, creds)
-    poll      wait until readable, with a deadline
+    poll      wait until readable, with a deadline; Backoff: wait for a condition in
+              shared memory (spin, then short sleeps, woken early by a descriptor)
     eventfd   create / signal / drain
-    mapping   sealed memfd, shared mmap, pinning a buffer for C
+    mapping   sealed memfd, its seals, shared mmap, pinning a buffer for C
+    locks     open file description locks: a role held by a process, gone when it dies
 
 The names below are what the socket edge and the tests use.
 """
