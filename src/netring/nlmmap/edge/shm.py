@@ -327,6 +327,9 @@ class SharedRing:
                 ``SO_PASSCRED`` set at that moment, as :meth:`send` does).
             limits, nondumpable: see :meth:`from_fds`.
 
+        ``SO_PASSCRED`` is set on ``sock`` (so later messages carry the sender's
+        credentials).
+
         Raises:
             RingError: a sender not allowed, an unexpected message, or any check
                 of :meth:`from_fds`; every descriptor received is closed then.
