@@ -276,7 +276,7 @@ class KernelRingModel(RingModel):
 
 
 TestKernelRingModel = KernelRingModel.TestCase
-TestKernelRingModel.settings = settings(max_examples=800, stateful_step_count=100, deadline=None)
+TestKernelRingModel.settings = settings(max_examples=500, stateful_step_count=100, deadline=None)
 
 
 def test_fast_path_stops_at_a_kept_frame_inside_a_run() -> None:
