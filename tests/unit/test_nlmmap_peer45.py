@@ -18,7 +18,6 @@ import statistics
 import struct
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -289,6 +288,23 @@ def test_kept_frames_the_peer_steps_over_released_later_in_any_order(peer: Path)
     os.close(fd)
 
 
-def iter_frames(ring: netring.nlmmap.RingBase) -> Iterator[Frame]:
-    while (f := ring.recv(timeout=0)) is not None:
-        yield f
+def test_peer_messages_through_the_fast_path(peer: Path) -> None:
+    """data()/messages() (runs of VALID frames read with strided slices) over the
+    peer's frames, zero-length ones stepped over on the way."""
+    total = 3_000
+    rx = RingGeometry.for_frames(128, 128, page_size=PAGE_SIZE)
+    fd = memfd_for(rx.size)
+    ring = netring.open_mapped_ring(fd, rx)
+    proc = start_peer(peer, fd, rx, None, total, 0, zero_every=5)
+    try:
+        seqs = [NLMSGHDR.unpack_from(v)[3] for v in ring.data(timeout=5, count=total)]
+        msgs = list(ring.messages(timeout=0))
+        out = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert seqs == list(range(total)) and msgs == []
+    assert ring.stats()["empty_released"] == out["rx_zero"] > 0
+    ring.close()
+    os.close(fd)
