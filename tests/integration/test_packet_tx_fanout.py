@@ -46,11 +46,14 @@ def _tbf(ns: Netns, dev: str = "veth0", rate: str = "20mbit") -> None:
                     "tbf", "rate", rate, "burst", "8kb", "limit", "10000000"], check=True)
 
 
+@pytest.mark.parametrize("equal", [False, True], ids=["sizes-vary", "equal-runs"])
 @pytest.mark.parametrize("version", [1, 2, 3])
-def test_tx_ring_frames_arrive_byte_exact_under_back_pressure(veth: Netns, version: int) -> None:
-    """A 16-frame ring behind a 20 Mbit/s shaper: the sender must wait, and lose nothing."""
+def test_tx_ring_frames_arrive_byte_exact_under_back_pressure(veth: Netns, version: int,
+                                                              equal: bool) -> None:
+    """A 16-frame ring behind a 20 Mbit/s shaper: the sender must wait, and lose nothing
+    (frames of many sizes one by one; equal frames in strided runs)."""
     _tbf(veth)
-    frames = [exp_frame(i, 60 + (i * 37) % 1400) for i in range(1500)]
+    frames = [exp_frame(i, 700 if equal else 60 + (i * 37) % 1400) for i in range(1500)]
     # the receiver is not read while sending: a 100 ms retire keeps its 64 blocks enough
     with CaptureRing("veth1", netns=veth.name, buffer_size=64 << 20, retire_ms=100) as ring, \
             TxRing("veth0", netns=veth.name, version=version, frame_nr=16) as tx:

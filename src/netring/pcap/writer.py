@@ -57,6 +57,7 @@ from array import array
 
 from ..codec.structs import s64, u32, u64
 from ..errors import EncodeError
+from ..strided import copy_strided, fill_repeated
 from .format import (
     PCAP_MAGIC_NS,
     PCAP_MAGIC_US,
@@ -96,7 +97,7 @@ from .format import (
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
-    from typing import Any, Literal, Protocol, Self
+    from typing import Any, Protocol, Self
 
     from ..codec.types import ReadableBuffer
 
@@ -107,8 +108,6 @@ if TYPE_CHECKING:
 
     #: one packet for ``write_many``: (data, ts_ns, wirelen or None)
     PacketTuple = tuple[ReadableBuffer, int, int | None]
-    #: the memoryview formats strided copies move
-    _Unit = Literal["Q", "I", "H", "B"]
 else:
     SupportsWrite = PacketTuple = object  # never evaluated in an annotation
 
@@ -494,8 +493,8 @@ class PcapWriter(_BufferedWriter):
                 self._drain()
             off = self._off
             region = self._view[off:off + m * rec]
-            _copy_columns(region, 0, rec, mv, h0 + done * step, step, _REC, m)
-            _copy_columns(region, _REC, rec, mv, d0 + done * step, step, length, m)
+            copy_strided(region, 0, rec, mv, h0 + done * step, step, _REC, m)
+            copy_strided(region, _REC, rec, mv, d0 + done * step, step, length, m)
             self._off = off + m * rec
             self.packets += m
             done += m
@@ -539,7 +538,6 @@ _LITTLE = sys.byteorder == "little"
 #: longest captured length the strided path assembles (each byte costs a share of
 #: a strided copy per packet; above this a slice per packet is cheaper)
 STRIDED_MAX = 256
-_WIDTHS: tuple[tuple[int, _Unit], ...] = ((8, "Q"), (4, "I"), (2, "H"), (1, "B"))
 _DIRECTION_VALUES = bytes(sorted(int(d) for d in PCAPNG_EPB_DIRECTION))
 
 
@@ -551,37 +549,6 @@ def _byte_view(buf: ReadableBuffer) -> memoryview:
         except TypeError:
             raise _not_bytes(buf) from None
     return mv
-
-
-def _copy_columns(dst: memoryview, dpos: int, dstep: int, src: memoryview, spos: int,
-                  sstep: int, size: int, m: int) -> None:
-    """Copy ``size`` bytes of each of ``m`` items, item ``i`` from ``src[spos + i * sstep]``
-    to ``dst[dpos + i * dstep]``, as strided memoryview copies (each runs in C) of the
-    widest unit that divides both steps."""
-    done = 0
-    while done < size:
-        g, fmt = next(w for w in _WIDTHS
-                      if size - done >= w[0] and not dstep % w[0] and not sstep % w[0])
-        d = dpos + done
-        s = spos + done
-        for _ in range((size - done) // g):
-            dst[d:d + (m - 1) * dstep + g].cast(fmt)[::dstep // g] = \
-                src[s:s + (m - 1) * sstep + g].cast(fmt)[::sstep // g]
-            d += g
-            s += g
-            done += g
-
-
-def _fill(region: memoryview, template: bytes, m: int) -> None:
-    """``region`` (``m`` records long) filled with ``template`` repeated (doubling copies)."""
-    r = len(template)
-    region[:r] = template
-    have = r
-    total = r * m
-    while have < total:
-        k = min(have, total - have)
-        region[have:have + k] = region[:k]
-        have += k
 
 
 def _u32_column(mv: memoryview, start: int, step: int, n: int) -> memoryview:
@@ -1072,13 +1039,13 @@ class PcapngWriter(_BufferedWriter):
                 self._drain()
             off = self._off
             region = self._view[off:off + m * rec]
-            _fill(region, template, m)
+            fill_repeated(region, template, m)
             # ts low word, then captured and wire length (the head's last 8 bytes), the data
-            _copy_columns(region, 16, rec, low_bytes, done * 4, 4, 4, m)
-            _copy_columns(region, 20, rec, mv, h0 + 8 + done * step, step, 8, m)
-            _copy_columns(region, _EPB_HEAD, rec, mv, d0 + done * step, step, length, m)
+            copy_strided(region, 16, rec, low_bytes, done * 4, 4, 4, m)
+            copy_strided(region, 20, rec, mv, h0 + 8 + done * step, step, 8, m)
+            copy_strided(region, _EPB_HEAD, rec, mv, d0 + done * step, step, length, m)
             if dirs is not None:
-                _copy_columns(region, flag_at, rec, dirs, done, 1, 1, m)
+                copy_strided(region, flag_at, rec, dirs, done, 1, 1, m)
             self._off = off + m * rec
             self.packets += m
             done += m
