@@ -91,8 +91,16 @@ def test_tx_ring_refuses_what_does_not_fit_and_loss_skips_bad_frames(veth: Netns
         assert _collect(ring, 2, timeout=1) == [exp_frame(1), exp_frame(2)]
 
 
-def test_sendmmsg_sender_is_byte_exact(veth: Netns) -> None:
-    frames = [exp_frame(i, 64 + i % 500) for i in range(2000)]
+@pytest.mark.parametrize("sizes", ["vary", "equal", "over-a-slot"])
+def test_sendmmsg_sender_is_byte_exact(veth: Netns, sizes: str) -> None:
+    """Frames of many sizes (copied one by one into the reused slots), equal frames
+    (strided copies), and a batch with a frame longer than a slot (sent as it is)."""
+    size = {"vary": lambda i: 64 + i % 500, "equal": lambda i: 64,
+            "over-a-slot": lambda i: 3000 if i == 7 else 100}[sizes]
+    frames = [exp_frame(i, size(i)) for i in range(2000)]
+    if sizes == "over-a-slot":
+        for dev in ("veth0", "veth1"):
+            veth.ip("link", "set", dev, "mtu", "9000")
     with CaptureRing("veth1", netns=veth.name, buffer_size=32 << 20, retire_ms=4) as ring, \
             MmsgSender("veth0", netns=veth.name) as tx:
         assert tx.send(frames) == len(frames)

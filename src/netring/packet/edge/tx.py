@@ -281,7 +281,7 @@ class TxRing:
             m = min(total - done, n - i, per_kick - since)
             run = frames[done:done + m]
             length = len(run[0])
-            if length > self.max_len or any(len(f) != length for f in run):
+            if length > self.max_len or min(map(len, run)) != max(map(len, run)):
                 k = self._send_each(run, deadline, per_kick)  # checks and names the frame
                 done += k
                 if k < m:
@@ -401,10 +401,19 @@ class TxRing:
 class MmsgSender:
     """Frames sent with ``sendmmsg`` (one datagram each), the TX ring's fallback.
 
+    Frames of at most :attr:`SLOT` bytes are copied into one reused area of
+    :attr:`SLOTS` slots (equal frames with strided copies, others one slice
+    assignment each) and sent from its prebuilt headers
+    (:class:`netring._sys.MMsgBatch`), so a call costs no per-frame ctypes work;
+    longer frames go through :meth:`PacketSocket.send_many`.
+
     Args:
         source: interface name or bound :class:`PacketSocket`.
         qdisc_bypass: ``PACKET_QDISC_BYPASS`` on the socket.
     """
+
+    SLOT = 2048
+    SLOTS = 1024
 
     def __init__(self, source: str | PacketSocket, *, netns: str | None = None,
                  qdisc_bypass: bool = False, protocol: int = ETH_P.ALL) -> None:
@@ -415,22 +424,77 @@ class MmsgSender:
         if qdisc_bypass:
             self.sock.set_int(PACKET.QDISC_BYPASS, 1)
         self.frames_sent = 0
+        self._batch: Any = None
+        self._area: memoryview | None = None
 
     def fileno(self) -> int:
         return self.sock.fileno()
 
     def send(self, frames: Iterable[Any], timeout: float | None = None, *,
              batch: int | None = None) -> int:
-        """Send ``frames``; returns how many went (``timeout`` is accepted for symmetry)."""
+        """Send ``frames``; returns how many went (``timeout`` is accepted for symmetry).
+
+        ``ENOBUFS`` (the device queue is full) waits a millisecond and retries,
+        up to a thousand times, as :meth:`PacketSocket.send_many` does.
+        """
         seq: Sequence[Any] = frames if isinstance(frames, Sequence) else list(frames)
-        n = self.sock.send_many(seq)
+        if not seq:
+            return 0
+        if max(map(len, seq)) > self.SLOT:
+            n = self.sock.send_many(seq)
+        else:
+            n = self._send_slots(seq)
         self.frames_sent += n
         return n
+
+    def _send_slots(self, seq: Sequence[Any]) -> int:
+        from ..._sys import MMsgBatch
+
+        area = self._area
+        if self._batch is None or area is None:
+            area = self._area = memoryview(bytearray(self.SLOT * self.SLOTS))
+            self._batch = MMsgBatch([area[i * self.SLOT:(i + 1) * self.SLOT]
+                                     for i in range(self.SLOTS)], name=False, control=0)
+        fd = self.sock.fileno()
+        dest = self.sock._dest()
+        slot = self.SLOT
+        sent = 0
+        while sent < len(seq):
+            chunk = seq[sent:sent + self.SLOTS]
+            k = len(chunk)
+            lengths = list(map(len, chunk))
+            length = lengths[0]
+            if min(lengths) == max(lengths):
+                copy_strided(area, 0, slot, memoryview(b"".join(chunk)), 0, length, length, k)
+            else:
+                for i, f in enumerate(chunk):
+                    area[i * slot:i * slot + lengths[i]] = f
+            done = 0
+            tries = 0
+            while done < k:
+                try:
+                    if done:  # a short send: the rest one by one, in order
+                        r = self.sock.send_many(chunk[done:])
+                    else:
+                        r = self._batch.send(fd, lengths, k, name=dest)
+                except OSError as exc:
+                    if exc.errno == _errno.ENOBUFS and tries < 1000:
+                        tries += 1
+                        time.sleep(0.001)  # the device queue is full: let it drain
+                        continue
+                    raise
+                done += r
+            sent += k
+        return sent
 
     def flush(self, timeout: float | None = None) -> bool:
         return True
 
     def close(self) -> None:
+        if self._batch is not None:
+            self._batch.close()
+            self._batch = None
+        self._area = None
         if self._own:
             self.sock.close()
 
