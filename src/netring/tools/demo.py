@@ -331,7 +331,7 @@ class DemoInterrupted(KeyboardInterrupt):
         super().__init__(self.where())
 
     def where(self) -> str:
-        """``in stage 2 of 5 (usersock: ...)``, ``between stages, after stage 1 of 5
+        """``in stage 2 of 6 (usersock: ...)``, ``between stages, after stage 1 of 6
         (...)`` or ``while setting up the namespace``."""
         if self.number is None:
             return "while setting up the namespace"
