@@ -18,10 +18,11 @@ readers read ``veth1``.
   tcpdump, ``set_buffer_size`` for pcapy-ng): captured and dropped counts.
 * **Transmit**: 64-byte frames through netring's TX ring and through
   ``sendmmsg`` (``MmsgSender``) on the veth (``noqueue``); then with a qdisc on
-  ``veth0`` (``tc qdisc replace dev veth0 root pfifo limit 10000``, then ``fq
-  limit 10000 flow_limit 10000``), the TX ring with ``PACKET_QDISC_BYPASS``
-  against the ring through the qdisc.  A ``pfifo`` that is empty hands a packet
-  straight to the device (``TCQ_F_CAN_BYPASS``); ``fq`` always queues it.
+  ``veth0`` (``tc qdisc replace dev veth0 root pfifo limit 10000``, then an
+  ``htb`` whose one class runs at 100 Gbit/s), the TX ring with
+  ``PACKET_QDISC_BYPASS`` against the ring through the qdisc.  A ``pfifo`` that
+  is empty hands a packet straight to the device (``TCQ_F_CAN_BYPASS``); ``htb``
+  always queues it (this kernel has no ``fq``).
   Best of :data:`TX_ROUNDS` interleaved rounds.
 * **Fanout**: one process draining its paused ring against two processes, each
   with its own paused ring in one ``lb`` group, draining at once with a
@@ -61,8 +62,15 @@ __all__ = ["run", "GEN_C", "FRAME_SIZE", "PEERS"]
 FRAME_SIZE = 64
 #: pip requirement and module of each peer (installed into the cache venv)
 PEERS = {"pcapy-ng": ("pcapy-ng==2.1.0", "pcapy"), "scapy": ("scapy==2.6.1", "scapy")}
-#: the qdiscs put on veth0 for the bypass comparison (veth has none: noqueue)
-QDISCS = (("pfifo", "limit", "10000"), ("fq", "limit", "10000", "flow_limit", "10000"))
+#: the qdiscs put on veth0 for the bypass comparison (veth has none: noqueue): name, and
+#: the ``tc`` commands that make it (an htb class at 100 Gbit/s never holds a frame back)
+QDISCS: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
+    ("pfifo", (("qdisc", "replace", "dev", "veth0", "root", "pfifo", "limit", "10000"),)),
+    ("htb", (("qdisc", "replace", "dev", "veth0", "root", "handle", "1:", "htb", "default", "1"),
+             ("class", "add", "dev", "veth0", "parent", "1:", "classid", "1:1", "htb", "rate",
+              "100gbit", "burst", "10mb"))),
+)
+QDISC_TEXT = {"pfifo": "pfifo limit 10000", "htb": "htb, one class at 100 Gbit/s"}
 DRAIN_ROUNDS = 2  # interleaved rounds of every drain measure; the best kept
 TX_ROUNDS = 3
 LIVE_RING_KIB = 32 << 10  # netring's default ring: 32 MiB
@@ -467,10 +475,11 @@ class Rig:
             dt = time.perf_counter() - t0
         return rounds * 1024 / dt
 
-    def qdisc(self, qdisc: tuple[str, ...] | None) -> None:
-        """Put ``qdisc`` on veth0 (``None``: back to none)."""
-        if qdisc is not None:
-            _sh("tc", "-n", self.ns, "qdisc", "replace", "dev", "veth0", "root", *qdisc)
+    def qdisc(self, commands: tuple[tuple[str, ...], ...] | None) -> None:
+        """Run the ``tc`` ``commands`` that put a qdisc on veth0 (``None``: back to none)."""
+        if commands is not None:
+            for cmd in commands:
+                _sh("tc", "-n", self.ns, *cmd)
         else:
             _sh("tc", "-n", self.ns, "qdisc", "del", "dev", "veth0", "root", check=False)
 
@@ -636,9 +645,8 @@ def _measure(frames: int, scapy_frames: int, say: Callable[[str], None]) -> dict
                 say(f"transmit, round {rnd + 1}: {method}")
                 tx[key] = max(tx.get(key, 0.0), rig.transmit(method, bypass, tx_frames))
         if have_tc:
-            for qdisc in QDISCS:
-                name = qdisc[0]
-                rig.qdisc(qdisc)
+            for name, commands in QDISCS:
+                rig.qdisc(commands)
                 try:
                     for rnd in range(TX_ROUNDS):
                         for bypass in (False, True):
@@ -677,7 +685,7 @@ def _ratios(res: dict[str, Any]) -> dict[str, float | None]:
         "per_packet_vs_scapy": _ratio(d.get("netring_callback"), d.get("scapy")),
         "tx_ring_vs_sendmmsg": _ratio(tx.get("ring_noqueue"), tx.get("sendmmsg_noqueue")),
         "bypass_vs_pfifo": _ratio(tx.get("ring_pfifo_bypass"), tx.get("ring_pfifo")),
-        "bypass_vs_fq": _ratio(tx.get("ring_fq_bypass"), tx.get("ring_fq")),
+        "bypass_vs_htb": _ratio(tx.get("ring_htb_bypass"), tx.get("ring_htb")),
         "two_members_vs_one": _ratio(fan.get("2", {}).get("pps"), fan.get("1", {}).get("pps")),
     }
 
@@ -731,10 +739,11 @@ def _report(res: dict[str, Any], out: TextIO | None) -> None:
     rows.clear()
     labels = [("ring_noqueue", "TX ring (V2), veth noqueue"),
               ("sendmmsg_noqueue", "sendmmsg (MmsgSender), veth noqueue")]
-    for q in QDISCS:
-        labels.append((f"ring_{q[0]}", f"TX ring through {' '.join(q)} on veth0 "
-                       f"({tx.get(q[0] + '_drops', 0)} dropped)"))
-        labels.append((f"ring_{q[0]}_bypass", f"TX ring, PACKET_QDISC_BYPASS ({q[0]} skipped)"))
+    for name, _commands in QDISCS:
+        how = QDISC_TEXT[name]
+        labels.append((f"ring_{name}", f"TX ring through {how} on veth0 "
+                       f"({tx.get(name + '_drops', 0)} dropped)"))
+        labels.append((f"ring_{name}_bypass", f"TX ring, PACKET_QDISC_BYPASS ({name} skipped)"))
     for key, label in labels:
         if key in tx:
             rows.append((label, f"{tx[key] / 1e6:.3f}"))
@@ -757,7 +766,7 @@ def _report(res: dict[str, Any], out: TextIO | None) -> None:
         "per_packet_vs_scapy": "per-packet drain(callback) / scapy sniff",
         "tx_ring_vs_sendmmsg": "TX ring / sendmmsg",
         "bypass_vs_pfifo": "QDISC_BYPASS / through pfifo",
-        "bypass_vs_fq": "QDISC_BYPASS / through fq",
+        "bypass_vs_htb": "QDISC_BYPASS / through htb",
         "two_members_vs_one": "two fanout members / one",
     }
     rows = [(names[k], _fmt_ratio(v)) for k, v in res["ratios"].items() if v is not None]
