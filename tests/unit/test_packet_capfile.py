@@ -8,6 +8,7 @@ import io
 import pytest
 
 import netring.pcap.writer as writer_module
+from netring.errors import RingError
 from netring.packet import TP_STATUS, Geometry
 from netring.packet.capfile import direction_of, write_batch
 from netring.packet.summary import insert_vlan_tag
@@ -111,3 +112,19 @@ def test_frame_batches_take_the_per_packet_path(version: int) -> None:
 
 def test_directions_follow_tcpdump() -> None:
     assert [direction_of(t) for t in range(8)] == [1, 1, 1, 1, 2, None, None, None]
+
+
+@pytest.mark.parametrize("kind", list(BLOCKS))
+def test_block_datas_are_the_views_data(kind: str) -> None:
+    g = Geometry.v3(1 << 16, 2, retire_ms=1)
+    buf = bytearray(g.size)
+    fill_v3_block(buf, g, 0, [BLOCKS[kind](i) for i in range(40)])
+    blk = V3Walker(buf, g, snaplen=100).next_block()
+    assert blk is not None
+    want = [p.tobytes() for p in blk]
+    assert [bytes(d) for d in blk.datas()] == want
+    lay = blk.layout()
+    assert (lay is not None) == (kind in ("equal frames", "one tagged", "loopback type"))
+    blk.release()
+    with pytest.raises(RingError):
+        blk.datas()

@@ -105,23 +105,15 @@ def _write_strided(writer: PcapWriter | PcapngWriter, blk: Block, n: int, direct
     qualify."""
     if blk.released:
         return None
-    wk = blk._walker
-    offs = wk.uniform_offsets(blk._first, blk.num_pkts, blk._end)
-    if offs is None:
+    lay = blk.layout(n)
+    if lay is None:
         return None
-    offs = offs[:n]
+    offs, mac, _snap = lay
     step = offs.step
     first = offs.start
     last = offs[-1]
-    words, halves, b = wk.words, wk.halves, wk.bytes
-    q = step >> 2
-    macs = halves[(first >> 1) + 12:(last >> 1) + 13:step >> 1]  # tp_mac
-    mac: int = macs[0]
-    if macs.tobytes() != macs[0:1].tobytes() * n:
-        return None
-    snap = max(words[(first >> 2) + 3:(last >> 2) + 4:q])  # tp_snaplen
-    if snap > wk.packet._cap or last + mac + snap > blk._end:
-        return None  # cut by the ring's snaplen, or outside the block: the careful way
+    wk = blk._walker
+    b = wk.bytes
     tagged = b[first + 20 + _VLAN_BYTE:last + 21 + _VLAN_BYTE:step].tobytes()  # tp_status
     if tagged.translate(None, _UNTAGGED):
         return None  # a tag to put back

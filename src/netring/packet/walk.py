@@ -527,6 +527,53 @@ class Block:
         """The buffer offsets of the packet headers (checked as iteration checks them)."""
         return [p._off for p in self]
 
+    def layout(self, count: int | None = None) -> tuple[range, int, int] | None:
+        """``(header offsets, tp_mac, largest tp_snaplen)`` of the first ``count``
+        packets (default all) when they share one stride and one ``tp_mac`` and every
+        captured length fits the ring's snaplen and the block; else ``None``.
+
+        Each field is checked for every packet in C (strided memoryviews); such a
+        block's packets can be handed on as ranges (see :mod:`netring.packet.capfile`).
+        """
+        if self.released:
+            raise RingError(f"block {self.index} was released; its packets are gone")
+        wk = self._walker
+        n = self.num_pkts if count is None else min(count, self.num_pkts)
+        offs = wk.uniform_offsets(self._first, self.num_pkts, self._end)
+        if offs is None or n < 2:
+            return None
+        offs = offs[:n]
+        first, last, step = offs.start, offs[-1], offs.step
+        macs = wk.halves[(first >> 1) + 12:(last >> 1) + 13:step >> 1]  # tp_mac
+        mac: int = macs[0]
+        if macs.tobytes() != macs[0:1].tobytes() * n:
+            return None
+        snap = max(wk.words[(first >> 2) + 3:(last >> 2) + 4:step >> 2])  # tp_snaplen
+        if snap > wk.packet._cap or last + mac + snap > self._end:
+            return None
+        return offs, mac, snap
+
+    def datas(self) -> Iterator[memoryview]:
+        """Every packet's captured bytes (``pkt.data``), in order, as zero-copy views
+        valid until the block is released.
+
+        For a block of one stride, one ``tp_mac`` and one captured length (a flood of
+        equal frames) the views are cut in C (``map`` over slice objects), no Python
+        code per packet; any other block goes through the reused view.
+        """
+        lay = self.layout()
+        if lay is not None:
+            offs, mac, snap = lay
+            w = self._walker.words
+            n = len(offs)
+            snaps = w[(offs.start >> 2) + 3:(offs[-1] >> 2) + 4:offs.step >> 2]
+            if snaps.tobytes() == _u32.pack(snap) * n:
+                start = offs.start + mac
+                starts = range(start, start + n * offs.step, offs.step)
+                ends = range(start + snap, start + snap + n * offs.step, offs.step)
+                return map(self._walker.bytes.__getitem__, map(slice, starts, ends))
+        return (p.data for p in self)
+
     def column(self, field: str) -> memoryview | list[int]:
         """One 32-bit header field of every packet, in order, without a per-packet view.
 

@@ -305,6 +305,10 @@ class Rig:
                     for pkt in blk:
                         pkt.data  # noqa: B018 - the view a reader would use
                         n += 1
+            elif how == "datas":
+                for blk in ring.blocks(timeout=0):
+                    for _data in blk.datas():  # type: ignore[union-attr]
+                        n += 1
             else:
                 with open(path, "wb") as f:
                     w = open_writer(f, how, 1, 262144, **({"name": "veth1"} if how == "pcapng"
@@ -587,7 +591,7 @@ def _measure(frames: int, scapy_frames: int, say: Callable[[str], None]) -> dict
     try:
         drain = res["drain"]
         measures: list[tuple[str, str, Callable[[], tuple[int, float]]]] = []
-        for how in ("count", "callback", "data", "pcap", "pcapng"):
+        for how in ("count", "callback", "data", "datas", "pcap", "pcapng"):
             measures.append((f"netring_{how}", f"netring {how}",
                              lambda how=how: rig.drain_netring(how)))  # type: ignore[misc]
         for fmt in ("pcap", "pcapng"):
@@ -678,6 +682,8 @@ def _ratios(res: dict[str, Any]) -> dict[str, float | None]:
     return {
         "per_packet_vs_pcapy": _ratio(d.get("netring_callback"), d.get("pcapy")),
         "per_packet_data_vs_pcapy": _ratio(d.get("netring_data"), d.get("pcapy")),
+        "datas_vs_pcapy": _ratio(d.get("netring_datas"), d.get("pcapy")),
+        "datas_vs_tcpdump_null": _ratio(d.get("netring_datas"), d.get("tcpdump_null")),
         "per_packet_vs_tcpdump_null": _ratio(d.get("netring_callback"), d.get("tcpdump_null")),
         "pcap_write_vs_tcpdump_file": _ratio(d.get("netring_pcap"), d.get("tcpdump_file")),
         "cli_pcap_vs_tcpdump_file": _ratio(d.get("cli_pcap"), d.get("tcpdump_file")),
@@ -698,6 +704,7 @@ def _report(res: dict[str, Any], out: TextIO | None) -> None:
         ("netring_count", "netring V3 ring.count() (block headers only)"),
         ("netring_callback", "netring V3 ring.drain(callback), per packet"),
         ("netring_data", "netring V3 for pkt in blk: pkt.data"),
+        ("netring_datas", "netring V3 for data in blk.datas()"),
         ("netring_pcap", "netring V3 write_batch -> pcap file"),
         ("netring_pcapng", "netring V3 write_batch -> pcapng file (direction)"),
         ("cli_pcap", "netring capture -w FILE (pcap), whole process"),
@@ -759,6 +766,8 @@ def _report(res: dict[str, Any], out: TextIO | None) -> None:
     names = {
         "per_packet_vs_pcapy": "per-packet drain(callback) / pcapy-ng loop(cb)",
         "per_packet_data_vs_pcapy": "per-packet pkt.data loop / pcapy-ng loop(cb)",
+        "datas_vs_pcapy": "for data in blk.datas() / pcapy-ng loop(cb)",
+        "datas_vs_tcpdump_null": "for data in blk.datas() / tcpdump -w /dev/null",
         "per_packet_vs_tcpdump_null": "per-packet drain(callback) / tcpdump -w /dev/null",
         "pcap_write_vs_tcpdump_file": "write_batch -> pcap / tcpdump -w FILE",
         "cli_pcap_vs_tcpdump_file": "netring capture -w FILE / tcpdump -w FILE",
