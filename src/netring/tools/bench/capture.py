@@ -307,7 +307,7 @@ class Rig:
                         n += 1
             elif how == "datas":
                 for blk in ring.blocks(timeout=0):
-                    for _data in blk.datas():  # type: ignore[union-attr]
+                    for _data in blk.datas():
                         n += 1
             else:
                 with open(path, "wb") as f:
