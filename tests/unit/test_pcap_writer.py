@@ -638,3 +638,23 @@ def test_write_from_assembles_equal_frames_without_a_per_packet_path(
     assert g.write_from(buf, heads, datas, direction=bytes(1000)) == 1000
     with pytest.raises(AssertionError):  # lengths vary: the careful way
         w.write_from(*_laid_out(10, None))
+
+
+def test_pcapng_write_from_stamps_out_of_order_across_seconds() -> None:
+    """Lower stamp words computed for a whole batch at once: seconds and nanoseconds
+    in any order (the smallest not first), within one 2**32 ns window."""
+    import random
+
+    rnd = random.Random(7)
+    window = (1_700_000_000 * 10**9 >> 32) + 2 << 32  # a window start, in ns
+    buf, heads, datas = _laid_out(700, 60)
+    for h in heads:
+        ts = window + rnd.randrange(0, (1 << 32) - 1)
+        struct.pack_into("=II", buf, h, ts // 10**9, ts % 10**9)
+    a, b = io.BytesIO(), io.BytesIO()
+    with PcapngWriter(a) as wa, PcapngWriter(b) as wb:
+        wa.add_interface(1)
+        wb.add_interface(1)
+        wa.write_from(buf, heads, datas)
+        _one_by_one(wb, buf, heads, datas)
+    assert a.getvalue() == b.getvalue()

@@ -37,7 +37,8 @@ seconds, nanoseconds, captured length, wire length), at the matching offset in
 packet has the same captured length (a flood of equal frames in a capture
 ring's block), the records are assembled in the writer's buffer by strided
 memoryview copies, a few per field for a whole batch, so no Python code runs
-per packet for pcap (pcapng computes each 64-bit stamp)::
+per packet (pcapng's 64-bit stamps are computed for the batch at once, with
+big-integer arithmetic on the columns)::
 
     source  | h | . . | data |  | h | . . | data |  ...    h, data every S bytes
               |        |             |        |
@@ -53,7 +54,6 @@ from __future__ import annotations
 
 import struct
 import sys
-from array import array
 
 from ..codec.structs import s64, u32, u64
 from ..errors import EncodeError
@@ -502,6 +502,41 @@ class PcapWriter(_BufferedWriter):
 
 def _not_bytes(data: object) -> EncodeError:
     return EncodeError(f"packet data must be flat buffers of bytes, not {data!r:.60}")
+
+
+_REPUNITS: dict[int, int] = {}  # n -> sum of 2**(32 i) for i < n (a 1 in every u32 lane)
+
+
+def _low_words(secs: memoryview, nsecs: memoryview) -> tuple[int, bytes] | None:
+    """The upper 32 bits shared by every stamp ``secs[i] * 10**9 + nsecs[i]`` (ns), and
+    the lower words as host-order u32 bytes; ``None`` when the stamps do not share them.
+
+    The arithmetic runs on the columns read as one big integer each (``int.from_bytes``:
+    lane ``i`` is bits ``32 i`` ..): adding a constant to every lane, or scaling every
+    lane, is one big-integer operation in C, exact as long as no lane leaves 0 ..
+    2**32 - 1, which the bound checked first guarantees.
+    """
+    n = len(secs)
+    sec_bytes = secs.tobytes()
+    if sec_bytes == sec_bytes[:4] * n:
+        smin = smax = secs[0]
+    else:
+        smin, smax = min(secs), max(secs)
+    base = smin * _NS_PER_S
+    hi_ns = base >> 32 << 32
+    offset = base - hi_ns  # added to every lane
+    if (smax - smin) * _NS_PER_S + max(nsecs) + offset > _U32_MAX:
+        return None  # a 2**32 ns window boundary (about 4.3 s) lies between the stamps
+    ones = _REPUNITS.get(n)
+    if ones is None:
+        ones = int.from_bytes(b"\1\0\0\0" * n, "little")
+        if len(_REPUNITS) < 64:
+            _REPUNITS[n] = ones
+    order = sys.byteorder
+    lanes = int.from_bytes(nsecs.tobytes(), order) + offset * ones
+    if smax != smin:
+        lanes += (int.from_bytes(sec_bytes, order) - smin * ones) * _NS_PER_S
+    return hi_ns >> 32, lanes.to_bytes(4 * n, order)
 
 
 def _check_lengths(heads: Sequence[int], datas: Sequence[int]) -> int:
@@ -984,7 +1019,8 @@ class PcapngWriter(_BufferedWriter):
         When the layout is strided with one captured length (see
         :meth:`PcapWriter.write_from`), the interface is in nanoseconds and the
         stamps share their upper 32 bits, the blocks are assembled by strided
-        copies; only the lower stamp word is computed per packet.
+        copies, and the lower stamp words of the whole batch are computed at once
+        (the columns read as big integers, see ``_low_words``).
         """
         mv = _byte_view(buf)
         n = _check_lengths(heads, datas)
@@ -1002,13 +1038,11 @@ class PcapngWriter(_BufferedWriter):
         layout = _strided_layout(mv, heads, datas, n)
         if layout is not None and layout[3] <= self._snaps[interface]:
             h0, d0, step, length = layout
-            secs = _u32_column(mv, h0, step, n)
-            nsecs = _u32_column(mv, h0 + 4, step, n)
-            hi_ns = (secs[0] * _NS_PER_S + nsecs[0]) >> 32 << 32
-            lows = [s * _NS_PER_S + x - hi_ns for s, x in zip(secs, nsecs, strict=True)]
-            if min(lows) >= 0 and max(lows) <= _U32_MAX:
-                return self._write_strided(mv, h0, d0, step, length, n, interface, hi_ns >> 32,
-                                           array("I", lows), dirs)
+            stamps = _low_words(_u32_column(mv, h0, step, n), _u32_column(mv, h0 + 4, step, n))
+            if stamps is not None:
+                hi, lows = stamps
+                return self._write_strided(mv, h0, d0, step, length, n, interface, hi, lows,
+                                           dirs)
         if dirs is None:
             return self.write_many(_tuples_from(mv, heads, datas), interface)
         write = self.write
@@ -1017,7 +1051,7 @@ class PcapngWriter(_BufferedWriter):
         return n
 
     def _write_strided(self, mv: memoryview, h0: int, d0: int, step: int, length: int, n: int,
-                       interface: int, hi: int, lows: array[int], dirs: memoryview | None
+                       interface: int, hi: int, lows: bytes, dirs: memoryview | None
                        ) -> int:
         self._usable()
         pad = -length & 3
@@ -1030,7 +1064,7 @@ class PcapngWriter(_BufferedWriter):
                     + u32.pack(0) + _ENDOFOPT + pcapng_block_trailer.pack(rec))
         template = head + bytes(length) + tail
         flag_at = _EPB_HEAD + length + pad + pcapng_option_header.size + (0 if _LITTLE else 3)
-        low_bytes = memoryview(lows).cast("B")
+        low_bytes = memoryview(lows)
         per = len(self._buf) // rec
         done = 0
         while done < n:
