@@ -22,12 +22,14 @@ readers read ``veth1``.
   ``htb`` whose one class runs at 100 Gbit/s), the TX ring with
   ``PACKET_QDISC_BYPASS`` against the ring through the qdisc.  A ``pfifo`` that
   is empty hands a packet straight to the device (``TCQ_F_CAN_BYPASS``); ``htb``
-  always queues it (this kernel has no ``fq``).
-  Best of :data:`TX_ROUNDS` interleaved rounds.
+  always queues it (this kernel has no ``fq``).  The sender is pinned to one
+  CPU (veth receives on the sending CPU, so every variant pays the same receive
+  work there); best of :data:`TX_ROUNDS` interleaved rounds.
 * **Fanout**: one process draining its paused ring against two processes, each
   with its own paused ring in one ``lb`` group, draining at once with a
   callback that reads ``pkt.data`` (rate = all packets / from the first start
-  to the last end).
+  to the last end; and packets per CPU-second of the members, which shows
+  whether the wall-clock rate was held back by the cores the machine had free).
 
 Drain and fanout measures run in :data:`DRAIN_ROUNDS` interleaved rounds, the
 best kept.
@@ -72,7 +74,7 @@ QDISCS: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
 )
 QDISC_TEXT = {"pfifo": "pfifo limit 10000", "htb": "htb, one class at 100 Gbit/s"}
 DRAIN_ROUNDS = 2  # interleaved rounds of every drain measure; the best kept
-TX_ROUNDS = 3
+TX_ROUNDS = 5
 LIVE_RING_KIB = 32 << 10  # netring's default ring: 32 MiB
 
 GEN_C = r"""
@@ -463,6 +465,17 @@ class Rig:
 
     # -- transmit -----------------------------------------------------------------------
     def transmit(self, method: str, bypass: bool, frames: int) -> float:
+        """Frames per second handed to the kernel, the sender pinned to the last CPU: veth
+        receives on the sending CPU (its softirq, or ksoftirqd), so every variant pays
+        the same receive work in the same place."""
+        cpus = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {max(cpus)})
+        try:
+            return self._transmit(method, bypass, frames)
+        finally:
+            os.sched_setaffinity(0, cpus)
+
+    def _transmit(self, method: str, bypass: bool, frames: int) -> float:
         from ...packet import MmsgSender, TxRing
 
         frame = b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x88\xb5" + bytes(FRAME_SIZE - 14)
@@ -493,8 +506,10 @@ class Rig:
         return int(words[words.index("dropped") + 1].rstrip(",")) if "dropped" in words else 0
 
     # -- fanout ---------------------------------------------------------------------------
-    def fanout_drain(self, members: int, group: int) -> tuple[int, float]:
-        """``members`` processes, each its own paused ring in one lb group, drain at once."""
+    def fanout_drain(self, members: int, group: int) -> tuple[int, float, float]:
+        """``members`` processes, each its own paused ring in one lb group, drain at once;
+        returns (packets, seconds from the first start to the last end, CPU seconds of
+        all members while draining)."""
         kids = []
         for _ in range(members):
             ready_r, ready_w = os.pipe()
@@ -507,10 +522,12 @@ class Rig:
                     with self.paused_ring(self.frames, fanout=(group, "lb")) as ring:
                         os.write(ready_w, b"r")
                         os.read(go_r, 1)
+                        c0 = time.process_time()
                         t0 = time.perf_counter()
                         got = ring.drain(_read_data)
                         t1 = time.perf_counter()
-                    os.write(res_w, f"{got} {t0!r} {t1!r}".encode())
+                        cpu = time.process_time() - c0
+                    os.write(res_w, f"{got} {t0!r} {t1!r} {cpu!r}".encode())
                     code = 0
                 finally:
                     os._exit(code)
@@ -525,7 +542,7 @@ class Rig:
             for _pid, _ready, go_w, _res in kids:
                 os.write(go_w, b"g")
             results = [os.read(res_r, 200).split() for _pid, _r, _g, res_r in kids]
-            if any(len(r) != 3 for r in results):
+            if any(len(r) != 4 for r in results):
                 raise RuntimeError("a fanout member failed")
         finally:
             for pid, *fds in kids:
@@ -534,7 +551,7 @@ class Rig:
                     os.close(fd)
         got = sum(int(r[0]) for r in results)
         span = max(float(r[2]) for r in results) - min(float(r[1]) for r in results)
-        return got, span
+        return got, span, sum(float(r[3]) for r in results)
 
 
 def _tcpdump_count(text: str) -> int:
@@ -641,7 +658,7 @@ def _measure(frames: int, scapy_frames: int, say: Callable[[str], None]) -> dict
             live["pcapy"] = {"captured": got, "drops": drops, "generator_pps": gen}
 
         tx = res["tx"]
-        tx_frames = max(1024, frames // 4)
+        tx_frames = max(1024, frames // 5)
         variants: list[tuple[str, str, bool]] = [("ring_noqueue", "ring", False),
                                                  ("sendmmsg_noqueue", "sendmmsg", False)]
         for rnd in range(TX_ROUNDS):
@@ -666,10 +683,11 @@ def _measure(frames: int, scapy_frames: int, say: Callable[[str], None]) -> dict
         for rnd in range(DRAIN_ROUNDS):
             for members in (1, 2):
                 say(f"fanout, round {rnd + 1}: {members} member(s) draining")
-                got, span = rig.fanout_drain(members, (os.getpid() + members) & 0xFFFF)
+                got, span, cpu = rig.fanout_drain(members, (os.getpid() + members) & 0xFFFF)
                 key = str(members)
                 if key not in fan or got / span > fan[key]["pps"]:
-                    fan[key] = {"packets": got, "seconds": span, "pps": got / span}
+                    fan[key] = {"packets": got, "seconds": span, "pps": got / span,
+                                "cpu_seconds": cpu, "per_cpu_s": got / cpu if cpu else 0.0}
     finally:
         rig.close()
     return res
@@ -759,10 +777,11 @@ def _report(res: dict[str, Any], out: TextIO | None) -> None:
                 ("sender", "M pkt/s"))
     fan = res["fanout"]
     rows = [(f"{m} member{'s' if m != '1' else ''} (lb), each its own paused ring",
-             f"{r['packets']:,}", f"{r['pps'] / 1e6:.3f}") for m, r in fan.items()]
+             f"{r['packets']:,}", f"{r['pps'] / 1e6:.3f}", f"{r['per_cpu_s'] / 1e6:.3f}")
+            for m, r in fan.items()]
     print_table(out, "fanout: ring.drain(callback reading pkt.data) of paused rings, processes "
                 "at once", rows,
-                ("members", "packets", "M pkt/s"))
+                ("members", "packets", "M pkt/s", "M pkt per member CPU-s"))
     names = {
         "per_packet_vs_pcapy": "per-packet drain(callback) / pcapy-ng loop(cb)",
         "per_packet_data_vs_pcapy": "per-packet pkt.data loop / pcapy-ng loop(cb)",
