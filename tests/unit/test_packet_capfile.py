@@ -128,3 +128,17 @@ def test_block_datas_are_the_views_data(kind: str) -> None:
     blk.release()
     with pytest.raises(RingError):
         blk.datas()
+
+
+def test_block_datas_reuse_a_layout_across_blocks() -> None:
+    g = Geometry.v3(1 << 16, 3, retire_ms=1)
+    buf = bytearray(g.size)
+    for b in range(3):
+        fill_v3_block(buf, g, b, [Frame(_frame(i + 100 * b, 60)) for i in range(30)], seq=b + 1)
+    w = V3Walker(buf, g)
+    for b in range(3):
+        blk = w.next_block()
+        assert blk is not None
+        assert [bytes(d) for d in blk.datas()] == [_frame(i + 100 * b, 60) for i in range(30)]
+        blk.release()
+    assert len(w._slices) == 1  # one layout, cut once

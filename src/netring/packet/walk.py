@@ -457,6 +457,8 @@ def _views_at(pkt: Packet, offsets: Iterable[int]) -> Iterator[Packet]:
         yield pkt
 
 
+_SLICE_LAYOUTS = 4  # block layouts whose slices Block.datas() keeps
+
 #: tpacket3_hdr fields by 32-bit word (Block.column)
 _COLUMNS = {"sec": 1, "nsec": 2, "snaplen": 3, "wirelen": 4, "status": 5, "rxhash": 7,
             "vlan_tci": 8}
@@ -558,8 +560,9 @@ class Block:
         valid until the block is released.
 
         For a block of one stride, one ``tp_mac`` and one captured length (a flood of
-        equal frames) the views are cut in C (``map`` over slice objects), no Python
-        code per packet; any other block goes through the reused view.
+        equal frames) the views are cut in C (``map`` over slice objects made once per
+        layout and kept for the blocks that share it), no Python code per packet; any
+        other block goes through the reused view.
         """
         lay = self.layout()
         if lay is not None:
@@ -568,10 +571,19 @@ class Block:
             n = len(offs)
             snaps = w[(offs.start >> 2) + 3:(offs[-1] >> 2) + 4:offs.step >> 2]
             if snaps.tobytes() == _u32.pack(snap) * n:
-                start = offs.start + mac
-                starts = range(start, start + n * offs.step, offs.step)
-                ends = range(start + snap, start + snap + n * offs.step, offs.step)
-                return map(self._walker.bytes.__getitem__, map(slice, starts, ends))
+                wk = self._walker
+                rel = offs.start - self.offset + mac  # from the block's start
+                key = (rel, offs.step, n, snap)
+                slices = wk._slices.get(key)
+                if slices is None:  # blocks of a flood share their layout: cut once
+                    step = offs.step
+                    slices = list(map(slice, range(rel, rel + n * step, step),
+                                      range(rel + snap, rel + snap + n * step, step)))
+                    if len(wk._slices) >= _SLICE_LAYOUTS:
+                        wk._slices.clear()
+                    wk._slices[key] = slices
+                view = wk.bytes[self.offset:self._end]
+                return map(view.__getitem__, slices)
         return (p.data for p in self)
 
     def column(self, field: str) -> memoryview | list[int]:
@@ -762,6 +774,9 @@ class V3Walker(_Walker):
         # at most one packet per 8-aligned tpacket3_hdr + sockaddr_ll in a block
         self._max_pkts = (geometry.block_size - self._first_min) // 72 + 1
         self.frozen_seen = 0
+        # Block.datas(): slice objects per block layout (first packet, stride, count,
+        # length), relative to the block, reused for every block laid out alike
+        self._slices: dict[tuple[int, int, int, int], list[slice]] = {}
 
     def ready(self) -> bool:
         """True when the block at the cursor belongs to user space."""
