@@ -550,7 +550,10 @@ class Block:
         mac: int = macs[0]
         if macs.tobytes() != macs[0:1].tobytes() * n:
             return None
-        snap = max(wk.words[(first >> 2) + 3:(last >> 2) + 4:step >> 2])  # tp_snaplen
+        snaps = wk.words[(first >> 2) + 3:(last >> 2) + 4:step >> 2]  # tp_snaplen
+        snap: int = snaps[0]
+        if snaps.tobytes() != snaps[0:1].tobytes() * n:  # lengths differ: the largest
+            snap = max(snaps)
         if snap > wk.packet._cap or last + mac + snap > self._end:
             return None
         return offs, mac, snap

@@ -477,7 +477,7 @@ class PcapWriter(_BufferedWriter):
         layout = _strided_layout(mv, heads, datas, n) if self.nanoseconds else None
         if layout is not None:
             h0, d0, step, length = layout
-            if length <= self.snaplen and max(_u32_column(mv, h0 + 4, step, n)) < _NS_PER_S:
+            if length <= self.snaplen and _u32_max(mv, h0 + 4, step, n, _NS_PER_S - 1):
                 return self._write_strided(mv, h0, d0, step, length, n)
         return self.write_many(_tuples_from(mv, heads, datas))
 
@@ -504,19 +504,36 @@ def _not_bytes(data: object) -> EncodeError:
     return EncodeError(f"packet data must be flat buffers of bytes, not {data!r:.60}")
 
 
+_TOP = 3 if sys.byteorder == "little" else 0  # the most significant byte of a host u32
+
+
+def _u32_max(mv: memoryview, start: int, step: int, n: int, bound: int) -> bool:
+    """True when every u32 at ``start + i * step`` (``i < n``) is at most ``bound``.
+
+    The most significant bytes are looked at first (one strided copy, small ints):
+    when even the largest of them keeps every value within ``bound`` nothing else is
+    read; otherwise the words themselves are compared.
+    """
+    top = max(mv[start + _TOP:start + _TOP + (n - 1) * step + 1:step].tobytes())
+    if (top + 1 << 24) - 1 <= bound:
+        return True
+    return max(_u32_column(mv, start, step, n)) <= bound
+
+
 _REPUNITS: dict[int, int] = {}  # n -> sum of 2**(32 i) for i < n (a 1 in every u32 lane)
 
 
-def _low_words(secs: memoryview, nsecs: memoryview) -> tuple[int, bytes] | None:
-    """The upper 32 bits shared by every stamp ``secs[i] * 10**9 + nsecs[i]`` (ns), and
-    the lower words as host-order u32 bytes; ``None`` when the stamps do not share them.
+def _low_words(mv: memoryview, h0: int, step: int, n: int) -> tuple[int, bytes] | None:
+    """The upper 32 bits shared by every stamp ``sec * 10**9 + nsec`` (ns) of the record
+    headers at ``h0 + i * step``, and the lower words as host-order u32 bytes; ``None``
+    when the stamps do not share them.
 
     The arithmetic runs on the columns read as one big integer each (``int.from_bytes``:
     lane ``i`` is bits ``32 i`` ..): adding a constant to every lane, or scaling every
     lane, is one big-integer operation in C, exact as long as no lane leaves 0 ..
     2**32 - 1, which the bound checked first guarantees.
     """
-    n = len(secs)
+    secs = _u32_column(mv, h0, step, n)
     sec_bytes = secs.tobytes()
     if sec_bytes == sec_bytes[:4] * n:
         smin = smax = secs[0]
@@ -525,7 +542,8 @@ def _low_words(secs: memoryview, nsecs: memoryview) -> tuple[int, bytes] | None:
     base = smin * _NS_PER_S
     hi_ns = base >> 32 << 32
     offset = base - hi_ns  # added to every lane
-    if (smax - smin) * _NS_PER_S + max(nsecs) + offset > _U32_MAX:
+    room = _U32_MAX - (smax - smin) * _NS_PER_S - offset  # the largest nanoseconds that fit
+    if room < 0 or not _u32_max(mv, h0 + 4, step, n, room):
         return None  # a 2**32 ns window boundary (about 4.3 s) lies between the stamps
     ones = _REPUNITS.get(n)
     if ones is None:
@@ -533,7 +551,7 @@ def _low_words(secs: memoryview, nsecs: memoryview) -> tuple[int, bytes] | None:
         if len(_REPUNITS) < 64:
             _REPUNITS[n] = ones
     order = sys.byteorder
-    lanes = int.from_bytes(nsecs.tobytes(), order) + offset * ones
+    lanes = int.from_bytes(_u32_column(mv, h0 + 4, step, n).tobytes(), order) + offset * ones
     if smax != smin:
         lanes += (int.from_bytes(sec_bytes, order) - smin * ones) * _NS_PER_S
     return hi_ns >> 32, lanes.to_bytes(4 * n, order)
@@ -1038,7 +1056,7 @@ class PcapngWriter(_BufferedWriter):
         layout = _strided_layout(mv, heads, datas, n)
         if layout is not None and layout[3] <= self._snaps[interface]:
             h0, d0, step, length = layout
-            stamps = _low_words(_u32_column(mv, h0, step, n), _u32_column(mv, h0 + 4, step, n))
+            stamps = _low_words(mv, h0, step, n)
             if stamps is not None:
                 hi, lows = stamps
                 return self._write_strided(mv, h0, d0, step, length, n, interface, hi, lows,
