@@ -4,6 +4,7 @@ and capture files read back by tshark with the same payloads and prefixes."""
 from __future__ import annotations
 
 import json
+import select
 import shutil
 import socket
 import subprocess
@@ -173,9 +174,13 @@ def test_sigterm_ends_with_the_summary(netns: Netns) -> None:
     try:
         _wait_bound(netns, {31})
         _send(netns, [(7101, b"t")])
-        time.sleep(0.5)
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 15)  # the packet's line is out
+        assert ready
+        first = proc.stdout.readline()
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        rest, err = proc.communicate(timeout=30)
+        out = first + rest
     finally:
         if proc.poll() is None:
             proc.kill()

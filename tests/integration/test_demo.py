@@ -19,7 +19,7 @@ def test_demo_json_every_stage_works(capsys: pytest.CaptureFixture[str]) -> None
     r = json.loads(capsys.readouterr().out)
     assert r["netns"] != before  # it ran elsewhere
     assert os.readlink("/proc/self/ns/net") == before
-    assert r["rings"]["ok"] and r["rings"]["backend"] in ("kernel", "user")
+    assert r["rings"]["ok"] and r["rings"]["backend"] in ("kernel", "uring", "user")
     u = r["usersock"]
     assert u["ok"] and u["messages"] == u["expected"] == 3000 and u["in_order"]
     assert u["sender_pid_matches"]
@@ -30,6 +30,14 @@ def test_demo_json_every_stage_works(capsys: pytest.CaptureFixture[str]) -> None
     w = r["writer"]
     assert w["ok"] and w["messages"] == w["expected"] == 3000 and w["in_order"]
     assert w["writer_pid_matches"]
+    log = r["nflog"]  # nft and iptables are in the test command's packages
+    assert log["ok"], log.get("error")
+    assert log["messages"] == log["expected"] == log["payloads_match"] == 3000
+    assert log["prefixes"] == ["netring-demo "] and log["seq_gaps"] == 0
+    q = r["nfqueue"]
+    assert q["ok"], q.get("error")
+    assert q["verdicts"] == q["expected"] == q["arrived"] == 3000 and q["dropped"] == 0
+    assert q["batches"] < q["verdicts"]  # batch verdicts, not one per packet
     c = r["capture"]  # TX ring on one end of its own veth pair, V3 ring on the other
     assert c["ok"] and c["frames"] == c["sent"] == c["captured"] == 3000
     assert c["byte_exact"] and c["drops"] == 0 and c["tx_per_s"] > 0 and c["rx_per_s"] > 0
@@ -40,5 +48,5 @@ def test_demo_text_tells_a_newcomer_where_to_look(capsys: pytest.CaptureFixture[
     text = capsys.readouterr().out
     assert "private network namespace" in text
     assert "in order, none lost" in text
-    assert "[6] AF_PACKET" in text and "1,000 of 1,000 frames captured, byte for byte as sent" in text
+    assert "] AF_PACKET" in text and "1,000 of 1,000 frames captured, byte for byte as sent" in text
     assert "Where next:" in text and "netring probe" in text

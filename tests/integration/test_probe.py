@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import socket
 import struct
 
@@ -45,6 +46,16 @@ def test_probe_answers_match_direct_attempts() -> None:
         except OSError:
             direct_ext = False
     assert r["netlink_options"]["ext_ack"] is direct_ext
+    # the io_uring ring: available exactly when a ring can be set up here
+    from netring._sys import uring
+
+    try:
+        os.close(uring.io_uring_setup(2, bytearray(120)))
+        direct_uring = True
+    except OSError:
+        direct_uring = False
+    assert r["io_uring_ring"]["available"] is direct_uring
+    assert r["io_uring_ring"]["io_uring_disabled"] == uring.io_uring_disabled()
 
 
 def test_probe_cli_json_and_text(capsys: pytest.CaptureFixture[str]) -> None:
@@ -55,3 +66,4 @@ def test_probe_cli_json_and_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["probe"]) == 0
     text = capsys.readouterr().out
     assert "netlink mmap rings" in text and "AF_PACKET" in text
+    assert "io_uring ring" in text

@@ -59,7 +59,8 @@ __all__ = [
 ]
 
 # subcommand modules, in the order --help lists them
-COMMANDS = ("probe", "demo", "dump", "route", "monitor", "capture", "send", "log", "bench")
+COMMANDS = ("probe", "demo", "dump", "route", "monitor", "capture", "send", "log", "queue",
+            "bench")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

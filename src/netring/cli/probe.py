@@ -27,15 +27,22 @@ def format_probe(r: dict[str, Any]) -> str:
     """Human-readable rendering of :func:`netring.tools.probe.probe`'s result."""
     lines = [f"kernel              {r['kernel']}"]
     mm = r.get("netlink_mmap", {})
+    ur = r.get("io_uring_ring")  # the io_uring ring backend (nlmmap/edge/uring.py)
     if "rx" in mm:
         state = f"rx {_yes(mm['rx'])}, tx {_yes(mm['tx'])}"
         if mm.get("error"):
-            state += f" ({mm['error']}): netring uses its user-space ring engine"
+            state += (f" ({mm['error']}): netring uses "
+                      + ("io_uring to fill its rings" if ur and ur.get("available")
+                         else "its user-space ring engine"))
         else:
             state += ": netring uses the kernel's rings"
     else:
         state = f"unknown ({mm.get('error')})"
     lines.append(f"netlink mmap rings  {state}")
+    if ur is not None:
+        text = (f"yes ({ur.get('reason')}; features {ur.get('features')})" if ur.get("available")
+                else f"no ({ur.get('reason')})")
+        lines.append(f"io_uring ring       {text}")
 
     def simple(label: str, key: str) -> None:
         d = r.get(key, {})

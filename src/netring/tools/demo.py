@@ -21,7 +21,9 @@ Stages::
     3  rtnl      a veth pair made with rtnetlink, then a link dump of the namespace
     4  ring      the same kind of stream through a memory-mapped ring
     5  writer    a peer process writing straight into a shared ring, no socket at all
-    6  capture   a TX ring sends 64-byte frames on a veth, a V3 ring captures them, compared
+    6  nflog     datagrams logged by a firewall rule (nfnetlink_log)
+    7  nfqueue   datagrams queued by a rule and accepted in batch verdicts (nfnetlink_queue)
+    8  capture   a TX ring sends 64-byte frames on a veth, a V3 ring captures them, compared
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from typing import Any, TextIO
 
 from ..codec import NETLINK, NLMSG
 from ..codec.structs import nlmsghdr, u32
-from ..errors import NetringError
+from ..errors import NetringError, NotSupportedError
 
 __all__ = ["run_demo", "STAGES", "DemoInterrupted", "format_stage"]
 
@@ -229,6 +231,171 @@ def stage_writer(count: int) -> dict[str, Any]:
             "writer_pid_matches": pids == {pid}, "ring_full": stats.get("ring_full", 0)}
 
 
+#: the log group and UDP port of the nflog stage (in the demo's own namespace)
+_NFLOG_GROUP = 7
+_NFLOG_PORT = 9
+_NFLOG_PREFIX = "netring-demo "
+
+
+def _add_log_rule() -> str:
+    """A rule logging the stage's datagrams to the group: nft, else iptables (the
+    demo's namespace is private, so the rule goes when it does); the tool used."""
+    import shutil
+    import subprocess
+
+    if shutil.which("nft"):
+        cmds = [["nft", "add", "table", "inet", "netring_demo"],
+                ["nft", "add", "chain", "inet", "netring_demo", "out",
+                 "{ type filter hook output priority 0; }"],
+                ["nft", "add", "rule", "inet", "netring_demo", "out", "udp", "dport",
+                 str(_NFLOG_PORT), "log", "group", str(_NFLOG_GROUP), "prefix",
+                 f'"{_NFLOG_PREFIX}"']]
+        tool = "nft"
+    elif shutil.which("iptables"):
+        cmds = [["iptables", "-A", "OUTPUT", "-p", "udp", "--dport", str(_NFLOG_PORT),
+                 "-j", "NFLOG", "--nflog-group", str(_NFLOG_GROUP),
+                 "--nflog-prefix", _NFLOG_PREFIX]]
+        tool = "iptables"
+    else:
+        raise NotSupportedError("adding a log rule needs nft or iptables (neither is installed)")
+    for cmd in cmds:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        if done.returncode:
+            raise NotSupportedError(f"{' '.join(cmd[:2])}: {done.stderr.strip() or 'failed'}")
+    return tool
+
+
+def stage_nflog(count: int) -> dict[str, Any]:
+    """Datagrams logged by a firewall rule, read back through nfnetlink_log."""
+    import socket
+
+    from ..subsystems.nfnetlink.edge.log import Log
+
+    n = max(1, min(count, 5000))
+    tool = _add_log_rule()
+    payloads = [b"netring %8d" % i for i in range(n)]
+    with Log(_NFLOG_GROUP, timeout=0.05) as log:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        t0 = time.perf_counter()
+        try:
+            for p in payloads:
+                s.sendto(p, ("127.0.0.1", _NFLOG_PORT))
+        finally:
+            s.close()
+        got = matched = 0
+        prefixes = set()
+        for msg in log.messages(count=n, timeout=10, idle=2):
+            got += 1
+            prefixes.add(msg.prefix)
+            data = msg.payload
+            if data is not None and bytes(data[28:]) == payloads[got - 1]:  # IPv4 + UDP headers
+                matched += 1
+        secs = time.perf_counter() - t0
+        st = log.stats
+    return {"messages": got, "expected": n, "payloads_match": matched, "seconds": secs,
+            "msgs_per_s": got / secs if secs else 0.0, "prefixes": sorted(p or "" for p in prefixes),
+            "seq_gaps": st.seq_gaps, "rule": tool, "group": _NFLOG_GROUP}
+
+
+#: the queue and UDP port of the nfqueue stage
+_NFQ_QUEUE = 7
+_NFQ_PORT = 10
+
+
+def _add_queue_rule() -> str:
+    """A rule queueing the stage's datagrams (with --queue-bypass: nobody bound
+    means they pass): iptables' NFQUEUE target, else nft's queue statement."""
+    import shutil
+    import subprocess
+
+    tried = []
+    candidates = []
+    if shutil.which("iptables"):
+        candidates.append(("iptables", [["iptables", "-A", "OUTPUT", "-p", "udp", "--dport",
+                                         str(_NFQ_PORT), "-j", "NFQUEUE", "--queue-num",
+                                         str(_NFQ_QUEUE), "--queue-bypass"]]))
+    if shutil.which("nft"):
+        candidates.append(("nft", [
+            ["nft", "add", "table", "inet", "netring_demo_q"],
+            ["nft", "add", "chain", "inet", "netring_demo_q", "out",
+             "{ type filter hook output priority 0; }"],
+            ["nft", "add", "rule", "inet", "netring_demo_q", "out", "udp", "dport",
+             str(_NFQ_PORT), "queue", "num", str(_NFQ_QUEUE), "bypass"]]))
+    for tool, cmds in candidates:
+        for cmd in cmds:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            if done.returncode:
+                tried.append(f"{tool}: {done.stderr.strip() or 'failed'}")
+                break
+        else:
+            return tool
+    if not candidates:
+        raise NotSupportedError("queueing packets needs iptables or nft (neither is installed)")
+    raise NotSupportedError("; ".join(tried))
+
+
+def stage_nfqueue(count: int) -> dict[str, Any]:
+    """Datagrams queued by a firewall rule, accepted in batches through
+    nfnetlink_queue, counted where they arrive."""
+    import socket
+
+    from ..subsystems.nfnetlink.edge.queue import Queue
+
+    n = max(1, min(count, 20_000))
+    # queued packets stay charged to the sender's socket, accepted ones to the
+    # receiver's: send a chunk, give its verdicts, read what arrived, go on
+    chunk = 128
+    tool = _add_queue_rule()
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    src = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    verdicts = arrived = batches = 0
+
+    def read_sink(want: int, wait: float) -> int:
+        got = 0
+        end = time.monotonic() + wait
+        while got < want:
+            try:
+                sink.recv(64)
+                got += 1
+            except BlockingIOError:
+                if time.monotonic() >= end:
+                    break
+                time.sleep(0.0005)
+        return got
+
+    try:
+        sink.bind(("127.0.0.1", _NFQ_PORT))
+        sink.setblocking(False)
+        with Queue(_NFQ_QUEUE) as q:
+            t0 = time.perf_counter()
+            deadline = time.monotonic() + 30
+            while verdicts < n and time.monotonic() < deadline:
+                k = min(chunk, n - verdicts)
+                for i in range(k):
+                    src.sendto(b"netring %8d" % (verdicts + i), ("127.0.0.1", _NFQ_PORT))
+                got = 0
+                while got < k and time.monotonic() < deadline:
+                    batch = q.recv_batch(timeout=2)
+                    if not len(batch.ids):
+                        break
+                    batch.accept()
+                    got += len(batch.ids)
+                    batches += 1
+                q.flush()
+                verdicts += got
+                arrived += read_sink(got, 2.0)
+                if got == 0:
+                    break
+            secs = time.perf_counter() - t0
+            stats = q.stats(kernel=True)
+    finally:
+        sink.close()
+        src.close()
+    return {"verdicts": verdicts, "expected": n, "arrived": arrived, "batches": batches,
+            "seconds": secs, "per_s": verdicts / secs if secs else 0.0, "rule": tool,
+            "queue": _NFQ_QUEUE, "dropped": stats.kernel_dropped}
+
+
 #: the capture stage's frames: 64 bytes, an IEEE local experimental ethertype
 CAPTURE_FRAME = 64
 CAPTURE_ETHERTYPE = 0x88B5
@@ -303,6 +470,8 @@ STAGES: list[tuple[str, str, Callable[[int], dict[str, Any]]]] = [
     ("rtnl", "rtnetlink: make a veth pair, dump the links", stage_rtnl),
     ("ring", "the same stream through a memory-mapped ring", stage_ring),
     ("writer", "a peer process writing straight into a shared ring (no socket)", stage_writer),
+    ("nflog", "nfnetlink_log: datagrams logged by a firewall rule", stage_nflog),
+    ("nfqueue", "nfnetlink_queue: datagrams queued by a rule, accepted in batches", stage_nfqueue),
     ("capture", "AF_PACKET: a TX ring on one end of a veth pair, a V3 capture ring on the other",
      stage_capture),
 ]
@@ -331,7 +500,7 @@ class DemoInterrupted(KeyboardInterrupt):
         super().__init__(self.where())
 
     def where(self) -> str:
-        """``in stage 2 of 6 (usersock: ...)``, ``between stages, after stage 1 of 6
+        """``in stage 2 of 8 (usersock: ...)``, ``between stages, after stage 1 of 8
         (...)`` or ``while setting up the namespace``."""
         if self.number is None:
             return "while setting up the namespace"
@@ -501,6 +670,19 @@ def format_stage(key: str, r: dict[str, Any]) -> str:
         p(f"{r['messages']:,} of {r['expected']:,} messages, {r['msgs_per_s'] / 1e6:.2f} M msg/s, "
           f"{'in order, none lost' if ok else 'LOSS OR REORDERING'}; "
           f"writer credentials in every frame: {r['writer_pid_matches']}")
+    elif key == "nflog":
+        ok = r["messages"] == r["expected"] == r["payloads_match"]
+        p(f"{r['messages']:,} of {r['expected']:,} datagrams logged to group {r['group']} "
+          f"({r['rule']} rule), {r['msgs_per_s'] / 1e3:.0f} k msg/s, "
+          f"{'payloads identical' if ok else 'LOSS OR MISMATCH'}, sequence gaps: {r['seq_gaps']}")
+        p(f"prefix: {', '.join(repr(x) for x in r['prefixes'])}")
+    elif key == "nfqueue":
+        ok = r["verdicts"] == r["expected"] == r["arrived"]
+        p(f"{r['verdicts']:,} of {r['expected']:,} datagrams queued to queue {r['queue']} "
+          f"({r['rule']} rule) and accepted in {r['batches']:,} batch verdicts, "
+          f"{r['per_s'] / 1e3:.0f} k verdicts/s")
+        p(f"{r['arrived']:,} arrived at the receiving socket: "
+          f"{'none lost' if ok else 'LOSS'}; kernel drops: {r['dropped']}")
     elif key == "capture":
         ok = r["byte_exact"] and r["captured"] == r["sent"] == r["frames"]
         p(f"{r['captured']:,} of {r['frames']:,} frames captured, "
@@ -516,7 +698,9 @@ Where next:
   netring probe              what this kernel offers, found by trying each thing
   netring dump links --json  rtnetlink dumps (also addrs, routes, neigh, rules)
   netring monitor routes     live rtnetlink changes, with overrun recovery
-  netring capture -i IFACE   tcpdump's job through a TPACKET_V3 ring (-w FILE: pcap, pcapng)
+  netring log --group N      packets a firewall rule logs (nfnetlink_log), -w FILE for pcapng
+  netring queue --queue N    verdicts on queued packets (nfnetlink_queue), batched when safe
+  netring capture -i IFACE   AF_PACKET capture through TPACKET rings, tcpdump's manners
   netring bench recvmmsg     side-by-side figures (also: capture, ring, codec, dump, queue)
   docs/rings.md              how the rings work and when to choose one"""
 

@@ -206,6 +206,12 @@ def _netlink_mmap() -> dict[str, Any]:
     return dict(ring_probe())
 
 
+def _io_uring_ring() -> dict[str, Any]:
+    from ..nlmmap.edge.uring import probe as uring_probe  # the io_uring ring backend
+
+    return uring_probe()
+
+
 def _closing(s: socket.socket) -> threading.Thread:
     """Close ``s`` in a helper thread (its close may wait for an RCU grace period)."""
     t = threading.Thread(target=s.close, name="netring-probe-close", daemon=True)
@@ -216,7 +222,8 @@ def _closing(s: socket.socket) -> threading.Thread:
 def probe() -> dict[str, Any]:
     """Probe every capability netring uses; returns a JSON-able dict.
 
-    Keys: ``kernel``, ``netlink_mmap`` (``{"rx", "tx", "error"}``), ``recvmmsg``,
+    Keys: ``kernel``, ``netlink_mmap`` (``{"rx", "tx", "error"}``), ``io_uring_ring``
+    (``{"available", "reason", "features", "io_uring_disabled"}``), ``recvmmsg``,
     ``usersock``, ``netlink_options`` (ext_ack, cap_ack, get_strict_chk),
     ``af_packet`` (tpacket_versions, fanout_modes), ``nfnetlink_queue``,
     ``nfnetlink_log``, ``netns``.
@@ -236,6 +243,7 @@ def probe() -> dict[str, Any]:
         closer = _closing(psock)
     sections: list[tuple[str, Callable[[], dict[str, Any]]]] = [
         ("netlink_mmap", _netlink_mmap),
+        ("io_uring_ring", _io_uring_ring),
         ("recvmmsg", _recvmmsg),
         ("usersock", _usersock),
         ("netlink_options", _netlink_options),

@@ -3,6 +3,7 @@
 ::
 
     kernel    KernelRing, probe: the kernel's own rings (CONFIG_NETLINK_MMAP, 3.10 - 4.5)
+    uring     UringRing, probe: the kernel fills the frames through io_uring (6.0+)
     shm       SharedRing: rings in a sealed memfd, shared header, COPY stream
     filler    RingFiller: recvmmsg from a netlink socket straight into RX frames
     fanout    Feeder: one socket into K rings (round-robin or keyed)

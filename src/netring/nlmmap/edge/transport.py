@@ -91,8 +91,11 @@ class RingTransport:
         return Connection(cls(ring, sock, creds=creds), debug_log=sock.debug_log)
 
     def fileno(self) -> int:
-        """The socket's descriptor: readable when the ring has something to fill."""
-        return self.sock.fileno()
+        """The descriptor to poll: the ring's own when it has one (io_uring: readable
+        when completions wait), else the socket's (readable when the ring has
+        something to fill)."""
+        ring_fd = getattr(self.ring, "fileno", None)
+        return int(ring_fd()) if ring_fd is not None else self.sock.fileno()
 
     def drops(self) -> int | None:
         """The socket's kernel drop counter."""

@@ -25,6 +25,9 @@ Everything runs in a private network namespace made and removed here.
    call at all; plain: one ``recv`` each).
 3. A route dump through a ring vs plain recv: messages/s and peak RSS, each
    variant in its own child process.
+4. The io_uring ring beside the recvmmsg filler and plain recv: two processes,
+   drain and route dump, with io_uring_enter calls per 1000 messages
+   (:mod:`netring.tools.bench._uring`).
 """
 
 from __future__ import annotations
@@ -350,7 +353,7 @@ def run(quick: bool = False, out: TextIO | None = sys.stdout) -> dict[str, Any]:
         raise TimeoutError("netring bench ring: a variant hung (sender died?)")
 
     old_handler = signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(60 if quick else 150)  # bounds the whole run, blocking recv loops included
+    signal.alarm(120 if quick else 300)  # bounds the whole run, blocking recv loops included
     subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
     path = f"/run/netns/{name}"
     n = 100_000 if quick else 400_000
@@ -422,6 +425,10 @@ def run(quick: bool = False, out: TextIO | None = sys.stdout) -> dict[str, Any]:
         results["parent_peak_rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         if out is not None:
             print(f"\nparent peak RSS {results['parent_peak_rss_kib']} KiB", file=out)
+        # -- 4. the io_uring ring (tools/bench/_uring.py), same namespace and routes --
+        from ._uring import section as uring_section
+
+        results["io_uring"] = uring_section(path, n, drain_n, out)
         print_footer(out, results)
     finally:
         signal.alarm(0)

@@ -1,1 +1,16 @@
-"""nfnetlink edges: the objects that own a ``NETLINK_NETFILTER`` socket."""
+"""nfnetlink edges: the objects that own a ``NETLINK_NETFILTER`` socket.
+
+:class:`~.queue.Queue` (nfnetlink_queue) loads its module on first use.
+"""
+
+from __future__ import annotations
+
+from ....codec.types import TYPE_CHECKING
+from ....lazy import lazy_names
+
+if TYPE_CHECKING:
+    from .queue import PacketBatch, Queue
+
+__all__ = ["Queue", "PacketBatch"]
+
+__getattr__, __dir__ = lazy_names(__name__, globals(), {"Queue": "queue", "PacketBatch": "queue"})

@@ -1,0 +1,227 @@
+"""The verdict batcher against a model of the kernel's queue (nfqnl_recv_verdict and
+nfqnl_recv_verdict_batch): random completion orders, mixed verdicts and marks, ids
+wrapping at 2**32 -- every packet must get exactly the verdict asked for, once."""
+
+from __future__ import annotations
+
+import itertools
+import struct
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from netring.codec import iter_messages
+from netring.errors import EncodeError
+from netring.subsystems.nfnetlink.constants import NF
+from netring.subsystems.nfnetlink.queue.batch import Batcher, id_after
+from netring.subsystems.nfnetlink.queue.constants import NFQA
+from netring.subsystems.nfnetlink.queue.requests import (
+    NFQNL_VERDICT_BATCH_TYPE,
+    NFQNL_VERDICT_TYPE,
+    VerdictWriter,
+)
+
+
+class KernelQueue:
+    """The kernel side: entries in id order; VERDICT finds one id, VERDICT_BATCH takes
+    the list's prefix up to id N (``nfq_id_after``), ENOENT when nothing matched."""
+
+    def __init__(self) -> None:
+        self.entries: list[int] = []
+        self.given: dict[int, tuple[int, int | None]] = {}
+        self.enoent = 0
+
+    def apply(self, data: memoryview) -> None:
+        for m in iter_messages(data):
+            attrs = {a.type: a for a in m.attrs(4)}
+            verdict, pid = struct.unpack("!II", attrs[NFQA.VERDICT_HDR].bytes())
+            mark = attrs[NFQA.MARK].be32() if NFQA.MARK in attrs else None
+            if m.type == NFQNL_VERDICT_TYPE:
+                if pid not in self.entries:
+                    self.enoent += 1
+                    continue
+                self.entries.remove(pid)
+                self._give(pid, verdict, mark)
+            else:
+                assert m.type == NFQNL_VERDICT_BATCH_TYPE
+                taken = 0
+                while self.entries and not id_after(self.entries[0], pid):
+                    self._give(self.entries.pop(0), verdict, mark)
+                    taken += 1
+                if not taken:
+                    self.enoent += 1
+
+    def _give(self, pid: int, verdict: int, mark: int | None) -> None:
+        assert pid not in self.given, f"packet {pid} got a second verdict"
+        self.given[pid] = (verdict, mark)
+
+
+def _run(start: int, n: int, order: list[int], kinds: list[int], hold: int,
+         flush_every: int) -> None:
+    ids = [(start + i) & 0xFFFFFFFF for i in range(n)]
+    kernel = KernelQueue()
+    kernel.entries = list(ids)
+    w = VerdictWriter(1 << 20)
+    seq = itertools.count(1)
+    b = Batcher(w, lambda: next(seq), verdict=NF.ACCEPT, mark=None, delay=1e9)
+    want: dict[int, tuple[int, int | None]] = {}
+    # the program receives in id order, a few at a time, and completes in `order`
+    received = 0
+    pending: list[int] = []
+    step = 0
+    for k in order:
+        while received < n and len(pending) < hold:
+            b.received(0, ids[received])
+            pending.append(ids[received])
+            received += 1
+        if not pending:
+            break
+        pid = pending.pop(k % len(pending))
+        kind = kinds[step % len(kinds)]
+        step += 1
+        v, mark = [(NF.ACCEPT, None), (NF.DROP, None), (NF.ACCEPT, 7), (NF.REPEAT, None),
+                   (NF.ACCEPT, None), (NF.ACCEPT, None)][kind]
+        want[pid] = (int(v), mark)
+        b.complete(0, pid, v, mark=mark)
+        if step % flush_every == 0:
+            b.flush()
+            kernel.apply(w.view())
+            w.reset()
+    # the rest, in order
+    while received < n:
+        b.received(0, ids[received])
+        pending.append(ids[received])
+        received += 1
+    for pid in pending:
+        want[pid] = (int(NF.ACCEPT), None)
+        b.complete(0, pid, NF.ACCEPT)
+    b.flush(force=True)
+    kernel.apply(w.view())
+    assert kernel.given == want
+    assert kernel.entries == []
+    assert kernel.enoent == 0
+    assert b.in_flight == 0 and b.waiting == 0 and b.outstanding() == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.sampled_from([1, 0xFFFFFFF0, 0xFFFFFFFF, 0x7FFFFFF0, 12345]),
+    n=st.integers(1, 120),
+    order=st.lists(st.integers(0, 1000), min_size=1, max_size=200),
+    kinds=st.lists(st.integers(0, 5), min_size=1, max_size=20),
+    hold=st.integers(1, 40),
+    flush_every=st.integers(1, 30),
+)
+def test_random_completion_orders_give_every_packet_its_verdict_once(
+        start: int, n: int, order: list[int], kinds: list[int], hold: int,
+        flush_every: int) -> None:
+    _run(start, n, order, kinds, hold, flush_every)
+
+
+def test_wraparound_prefix_is_one_batch_message() -> None:
+    w = VerdictWriter()
+    b = Batcher(w, lambda: 1)
+    ids = [0xFFFFFFFE, 0xFFFFFFFF, 0, 1]
+    b.received_many(0, ids)
+    for i in ids:
+        b.complete(0, i, NF.ACCEPT)
+    b.flush()
+    msgs = list(iter_messages(w.view()))
+    assert [m.type for m in msgs] == [NFQNL_VERDICT_BATCH_TYPE]
+    assert struct.unpack_from("!I", msgs[0].buf, msgs[0].offset + 28)[0] == 1
+
+
+def test_a_gap_holds_the_batch_and_the_delay_releases_it() -> None:
+    now = [0.0]
+    w = VerdictWriter()
+    b = Batcher(w, lambda: 1, delay=0.001, clock=lambda: now[0])
+    b.received_many(0, [10, 11, 12])
+    b.complete(0, 11, NF.ACCEPT)
+    b.complete(0, 12, NF.ACCEPT)
+    b.flush()
+    assert w.tail == 0 and b.waiting == 2 and not b.due()
+    now[0] = 0.002
+    assert b.due()
+    b.flush()  # due: the waiting ones go out on their own
+    types = [m.type for m in iter_messages(w.view())]
+    assert types == [NFQNL_VERDICT_TYPE, NFQNL_VERDICT_TYPE]
+    w.reset()
+    b.complete(0, 10, NF.ACCEPT)
+    b.flush()
+    # 10 closes the prefix: a batch for 10..12 covers only 10 (11, 12 already left)
+    (m,) = iter_messages(w.view())
+    assert m.type == NFQNL_VERDICT_BATCH_TYPE
+    assert b.in_flight == 0
+
+
+def test_exceptions_go_first_and_alone() -> None:
+    w = VerdictWriter()
+    b = Batcher(w, lambda: 1)
+    b.received_many(0, [1, 2, 3])
+    b.complete(0, 2, NF.DROP)
+    b.complete(0, 1, NF.ACCEPT)
+    b.complete(0, 3, NF.ACCEPT, mark=5)
+    b.flush()
+    kinds = [(m.type, struct.unpack_from("!II", m.buf, m.offset + 24)) for m in iter_messages(w.view())]
+    assert kinds == [(NFQNL_VERDICT_TYPE, (NF.DROP, 2)), (NFQNL_VERDICT_TYPE, (NF.ACCEPT, 3)),
+                     (NFQNL_VERDICT_BATCH_TYPE, (NF.ACCEPT, 1))]
+
+
+def test_complete_many_in_order_is_one_message() -> None:
+    w = VerdictWriter()
+    b = Batcher(w, lambda: 1)
+    ids = list(range(100, 164))
+    b.received_many(3, ids)
+    b.complete_many(3, ids)
+    b.flush()
+    (m,) = iter_messages(w.view())
+    assert m.type == NFQNL_VERDICT_BATCH_TYPE and b.in_flight == 0
+    assert b.by_verdict[NF.ACCEPT] == 64
+
+
+def test_queues_have_their_own_id_spaces() -> None:
+    w = VerdictWriter()
+    b = Batcher(w, lambda: 1)
+    b.received_many(1, [1, 2])
+    b.received_many(2, [1, 2])
+    b.complete(2, 1, NF.ACCEPT)
+    b.complete(2, 2, NF.ACCEPT)
+    b.flush()
+    (m,) = iter_messages(w.view())
+    assert struct.unpack_from("!H", m.buf, m.offset + 18)[0] == 2
+    assert b.outstanding(1) == [1, 2]
+
+
+def test_a_restarted_queue_forgets_the_old_ids() -> None:
+    b = Batcher(VerdictWriter(), lambda: 1)
+    b.received_many(0, [500, 501])
+    b.received(0, 1)  # ids went back: the queue was made anew
+    assert b.resets == 1 and b.outstanding(0) == [1] and b.in_flight == 1
+
+
+def test_misuse_is_an_encode_error() -> None:
+    b = Batcher(VerdictWriter(), lambda: 1)
+    with pytest.raises(EncodeError, match="not awaiting a verdict"):
+        b.complete(0, 1, NF.ACCEPT)
+    b.received(0, 5)
+    b.complete(0, 5, NF.DROP)
+    b.received(0, 6)
+    with pytest.raises(EncodeError, match="not awaiting"):
+        b.complete(0, 9, NF.ACCEPT)
+    b.complete(0, 6, NF.ACCEPT)
+    with pytest.raises(EncodeError, match="not awaiting"):
+        b.complete(0, 6, NF.ACCEPT)
+
+
+def test_a_verdict_sent_elsewhere_is_not_covered_again() -> None:
+    w = VerdictWriter()
+    b = Batcher(w, lambda: 1)
+    b.received_many(0, [1, 2, 3])
+    assert b.sent(0, 1) and not b.sent(0, 1) and not b.sent(0, 9)
+    assert b.outstanding(0) == [2, 3] and b.in_flight == 2
+    b.complete(0, 3, NF.ACCEPT)
+    b.complete(0, 2, NF.ACCEPT)
+    b.flush()
+    (m,) = iter_messages(w.view())
+    assert m.type == NFQNL_VERDICT_BATCH_TYPE and b.in_flight == 0
