@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run every netring benchmark in turn (codec, recvmmsg, ring, dump, queue) and print
+"""Run every netring benchmark in turn (codec, recvmmsg, ring, dump, queue, capture) and print
 their tables; ``--quick`` for smaller sizes.  Root is needed (private namespaces).
 
 The figures in docs/benchmarks.md come from this script.
@@ -8,7 +8,7 @@ The figures in docs/benchmarks.md come from this script.
 import importlib
 import sys
 
-NAMES = ("codec", "recvmmsg", "ring", "dump", "queue")
+NAMES = ("codec", "recvmmsg", "ring", "dump", "queue", "capture")
 
 if __name__ == "__main__":
     quick = "--quick" in sys.argv

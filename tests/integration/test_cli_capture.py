@@ -160,3 +160,33 @@ def test_capture_file_is_read_back_by_tshark_with_vlan_tags(veth: Netns, tmp_pat
     rows = [line.split("\t") for line in r.stdout.splitlines()]
     assert len(rows) == 9
     assert any(row[0] == "7" for row in rows)  # the tag the kernel took off is back
+
+
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_capture_file_holds_the_frames_sent_byte_for_byte(veth: Netns, tmp_path: object,
+                                                          fmt: str) -> None:
+    """Equal frames in bursts (whole V3 blocks of one stride: the strided write path):
+    every frame back in order, identical, with its length and (pcapng) direction."""
+    import shutil
+
+    from netring.pcap import read_capture
+
+    path = os.path.join(str(tmp_path), f"burst.{fmt}")
+    p = _start("capture", "-i", "veth1", "--netns", veth.name, "-c", "600", "--timeout", "10",
+               "-w", path, "--format", fmt, "--retire-ms", "4",
+               "-f", "4,40 0 0 12,21 0 1 34997,6 0 0 262144,6 0 0 0")  # ether proto 0x88b5
+    _feed(veth, p, 200)
+    _out, err = p.communicate(timeout=20)
+    assert p.returncode == 0, err
+    with open(path, "rb") as f:
+        recs = list(read_capture(f))
+    assert len(recs) == 600
+    first = int.from_bytes(bytes(recs[0].data[14:18]), "big")
+    assert [bytes(r.data) for r in recs] == [exp_frame(first + i) for i in range(600)]
+    assert all(r.wirelen == r.caplen == 60 for r in recs)
+    if fmt == "pcapng":
+        assert {r.direction for r in recs} == {1}  # inbound
+    if shutil.which("tshark") is not None:
+        r = subprocess.run(["tshark", "-r", path, "-T", "fields", "-e", "frame.len",
+                            "-e", "eth.type"], capture_output=True, text=True, timeout=60)
+        assert r.stdout.splitlines() == ["60\t0x88b5"] * 600

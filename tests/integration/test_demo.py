@@ -38,6 +38,9 @@ def test_demo_json_every_stage_works(capsys: pytest.CaptureFixture[str]) -> None
     assert q["ok"], q.get("error")
     assert q["verdicts"] == q["expected"] == q["arrived"] == 3000 and q["dropped"] == 0
     assert q["batches"] < q["verdicts"]  # batch verdicts, not one per packet
+    c = r["capture"]  # TX ring on one end of its own veth pair, V3 ring on the other
+    assert c["ok"] and c["frames"] == c["sent"] == c["captured"] == 3000
+    assert c["byte_exact"] and c["drops"] == 0 and c["tx_per_s"] > 0 and c["rx_per_s"] > 0
 
 
 def test_demo_text_tells_a_newcomer_where_to_look(capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,4 +48,5 @@ def test_demo_text_tells_a_newcomer_where_to_look(capsys: pytest.CaptureFixture[
     text = capsys.readouterr().out
     assert "private network namespace" in text
     assert "in order, none lost" in text
+    assert "] AF_PACKET" in text and "1,000 of 1,000 frames captured, byte for byte as sent" in text
     assert "Where next:" in text and "netring probe" in text

@@ -46,11 +46,14 @@ def _tbf(ns: Netns, dev: str = "veth0", rate: str = "20mbit") -> None:
                     "tbf", "rate", rate, "burst", "8kb", "limit", "10000000"], check=True)
 
 
+@pytest.mark.parametrize("equal", [False, True], ids=["sizes-vary", "equal-runs"])
 @pytest.mark.parametrize("version", [1, 2, 3])
-def test_tx_ring_frames_arrive_byte_exact_under_back_pressure(veth: Netns, version: int) -> None:
-    """A 16-frame ring behind a 20 Mbit/s shaper: the sender must wait, and lose nothing."""
+def test_tx_ring_frames_arrive_byte_exact_under_back_pressure(veth: Netns, version: int,
+                                                              equal: bool) -> None:
+    """A 16-frame ring behind a 20 Mbit/s shaper: the sender must wait, and lose nothing
+    (frames of many sizes one by one; equal frames in strided runs)."""
     _tbf(veth)
-    frames = [exp_frame(i, 60 + (i * 37) % 1400) for i in range(1500)]
+    frames = [exp_frame(i, 700 if equal else 60 + (i * 37) % 1400) for i in range(1500)]
     # the receiver is not read while sending: a 100 ms retire keeps its 64 blocks enough
     with CaptureRing("veth1", netns=veth.name, buffer_size=64 << 20, retire_ms=100) as ring, \
             TxRing("veth0", netns=veth.name, version=version, frame_nr=16) as tx:
@@ -88,8 +91,16 @@ def test_tx_ring_refuses_what_does_not_fit_and_loss_skips_bad_frames(veth: Netns
         assert _collect(ring, 2, timeout=1) == [exp_frame(1), exp_frame(2)]
 
 
-def test_sendmmsg_sender_is_byte_exact(veth: Netns) -> None:
-    frames = [exp_frame(i, 64 + i % 500) for i in range(2000)]
+@pytest.mark.parametrize("sizes", ["vary", "equal", "over-a-slot"])
+def test_sendmmsg_sender_is_byte_exact(veth: Netns, sizes: str) -> None:
+    """Frames of many sizes (copied one by one into the reused slots), equal frames
+    (strided copies), and a batch with a frame longer than a slot (sent as it is)."""
+    size = {"vary": lambda i: 64 + i % 500, "equal": lambda i: 64,
+            "over-a-slot": lambda i: 3000 if i == 7 else 100}[sizes]
+    frames = [exp_frame(i, size(i)) for i in range(2000)]
+    if sizes == "over-a-slot":
+        for dev in ("veth0", "veth1"):
+            veth.ip("link", "set", dev, "mtu", "9000")
     with CaptureRing("veth1", netns=veth.name, buffer_size=32 << 20, retire_ms=4) as ring, \
             MmsgSender("veth0", netns=veth.name) as tx:
         assert tx.send(frames) == len(frames)

@@ -510,3 +510,151 @@ def test_open_writer_routes_keywords_and_names_unknown_formats() -> None:
         open_writer(io.BytesIO(), "pcap", 1, name="eth0")
     with pytest.raises(EncodeError, match="nanoseconds"):
         open_writer(io.BytesIO(), "pcapng", 1, nanoseconds=True)
+
+
+# -- write_from: packets where they lie in one buffer ---------------------------------------
+
+def _laid_out(n: int, length: int | None, step: int = 144, data_at: int = 82,
+              nsec: object = None) -> tuple[bytearray, range, range]:
+    """``n`` packets at ``step`` apart: a 16-byte stamp at +4, the data at ``data_at``
+    (``length`` None: lengths vary)."""
+    buf = bytearray(64 + n * step + 300)
+    for i in range(n):
+        o = 64 + i * step
+        cap = length if length is not None else 20 + i % 40
+        ns = (i * 1_000_003) % 10**9 if nsec is None else nsec(i)  # type: ignore[operator]
+        struct.pack_into("=IIII", buf, o + 4, 1_700_000_000 + i // 500, ns, cap, cap + i % 3)
+        buf[o + data_at:o + data_at + cap] = bytes((i * 7 + j) & 0xFF for j in range(cap))
+    return buf, range(68, 68 + n * step, step), range(64 + data_at, 64 + data_at + n * step, step)
+
+
+def _one_by_one(w: PcapWriter | PcapngWriter, buf: bytearray, heads: range, datas: range,
+                direction: bytes | None = None) -> None:
+    for i, (h, d) in enumerate(zip(heads, datas, strict=True)):
+        sec, ns, cap, wirelen = struct.unpack_from("=IIII", buf, h)
+        if isinstance(w, PcapngWriter):
+            w.write(buf[d:d + cap], sec * 10**9 + ns, wirelen,
+                    direction=None if direction is None else direction[i])
+        else:
+            w.write(buf[d:d + cap], sec * 10**9 + ns, wirelen)
+
+
+@pytest.mark.parametrize("length", [60, 61, 62, 0, 1, 256, 300, None])
+@pytest.mark.parametrize("bufsize", [4096, 1 << 20])
+def test_pcap_write_from_matches_write(length: int | None, bufsize: int) -> None:
+    n = 1200
+    buf, heads, datas = _laid_out(n, length, step=144 if (length or 0) <= 62 else 448)
+    a, b = io.BytesIO(), io.BytesIO()
+    with PcapWriter(a, 1, bufsize=bufsize) as wa, PcapWriter(b, 1, bufsize=bufsize) as wb:
+        assert wa.write_from(buf, heads, datas) == n and wa.packets == n
+        _one_by_one(wb, buf, heads, datas)
+    assert a.getvalue() == b.getvalue()
+
+
+@pytest.mark.parametrize("with_direction", [False, True])
+@pytest.mark.parametrize("length", [60, 61, 63, 0, None])
+def test_pcapng_write_from_matches_write(length: int | None, with_direction: bool) -> None:
+    n = 900
+    buf, heads, datas = _laid_out(n, length)
+    dirs = bytes((i * 5) % 3 for i in range(n)) if with_direction else None
+    a, b = io.BytesIO(), io.BytesIO()
+    with PcapngWriter(a, bufsize=4096) as wa, PcapngWriter(b, bufsize=4096) as wb:
+        wa.add_interface(1)
+        wb.add_interface(1)
+        assert wa.write_from(buf, heads, datas, direction=dirs) == n
+        _one_by_one(wb, buf, heads, datas, dirs)
+    assert a.getvalue() == b.getvalue()
+
+
+def test_write_from_careful_cases_match_write() -> None:
+    """A snaplen cut, a nanosecond field of 10**9 or more, stamps on both sides of a
+    2**32 ns window, microsecond pcap, offsets as lists: the same bytes as write()."""
+    cases: list[tuple[dict[str, object], object]] = [
+        ({"snaplen": 50}, None), ({"nanoseconds": False}, None),
+        ({}, lambda i: 10**9 + i if i == 7 else i)]
+    for kw, nsec in cases:
+        buf, heads, datas = _laid_out(40, 60, nsec=nsec)
+        a, b = io.BytesIO(), io.BytesIO()
+        with PcapWriter(a, 1, **kw) as wa, PcapWriter(b, 1, **kw) as wb:  # type: ignore[arg-type]
+            wa.write_from(buf, list(heads), datas)
+            wa.write_from(buf, heads, datas)
+            _one_by_one(wb, buf, heads, datas)
+            _one_by_one(wb, buf, heads, datas)
+        assert a.getvalue() == b.getvalue(), kw
+    # pcapng: 1_700_000_004.294967 s is a 2**32 ns window edge, crossed within the batch
+    edge = (1_700_000_000 * 10**9 >> 32) + 1 << 32
+    buf, heads, datas = _laid_out(30, 60)
+    for i, h in enumerate(heads):
+        ts = edge - 15 + i
+        struct.pack_into("=II", buf, h, ts // 10**9, ts % 10**9)
+    a, b = io.BytesIO(), io.BytesIO()
+    with PcapngWriter(a) as wa, PcapngWriter(b) as wb:
+        for w in (wa, wb):
+            w.add_interface(1, 40)
+            w.add_interface(1, tsresol=6)
+        wa.write_from(buf, heads, datas)
+        wa.write_from(buf, heads, datas, 1)
+        _one_by_one(wb, buf, heads, datas)
+        for h, d in zip(heads, datas, strict=True):
+            sec, ns, cap, wirelen = struct.unpack_from("=IIII", buf, h)
+            wb.write(buf[d:d + cap], sec * 10**9 + ns, wirelen, 1)
+    assert a.getvalue() == b.getvalue()
+
+
+def test_write_from_refuses_what_lies_outside_the_buffer() -> None:
+    buf, heads, datas = _laid_out(10, 60)
+    w = PcapWriter(io.BytesIO(), 1)
+    with pytest.raises(EncodeError, match="data offsets"):
+        w.write_from(buf, heads, datas[:5])
+    with pytest.raises(EncodeError, match="outside the buffer"):
+        w.write_from(buf, [len(buf) - 8], [0])
+    with pytest.raises(EncodeError, match="reach outside"):
+        w.write_from(buf, [heads[0]], [len(buf) - 10])
+    g = PcapngWriter(io.BytesIO())
+    g.add_interface(1)
+    with pytest.raises(EncodeError, match="direction 3"):
+        g.write_from(buf, heads, datas, direction=bytes([1] * 9 + [3]))
+    with pytest.raises(EncodeError, match="directions"):
+        g.write_from(buf, heads, datas, direction=b"\1")
+    with pytest.raises(EncodeError, match="interface 2"):
+        g.write_from(buf, heads, datas, 2)
+    assert w.write_from(buf, [], []) == 0 and w.packets == 0
+
+
+def test_write_from_assembles_equal_frames_without_a_per_packet_path(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import netring.pcap.writer as writer_module
+
+    def refuse(*a: object) -> None:
+        raise AssertionError("the per-packet path was taken")
+
+    monkeypatch.setattr(writer_module, "_tuples_from", refuse)
+    buf, heads, datas = _laid_out(3000, 60)
+    w = PcapWriter(io.BytesIO(), 1)
+    assert w.write_from(buf, heads, datas) == 3000
+    g = PcapngWriter(io.BytesIO())
+    g.add_interface(1)
+    buf, heads, datas = _laid_out(1000, 60)  # 2 s: one 2**32 ns window
+    assert g.write_from(buf, heads, datas, direction=bytes(1000)) == 1000
+    with pytest.raises(AssertionError):  # lengths vary: the careful way
+        w.write_from(*_laid_out(10, None))
+
+
+def test_pcapng_write_from_stamps_out_of_order_across_seconds() -> None:
+    """Lower stamp words computed for a whole batch at once: seconds and nanoseconds
+    in any order (the smallest not first), within one 2**32 ns window."""
+    import random
+
+    rnd = random.Random(7)
+    window = (1_700_000_000 * 10**9 >> 32) + 2 << 32  # a window start, in ns
+    buf, heads, datas = _laid_out(700, 60)
+    for h in heads:
+        ts = window + rnd.randrange(0, (1 << 32) - 1)
+        struct.pack_into("=II", buf, h, ts // 10**9, ts % 10**9)
+    a, b = io.BytesIO(), io.BytesIO()
+    with PcapngWriter(a) as wa, PcapngWriter(b) as wb:
+        wa.add_interface(1)
+        wb.add_interface(1)
+        wa.write_from(buf, heads, datas)
+        _one_by_one(wb, buf, heads, datas)
+    assert a.getvalue() == b.getvalue()

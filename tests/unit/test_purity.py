@@ -13,7 +13,7 @@ FORBIDDEN = {"socket", "mmap", "os", "ctypes", "select", "selectors", "fcntl", "
 # Purity is a matter of location: every module under these packages is pure except
 # those in an edge module or folder (``edge.py``, ``edge_*.py``, ``edge/``).
 PURE_PACKAGES = ("codec", "nlmmap", "packet", "pcap", "subsystems")
-PURE_MODULES = ("errors.py", "conn.py")
+PURE_MODULES = ("errors.py", "conn.py", "strided.py")
 
 
 def _is_edge(rel: pathlib.PurePath) -> bool:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["register", "BENCHMARKS"]
 
 #: the harnesses in netring.tools.bench (a test checks the list against the package)
-BENCHMARKS = ("codec", "dump", "queue", "recvmmsg", "ring")
+BENCHMARKS = ("capture", "codec", "dump", "queue", "recvmmsg", "ring")
 
 
 def _available() -> list[str]:
@@ -24,7 +24,7 @@ def _available() -> list[str]:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("bench", help="run a side-by-side benchmark (ring, dump, codec, recvmmsg, queue)")
+    p = sub.add_parser("bench", help="run a side-by-side benchmark (capture, ring, dump, codec, recvmmsg, queue)")
     p.add_argument("name", help="benchmark name: " + ", ".join(_available()))
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
     p.add_argument("--quick", action="store_true", help="smaller sizes, for a fast look")

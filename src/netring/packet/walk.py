@@ -457,6 +457,8 @@ def _views_at(pkt: Packet, offsets: Iterable[int]) -> Iterator[Packet]:
         yield pkt
 
 
+_SLICE_LAYOUTS = 4  # block layouts whose slices Block.datas() keeps
+
 #: tpacket3_hdr fields by 32-bit word (Block.column)
 _COLUMNS = {"sec": 1, "nsec": 2, "snaplen": 3, "wirelen": 4, "status": 5, "rxhash": 7,
             "vlan_tci": 8}
@@ -526,6 +528,66 @@ class Block:
     def offsets(self) -> list[int]:
         """The buffer offsets of the packet headers (checked as iteration checks them)."""
         return [p._off for p in self]
+
+    def layout(self, count: int | None = None) -> tuple[range, int, int] | None:
+        """``(header offsets, tp_mac, largest tp_snaplen)`` of the first ``count``
+        packets (default all) when they share one stride and one ``tp_mac`` and every
+        captured length fits the ring's snaplen and the block; else ``None``.
+
+        Each field is checked for every packet in C (strided memoryviews); such a
+        block's packets can be handed on as ranges (see :mod:`netring.packet.capfile`).
+        """
+        if self.released:
+            raise RingError(f"block {self.index} was released; its packets are gone")
+        wk = self._walker
+        n = self.num_pkts if count is None else min(count, self.num_pkts)
+        offs = wk.uniform_offsets(self._first, self.num_pkts, self._end)
+        if offs is None or n < 2:
+            return None
+        offs = offs[:n]
+        first, last, step = offs.start, offs[-1], offs.step
+        macs = wk.halves[(first >> 1) + 12:(last >> 1) + 13:step >> 1]  # tp_mac
+        mac: int = macs[0]
+        if macs.tobytes() != macs[0:1].tobytes() * n:
+            return None
+        snaps = wk.words[(first >> 2) + 3:(last >> 2) + 4:step >> 2]  # tp_snaplen
+        snap: int = snaps[0]
+        if snaps.tobytes() != snaps[0:1].tobytes() * n:  # lengths differ: the largest
+            snap = max(snaps)
+        if snap > wk.packet._cap or last + mac + snap > self._end:
+            return None
+        return offs, mac, snap
+
+    def datas(self) -> Iterator[memoryview]:
+        """Every packet's captured bytes (``pkt.data``), in order, as zero-copy views
+        valid until the block is released.
+
+        For a block of one stride, one ``tp_mac`` and one captured length (a flood of
+        equal frames) the views are cut in C (``map`` over slice objects made once per
+        layout and kept for the blocks that share it), no Python code per packet; any
+        other block goes through the reused view.
+        """
+        lay = self.layout()
+        if lay is not None:
+            offs, mac, snap = lay
+            w = self._walker.words
+            n = len(offs)
+            snaps = w[(offs.start >> 2) + 3:(offs[-1] >> 2) + 4:offs.step >> 2]
+            if snaps.tobytes() == _u32.pack(snap) * n:
+                wk = self._walker
+                rel = offs.start - self.offset + mac  # from the block's start
+                key = (rel, offs.step, n, snap)
+                slices = wk._slices.get(key)
+                if slices is None:  # blocks of a flood share their layout: cut once
+                    step = offs.step
+                    slices = list(map(slice, range(rel, rel + n * step, step),
+                                      range(rel + snap, rel + snap + n * step, step)))
+                    if len(wk._slices) >= _SLICE_LAYOUTS:
+                        wk._slices.clear()
+                    wk._slices[key] = slices
+                view = wk.bytes[self.offset:self._end]
+                return map(view.__getitem__, slices)
+        return (p.data for p in self)
 
     def column(self, field: str) -> memoryview | list[int]:
         """One 32-bit header field of every packet, in order, without a per-packet view.
@@ -715,6 +777,9 @@ class V3Walker(_Walker):
         # at most one packet per 8-aligned tpacket3_hdr + sockaddr_ll in a block
         self._max_pkts = (geometry.block_size - self._first_min) // 72 + 1
         self.frozen_seen = 0
+        # Block.datas(): slice objects per block layout (first packet, stride, count,
+        # length), relative to the block, reused for every block laid out alike
+        self._slices: dict[tuple[int, int, int, int], list[slice]] = {}
 
     def ready(self) -> bool:
         """True when the block at the cursor belongs to user space."""

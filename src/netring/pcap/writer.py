@@ -30,6 +30,20 @@ interface statistics blocks in the order written::
 headers and data once per quarter buffer (fewer operations per packet than a
 copy into the buffer); it holds the callers' data objects until then.
 
+``write_from`` takes packets where they already lie in one buffer: at each
+offset in ``heads`` a pcap nanosecond record header (four host-order u32:
+seconds, nanoseconds, captured length, wire length), at the matching offset in
+``datas`` the captured bytes.  When both are ranges of one step and every
+packet has the same captured length (a flood of equal frames in a capture
+ring's block), the records are assembled in the writer's buffer by strided
+memoryview copies, a few per field for a whole batch, so no Python code runs
+per packet (pcapng's 64-bit stamps are computed for the batch at once, with
+big-integer arithmetic on the columns)::
+
+    source  | h | . . | data |  | h | . . | data |  ...    h, data every S bytes
+              |        |             |        |
+    buffer  | h | data | h | data | ...                    records of R = 16 + len
+
 Files are written in host byte order.  The file object must consume the
 memoryview it is given before ``write`` returns (every ordinary file object
 does: ``FileIO``, ``BufferedWriter``, ``BytesIO``, gzip and the like); the
@@ -39,9 +53,11 @@ writer reuses the buffer afterwards.  Neither writer opens or closes files.
 from __future__ import annotations
 
 import struct
+import sys
 
 from ..codec.structs import s64, u32, u64
 from ..errors import EncodeError
+from ..strided import copy_strided, fill_repeated
 from .format import (
     PCAP_MAGIC_NS,
     PCAP_MAGIC_US,
@@ -104,6 +120,7 @@ __all__ = [
     "make_verdict",
     "DEFAULT_SNAPLEN",
     "DEFAULT_BUFSIZE",
+    "STRIDED_MAX",
 ]
 
 DEFAULT_SNAPLEN = 262144  # tcpdump's and dumpcap's default (MAXIMUM_SNAPLEN)
@@ -433,15 +450,186 @@ class PcapWriter(_BufferedWriter):
                 return count
 
 
+    def write_from(self, buf: ReadableBuffer, heads: Sequence[int], datas: Sequence[int]) -> int:
+        """Append packets that lie in ``buf``; returns how many.
+
+        At each offset in ``heads`` are 16 bytes of a nanosecond pcap record
+        header: seconds, nanoseconds, captured length and wire length, host-order
+        u32 (the fields ``tp_sec`` .. ``tp_len`` of a ``tpacket3_hdr`` are laid out
+        so); the captured bytes start at the matching offset in ``datas``.  The
+        file gets what :meth:`write` would make of each ``(data, sec * 10**9 +
+        nsec, wirelen)``.
+
+        When ``heads`` and ``datas`` are ranges of one step and every captured
+        length is the same (at most :data:`STRIDED_MAX`, within the snaplen, every
+        nanosecond field below 10**9), the records are assembled by strided copies
+        straight from ``buf``: the fast path for a block of equal frames.  Anything
+        else goes through :meth:`write_many`.  ``buf`` is read before this returns.
+
+        Raises:
+            EncodeError: lengths of ``heads`` and ``datas`` differ, or an offset or a
+                captured length reaches outside ``buf``.
+        """
+        mv = _byte_view(buf)
+        n = _check_lengths(heads, datas)
+        if not n:
+            return 0
+        layout = _strided_layout(mv, heads, datas, n) if self.nanoseconds else None
+        if layout is not None:
+            h0, d0, step, length = layout
+            if length <= self.snaplen and _u32_max(mv, h0 + 4, step, n, _NS_PER_S - 1):
+                return self._write_strided(mv, h0, d0, step, length, n)
+        return self.write_many(_tuples_from(mv, heads, datas))
+
+    def _write_strided(self, mv: memoryview, h0: int, d0: int, step: int, length: int,
+                       n: int) -> int:
+        self._usable()
+        rec = _REC + length
+        per = len(self._buf) // rec
+        done = 0
+        while done < n:
+            m = min(per, n - done)
+            if self._off + m * rec > self._limit:
+                self._drain()
+            off = self._off
+            region = self._view[off:off + m * rec]
+            copy_strided(region, 0, rec, mv, h0 + done * step, step, _REC, m)
+            copy_strided(region, _REC, rec, mv, d0 + done * step, step, length, m)
+            self._off = off + m * rec
+            self.packets += m
+            done += m
+        return n
+
 def _not_bytes(data: object) -> EncodeError:
     return EncodeError(f"packet data must be flat buffers of bytes, not {data!r:.60}")
 
+
+_TOP = 3 if sys.byteorder == "little" else 0  # the most significant byte of a host u32
+
+
+def _u32_max(mv: memoryview, start: int, step: int, n: int, bound: int) -> bool:
+    """True when every u32 at ``start + i * step`` (``i < n``) is at most ``bound``.
+
+    The most significant bytes are looked at first (one strided copy, small ints):
+    when even the largest of them keeps every value within ``bound`` nothing else is
+    read; otherwise the words themselves are compared.
+    """
+    top = max(mv[start + _TOP:start + _TOP + (n - 1) * step + 1:step].tobytes())
+    if (top + 1 << 24) - 1 <= bound:
+        return True
+    return max(_u32_column(mv, start, step, n)) <= bound
+
+
+_REPUNITS: dict[int, int] = {}  # n -> sum of 2**(32 i) for i < n (a 1 in every u32 lane)
+
+
+def _low_words(mv: memoryview, h0: int, step: int, n: int) -> tuple[int, bytes] | None:
+    """The upper 32 bits shared by every stamp ``sec * 10**9 + nsec`` (ns) of the record
+    headers at ``h0 + i * step``, and the lower words as host-order u32 bytes; ``None``
+    when the stamps do not share them.
+
+    The arithmetic runs on the columns read as one big integer each (``int.from_bytes``:
+    lane ``i`` is bits ``32 i`` ..): adding a constant to every lane, or scaling every
+    lane, is one big-integer operation in C, exact as long as no lane leaves 0 ..
+    2**32 - 1, which the bound checked first guarantees.
+    """
+    secs = _u32_column(mv, h0, step, n)
+    sec_bytes = secs.tobytes()
+    if sec_bytes == sec_bytes[:4] * n:
+        smin = smax = secs[0]
+    else:
+        smin, smax = min(secs), max(secs)
+    base = smin * _NS_PER_S
+    hi_ns = base >> 32 << 32
+    offset = base - hi_ns  # added to every lane
+    room = _U32_MAX - (smax - smin) * _NS_PER_S - offset  # the largest nanoseconds that fit
+    if room < 0 or not _u32_max(mv, h0 + 4, step, n, room):
+        return None  # a 2**32 ns window boundary (about 4.3 s) lies between the stamps
+    ones = _REPUNITS.get(n)
+    if ones is None:
+        ones = int.from_bytes(b"\1\0\0\0" * n, "little")
+        if len(_REPUNITS) < 64:
+            _REPUNITS[n] = ones
+    order = sys.byteorder
+    lanes = int.from_bytes(_u32_column(mv, h0 + 4, step, n).tobytes(), order) + offset * ones
+    if smax != smin:
+        lanes += (int.from_bytes(sec_bytes, order) - smin * ones) * _NS_PER_S
+    return hi_ns >> 32, lanes.to_bytes(4 * n, order)
+
+
+def _check_lengths(heads: Sequence[int], datas: Sequence[int]) -> int:
+    n = len(heads)
+    if len(datas) != n:
+        raise EncodeError(f"{n} header offsets but {len(datas)} data offsets")
+    return n
+
+
+def _tuples_from(mv: memoryview, heads: Sequence[int], datas: Sequence[int]
+                 ) -> list[PacketTuple]:
+    """``write_from``'s packets as ``(data, ts_ns, wirelen)``, every offset checked."""
+    size = len(mv)
+    unpack = pcap_record_header.unpack_from
+    out: list[PacketTuple] = []
+    ap = out.append
+    for h, d in zip(heads, datas, strict=True):
+        if not 0 <= h <= size - _REC:
+            raise EncodeError(f"a record header at offset {h} is outside the buffer of "
+                              f"{size} bytes")
+        sec, frac, cap, wirelen = unpack(mv, h)
+        if not 0 <= d <= size - cap:
+            raise EncodeError(f"{cap} captured bytes at offset {d} reach outside the buffer "
+                              f"of {size} bytes")
+        ap((mv[d:d + cap], sec * _NS_PER_S + frac, wirelen))
+    return out
 
 _pack_record = pcap_record_header.pack_into
 _pack_record_bytes = pcap_record_header.pack
 _pack_epb = pcapng_epb.pack_into
 _pack_epb_bytes = pcapng_epb.pack
 _TAILS_CACHED = 4096  # distinct packet lengths whose EPB tail is kept
+_LITTLE = sys.byteorder == "little"
+#: longest captured length the strided path assembles (each byte costs a share of
+#: a strided copy per packet; above this a slice per packet is cheaper)
+STRIDED_MAX = 256
+_DIRECTION_VALUES = bytes(sorted(int(d) for d in PCAPNG_EPB_DIRECTION))
+
+
+def _byte_view(buf: ReadableBuffer) -> memoryview:
+    mv = memoryview(buf)
+    if mv.ndim != 1 or mv.itemsize != 1 or not mv.c_contiguous:
+        try:
+            mv = mv.cast("B")
+        except TypeError:
+            raise _not_bytes(buf) from None
+    return mv
+
+
+def _u32_column(mv: memoryview, start: int, step: int, n: int) -> memoryview:
+    """The u32 at ``start + i * step`` for ``i < n`` as a strided memoryview (``step % 4 == 0``)."""
+    return mv[start:start + (n - 1) * step + 4].cast("I")[::step >> 2]
+
+
+def _strided_layout(mv: memoryview, heads: object, datas: object, n: int
+                    ) -> tuple[int, int, int, int] | None:
+    """``(first head, first data, step, captured length)`` when ``heads`` and ``datas``
+    are ranges of one positive step (a multiple of 4) and every packet has the same
+    captured length, all inside ``mv``; else ``None`` (the per-packet path)."""
+    if not (isinstance(heads, range) and isinstance(datas, range)):
+        return None
+    step = heads.step
+    if datas.step != step or step <= 0 or step & 3:
+        return None
+    h0, d0 = heads.start, datas.start
+    size = len(mv)
+    if h0 < 0 or d0 < 0 or heads[-1] + _REC > size:
+        return None
+    caps = _u32_column(mv, h0 + 8, step, n)
+    length: int = caps[0]
+    if length > STRIDED_MAX or datas[-1] + length > size:
+        return None
+    if caps.tobytes() != u32.pack(length) * n:
+        return None
+    return h0, d0, step, length
 
 
 class _Interface:
@@ -834,6 +1022,86 @@ class PcapngWriter(_BufferedWriter):
                 count += 1
             if not more:
                 return count
+
+
+    def write_from(self, buf: ReadableBuffer, heads: Sequence[int], datas: Sequence[int],
+                   interface: int = 0, *, direction: ReadableBuffer | None = None) -> int:
+        """Append packets that lie in ``buf`` as enhanced packet blocks; returns how many.
+
+        ``heads`` and ``datas`` as for :meth:`PcapWriter.write_from` (16 bytes of
+        seconds, nanoseconds, captured and wire length at each head).
+        ``direction``: one :class:`PCAPNG_EPB_DIRECTION` value per packet, each
+        written as its block's epb_flags (as ``write(..., direction=d)``); ``None``:
+        no options.  The file gets what :meth:`write` would make of each packet.
+
+        When the layout is strided with one captured length (see
+        :meth:`PcapWriter.write_from`), the interface is in nanoseconds and the
+        stamps share their upper 32 bits, the blocks are assembled by strided
+        copies, and the lower stamp words of the whole batch are computed at once
+        (the columns read as big integers, see ``_low_words``).
+        """
+        mv = _byte_view(buf)
+        n = _check_lengths(heads, datas)
+        self._iface(interface)
+        dirs: memoryview | None = None
+        if direction is not None:
+            dirs = _byte_view(direction)
+            if len(dirs) != n:
+                raise EncodeError(f"{n} packets but {len(dirs)} directions")
+            bad = dirs.tobytes().translate(None, _DIRECTION_VALUES)
+            if bad:
+                raise EncodeError(f"direction {bad[0]} is not 0, 1 or 2")
+        if not n:
+            return 0
+        layout = _strided_layout(mv, heads, datas, n)
+        if layout is not None and layout[3] <= self._snaps[interface]:
+            h0, d0, step, length = layout
+            stamps = _low_words(mv, h0, step, n)
+            if stamps is not None:
+                hi, lows = stamps
+                return self._write_strided(mv, h0, d0, step, length, n, interface, hi, lows,
+                                           dirs)
+        if dirs is None:
+            return self.write_many(_tuples_from(mv, heads, datas), interface)
+        write = self.write
+        for (data, ts_ns, wirelen), d in zip(_tuples_from(mv, heads, datas), dirs, strict=True):
+            write(data, ts_ns, wirelen, interface, direction=d)
+        return n
+
+    def _write_strided(self, mv: memoryview, h0: int, d0: int, step: int, length: int, n: int,
+                       interface: int, hi: int, lows: bytes, dirs: memoryview | None
+                       ) -> int:
+        self._usable()
+        pad = -length & 3
+        rec = (_EPB_FIXED if dirs is None else _EPB_FLAGS_FIXED) + length + pad
+        head = pcapng_epb.pack(_EPB_BLOCK, rec, interface, hi, 0, length, 0)
+        if dirs is None:
+            tail = _ZEROS[pad] + pcapng_block_trailer.pack(rec)
+        else:
+            tail = (_ZEROS[pad] + pcapng_option_header.pack(PCAPNG_EPB_OPT.FLAGS, u32.size)
+                    + u32.pack(0) + _ENDOFOPT + pcapng_block_trailer.pack(rec))
+        template = head + bytes(length) + tail
+        flag_at = _EPB_HEAD + length + pad + pcapng_option_header.size + (0 if _LITTLE else 3)
+        low_bytes = memoryview(lows)
+        per = len(self._buf) // rec
+        done = 0
+        while done < n:
+            m = min(per, n - done)
+            if self._off + m * rec > self._limit:
+                self._drain()
+            off = self._off
+            region = self._view[off:off + m * rec]
+            fill_repeated(region, template, m)
+            # ts low word, then captured and wire length (the head's last 8 bytes), the data
+            copy_strided(region, 16, rec, low_bytes, done * 4, 4, 4, m)
+            copy_strided(region, 20, rec, mv, h0 + 8 + done * step, step, 8, m)
+            copy_strided(region, _EPB_HEAD, rec, mv, d0 + done * step, step, length, m)
+            if dirs is not None:
+                copy_strided(region, flag_at, rec, dirs, done, 1, 1, m)
+            self._off = off + m * rec
+            self.packets += m
+            done += m
+        return n
 
     def _tail(self, n: int) -> bytes:
         """The padding and trailing length of an option-less EPB of ``n`` data bytes."""

@@ -36,6 +36,7 @@ from typing import Any
 
 from ..._sys.poll import deadline_after, ms_left
 from ...errors import EncodeError, NetringError, NotSupportedError, RingError
+from ...strided import copy_strided, set_strided
 from ..constants import ETH_P, PACKET, SOL_PACKET, TP_STATUS_TX, TPACKET_VERSION
 from ..geometry import Geometry
 from ..structs import LONG_SIZE
@@ -47,6 +48,12 @@ _AVAILABLE = int(TP_STATUS_TX.AVAILABLE)
 _SEND_REQUEST = int(TP_STATUS_TX.SEND_REQUEST)
 _WRONG_FORMAT = int(TP_STATUS_TX.WRONG_FORMAT)
 _OWNED = _SEND_REQUEST | int(TP_STATUS_TX.SENDING)
+assert _OWNED | _WRONG_FORMAT < 0x100  # bits of the status word's lowest byte
+#: the lowest status byte values of a free slot (translate deletes them; what is left is not)
+_FREE_LOW = bytes(v for v in range(256) if not v & (_OWNED | _WRONG_FORMAT))
+_u32 = struct.Struct("=I")
+_u16 = struct.Struct("=H")
+_SEND_REQUEST_WORD = _u32.pack(_SEND_REQUEST)
 _LITTLE = sys.byteorder == "little"
 
 # (status word, tp_len word, tp_mac half-word, tp_net half-word) per version, in units of
@@ -137,6 +144,9 @@ class TxRing:
             self._h = mv.cast("H")
             self._offs = g.offsets()
             self._n = g.frame_nr
+            # slots one frame_size apart through the whole ring: runs of equal frames
+            # can be written with strided copies
+            self._uniform = self._offs == [k * g.frame_size for k in range(g.frame_nr)]
             sw, lw, mh, nh = _FIELDS[TPACKET_VERSION(kver)]
             if kver == TPACKET_VERSION.V1 and not _LITTLE and LONG_SIZE == 8:
                 sw = 1
@@ -239,11 +249,76 @@ class TxRing:
         ``POLLOUT`` with the deadline ``timeout``, ``None``: forever): frames are
         never dropped; at the deadline the count handed over so far is returned.
 
+        A list or tuple of frames of one length goes in runs: each run's frames
+        are joined once and copied into consecutive slots with strided copies
+        (the data, ``tp_len``, then the status words), a few C loops per run
+        instead of Python code per frame.
+
         Raises:
             EncodeError: a frame longer than a slot holds (``max_len``).
             NetringError: the kernel refused a frame (without ``loss=True``).
         """
         deadline = deadline_after(timeout)
+        per_kick = batch or max(1, self._n // 4)
+        if isinstance(frames, (list, tuple)) and self._uniform:
+            done = self._send_runs(frames, deadline, per_kick)
+        else:
+            done = self._send_each(frames, deadline, per_kick)
+        self.frames_sent += done
+        return done
+
+    def _send_runs(self, frames: Sequence[Any], deadline: float | None, per_kick: int) -> int:
+        """Runs of equal-length frames into consecutive free slots (no wrap within a run)."""
+        b = self._b
+        n = self._n
+        fs = self.geometry.frame_size
+        sw, lw = self._sw, self._lw
+        data_off = self.offset
+        total = len(frames)
+        done = since = 0
+        while done < total:
+            i = self.cursor
+            m = min(total - done, n - i, per_kick - since)
+            run = frames[done:done + m]
+            length = len(run[0])
+            if length > self.max_len or min(map(len, run)) != max(map(len, run)):
+                k = self._send_each(run, deadline, per_kick)  # checks and names the frame
+                done += k
+                if k < m:
+                    return done
+                since = 0
+                continue
+            last = i + m - 1
+            if self._status(last) & _OWNED and not self._wait_slot(last, deadline):
+                return done
+            lo = 4 * sw + (0 if _LITTLE else 3)  # the status word's lowest byte
+            status = b[i * fs + lo:last * fs + lo + 1:fs].tobytes()
+            if status.translate(None, _FREE_LOW):  # a slot still the kernel's, or refused
+                k = self._send_each(run, deadline, per_kick)
+                done += k
+                if k < m:
+                    return done
+                since = 0
+                continue
+            base = i * fs
+            copy_strided(b, base + data_off, fs, memoryview(b"".join(run)), 0, length, length, m)
+            set_strided(b, base + 4 * lw, fs, _u32.pack(length), m)
+            if self.has_off:
+                set_strided(b, base + 2 * self._offh, fs, _u16.pack(data_off), m)
+            # the status words last: each frame is the kernel's from here
+            set_strided(b, base + 4 * sw, fs, _SEND_REQUEST_WORD, m)
+            self.cursor = i + m if i + m < n else 0
+            done += m
+            since += m
+            if since >= per_kick:
+                self._kick()
+                since = 0
+        if since:
+            self._kick()
+        return done
+
+    def _send_each(self, frames: Iterable[Any], deadline: float | None, per_kick: int) -> int:
+        """Frame by frame: copy, ``tp_len``, status; waits for each slot the kernel holds."""
         b = self._b
         w = self._w
         h = self._h
@@ -253,7 +328,6 @@ class TxRing:
         data_off = self.offset
         has_off = self.has_off
         max_len = self.max_len
-        per_kick = batch or max(1, n // 4)
         i = self.cursor
         done = 0
         since = 0
@@ -280,7 +354,6 @@ class TxRing:
                 since = 0
         if since:
             self._kick()
-        self.frames_sent += done
         return done
 
     def pending(self) -> int:
@@ -328,10 +401,19 @@ class TxRing:
 class MmsgSender:
     """Frames sent with ``sendmmsg`` (one datagram each), the TX ring's fallback.
 
+    Frames of at most :attr:`SLOT` bytes are copied into one reused area of
+    :attr:`SLOTS` slots (equal frames with strided copies, others one slice
+    assignment each) and sent from its prebuilt headers
+    (:class:`netring._sys.MMsgBatch`), so a call costs no per-frame ctypes work;
+    longer frames go through :meth:`PacketSocket.send_many`.
+
     Args:
         source: interface name or bound :class:`PacketSocket`.
         qdisc_bypass: ``PACKET_QDISC_BYPASS`` on the socket.
     """
+
+    SLOT = 2048
+    SLOTS = 1024
 
     def __init__(self, source: str | PacketSocket, *, netns: str | None = None,
                  qdisc_bypass: bool = False, protocol: int = ETH_P.ALL) -> None:
@@ -342,22 +424,77 @@ class MmsgSender:
         if qdisc_bypass:
             self.sock.set_int(PACKET.QDISC_BYPASS, 1)
         self.frames_sent = 0
+        self._batch: Any = None
+        self._area: memoryview | None = None
 
     def fileno(self) -> int:
         return self.sock.fileno()
 
     def send(self, frames: Iterable[Any], timeout: float | None = None, *,
              batch: int | None = None) -> int:
-        """Send ``frames``; returns how many went (``timeout`` is accepted for symmetry)."""
+        """Send ``frames``; returns how many went (``timeout`` is accepted for symmetry).
+
+        ``ENOBUFS`` (the device queue is full) waits a millisecond and retries,
+        up to a thousand times, as :meth:`PacketSocket.send_many` does.
+        """
         seq: Sequence[Any] = frames if isinstance(frames, Sequence) else list(frames)
-        n = self.sock.send_many(seq)
+        if not seq:
+            return 0
+        if max(map(len, seq)) > self.SLOT:
+            n = self.sock.send_many(seq)
+        else:
+            n = self._send_slots(seq)
         self.frames_sent += n
         return n
+
+    def _send_slots(self, seq: Sequence[Any]) -> int:
+        from ..._sys import MMsgBatch
+
+        area = self._area
+        if self._batch is None or area is None:
+            area = self._area = memoryview(bytearray(self.SLOT * self.SLOTS))
+            self._batch = MMsgBatch([area[i * self.SLOT:(i + 1) * self.SLOT]
+                                     for i in range(self.SLOTS)], name=False, control=0)
+        fd = self.sock.fileno()
+        dest = self.sock._dest()
+        slot = self.SLOT
+        sent = 0
+        while sent < len(seq):
+            chunk = seq[sent:sent + self.SLOTS]
+            k = len(chunk)
+            lengths = list(map(len, chunk))
+            length = lengths[0]
+            if min(lengths) == max(lengths):
+                copy_strided(area, 0, slot, memoryview(b"".join(chunk)), 0, length, length, k)
+            else:
+                for i, f in enumerate(chunk):
+                    area[i * slot:i * slot + lengths[i]] = f
+            done = 0
+            tries = 0
+            while done < k:
+                try:
+                    if done:  # a short send: the rest one by one, in order
+                        r = self.sock.send_many(chunk[done:])
+                    else:
+                        r = self._batch.send(fd, lengths, k, name=dest)
+                except OSError as exc:
+                    if exc.errno == _errno.ENOBUFS and tries < 1000:
+                        tries += 1
+                        time.sleep(0.001)  # the device queue is full: let it drain
+                        continue
+                    raise
+                done += r
+            sent += k
+        return sent
 
     def flush(self, timeout: float | None = None) -> bool:
         return True
 
     def close(self) -> None:
+        if self._batch is not None:
+            self._batch.close()
+            self._batch = None
+        self._area = None
         if self._own:
             self.sock.close()
 

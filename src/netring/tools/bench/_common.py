@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 __all__ = ["machine", "machine_line", "timeit", "peak_rss_kib", "print_table", "command_line",
-           "print_footer"]
+           "print_footer", "peer_venv_dir"]
 
 
 def machine() -> dict[str, Any]:
@@ -110,3 +110,11 @@ def print_table(out: TextIO | None, title: str, rows: Sequence[Sequence[str]],
     for r in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip(),
               file=out)
+
+
+def peer_venv_dir() -> str:
+    """Where the harnesses install the peers they compare with (never netring's own
+    environment): ``$XDG_CACHE_HOME/netring-bench/venv``, ``~/.cache/netring-bench/venv``
+    without it."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "netring-bench", "venv")

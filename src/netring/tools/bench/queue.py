@@ -70,7 +70,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ._common import command_line, machine, print_footer, print_table
+from ._common import command_line, machine, peer_venv_dir, print_footer, print_table
 
 __all__ = ["run", "Consumer", "CONSUMERS", "consumer_argv", "PLACEHOLDERS", "TRAFFIC_C",
            "CONSUMER_C", "RAW_PY", "NETFILTERQUEUE_PY", "FNFQUEUE_PY", "peer_venv_dir",
@@ -759,13 +759,6 @@ _PEERS = {
     "netfilterqueue": (NETFILTERQUEUE, "netfilterqueue", "libnetfilter-queue-dev"),
     "fnfqueue": (FNFQUEUE, "fnfqueue", ""),
 }
-
-
-def peer_venv_dir() -> str:
-    """Where the peers are installed: ``$XDG_CACHE_HOME/netring-bench/venv``
-    (``~/.cache/netring-bench/venv`` without it)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "netring-bench", "venv")
 
 
 def _say(text: str) -> None:
