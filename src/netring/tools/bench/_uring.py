@@ -35,7 +35,11 @@ from ...nlmmap.edge.uring import UringRing, support
 from ...nlmmap.geometry import RingGeometry
 from ..ringtraffic import send_sequence
 from ._common import command_line, machine, print_footer, print_table
-from .ring import _cpu, _dump_request, _fork, _reap, _usersock
+from ._ringkit import cpu as _cpu
+from ._ringkit import dump_request as _dump_request
+from ._ringkit import fork as _fork
+from ._ringkit import reap as _reap
+from ._ringkit import usersock as _usersock
 
 __all__ = ["section", "run"]
 

@@ -43,8 +43,7 @@ import time
 from array import array
 from typing import Any, TextIO
 
-from ...codec import NETLINK, NLM_F, NLMSG, Builder, iter_messages
-from ...codec.constants import SO
+from ...codec import NETLINK, NLMSG, iter_messages
 from ...codec.structs import nlmsghdr
 from ...netns import socket_in
 from ...nlmmap.edge.factory import default_geometry, open_ring, ring_support
@@ -54,9 +53,13 @@ from ...nlmmap.edge.tx import FrameSender
 from ...nlmmap.edge.user import UserRing
 from ...nlmmap.edge.writer import RingWriter
 from ...nlmmap.geometry import RingGeometry
-from ...subsystems.rtnetlink.constants import RTM
 from ..ringtraffic import send_sequence
 from ._common import command_line, machine, print_footer, print_table
+from ._ringkit import cpu as _cpu
+from ._ringkit import dump_request as _dump_request
+from ._ringkit import fork as _fork
+from ._ringkit import reap as _reap
+from ._ringkit import usersock as _usersock
 
 __all__ = ["run"]
 
@@ -67,47 +70,7 @@ SOCKET_FEEDER = "ring <- socket, feeder process"
 DIRECT = "ring <- peer writes frames (no socket)"
 
 
-def _usersock(ns: str, rcvbuf: int = 8 << 20) -> socket.socket:
-    s = socket_in(ns, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.USERSOCK)
-    s.bind((0, 0))
-    try:
-        s.setsockopt(socket.SOL_SOCKET, SO.RCVBUFFORCE, rcvbuf)
-    except OSError:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    return s  # blocking, no timeout (a timeout adds a poll per recv); run() has an alarm
-
-
-def _fork(fn: Any, *args: Any) -> int:
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            fn(*args)
-            code = 0
-        finally:
-            os._exit(code)
-    return pid
-
-
-def _reap(pid: int, timeout: float = 60.0) -> tuple[int, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        done, status, ru = os.wait4(pid, os.WNOHANG)
-        if done:
-            return status, ru
-        if time.monotonic() > deadline:
-            os.kill(pid, 9)
-            _, status, ru = os.wait4(pid, 0)
-            return status, ru
-        time.sleep(0.002)
-
-
 # -- 1. two processes ------------------------------------------------------------------
-def _cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
-
-
 def _plain(ns: str, n: int) -> tuple[float, float]:
     r = _usersock(ns)
     buf = bytearray(65536)
@@ -282,14 +245,6 @@ def _drain(ns: str, n: int) -> tuple[float, float]:
 
 
 # -- 3. route dump ------------------------------------------------------------------------
-def _dump_request() -> bytes:
-    b = Builder(64)
-    b.begin(RTM.GETROUTE, NLM_F.REQUEST | NLM_F.DUMP, seq=1)
-    b.put(bytes([socket.AF_INET]) + bytes(11))
-    b.end()
-    return b.tobytes()
-
-
 def _dump_plain(ns: str, wfd: int) -> None:
     s = socket_in(ns, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK.ROUTE)
     s.bind((0, 0))
