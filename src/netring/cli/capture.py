@@ -27,9 +27,10 @@ import sys
 import time
 
 from ..codec.types import TYPE_CHECKING
+from .args import one_line_error as _one_line_error
 
 if TYPE_CHECKING:
-    from typing import Any, NoReturn
+    from typing import Any
 
 __all__ = ["register"]
 
@@ -60,12 +61,6 @@ def _snaplen(text: str) -> int:
         raise argparse.ArgumentTypeError(f"snaplen {n}: must be 1..{_MAX_SNAPLEN} (0: the largest)")
     return n
 
-
-def _one_line_error(prog: str) -> Any:
-    def error(message: str) -> NoReturn:
-        print(f"{prog}: {message}", file=sys.stderr)
-        raise SystemExit(2)
-    return error
 
 
 def register(sub: Any) -> None:

@@ -35,12 +35,14 @@ import threading
 import time
 
 from ..codec.types import TYPE_CHECKING
+from .args import one_line_error as _one_line_error
+from .args import seconds as _seconds
 from .output import json_dumps
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from types import FrameType
-    from typing import Any, BinaryIO, NoReturn, TextIO
+    from typing import Any, BinaryIO, TextIO
 
     from ..subsystems.nfnetlink.edge.log import Log
     from ..subsystems.nfnetlink.log.message import LogMessage
@@ -92,18 +94,6 @@ def _int_range(what: str, lo: int, hi: int) -> Any:
     return parse
 
 
-def _seconds(what: str, zero: bool = False) -> Any:
-    def parse(text: str) -> float:
-        try:
-            s = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} {text!r}: not a number of seconds") from None
-        if not (s >= 0 if zero else s > 0) or s == float("inf"):
-            raise argparse.ArgumentTypeError(
-                f"{what} {text}: must be a finite number of seconds {'>=' if zero else '>'} 0")
-        return s
-    return parse
-
 
 def _size(what: str, lo: int, hi: int) -> Any:
     def parse(text: str) -> int:
@@ -119,12 +109,6 @@ def _size(what: str, lo: int, hi: int) -> Any:
         return n
     return parse
 
-
-def _one_line_error(prog: str) -> Any:
-    def error(message: str) -> NoReturn:
-        print(f"{prog}: {message}", file=sys.stderr)
-        raise SystemExit(2)
-    return error
 
 
 def register(sub: Any) -> None:

@@ -31,13 +31,15 @@ import threading
 import time
 
 from ..codec.types import TYPE_CHECKING
+from .args import one_line_error as _one_line_error
+from .args import seconds as _seconds
 from .dump import KIND_CHOICES, add_common, format_line, open_rtnl
 from .output import json_dumps
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from types import FrameType
-    from typing import Any, NoReturn
+    from typing import Any
 
     from ..subsystems.rtnetlink.edge.monitor import Event
 
@@ -72,15 +74,6 @@ def _count(text: str) -> int:
     return n
 
 
-def _seconds(text: str) -> float:
-    try:
-        s = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"timeout {text!r}: not a number of seconds") from None
-    if not s > 0 or s == float("inf"):
-        raise argparse.ArgumentTypeError(f"timeout {text}: must be a finite number of seconds > 0")
-    return s
-
 
 def _bytes(text: str) -> int:
     t = text.strip().lower()
@@ -97,12 +90,6 @@ def _bytes(text: str) -> int:
     return n
 
 
-def _one_line_error(prog: str) -> Any:
-    def error(message: str) -> NoReturn:
-        print(f"{prog}: {message}", file=sys.stderr)
-        raise SystemExit(2)
-    return error
-
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -114,7 +101,7 @@ def register(sub: Any) -> None:
                    help="a timestamp with each event (text: ip -t monitor's line; JSON: "
                         "\"timestamp\", ISO 8601 local time with microseconds and offset)")
     p.add_argument("-c", "--count", type=_count, metavar="N", help="stop after N events (N >= 1)")
-    p.add_argument("--timeout", type=_seconds, metavar="S", help="stop after S seconds (> 0)")
+    p.add_argument("--timeout", type=_seconds(), metavar="S", help="stop after S seconds (> 0)")
     p.add_argument("--rcvbuf", type=_bytes, metavar="BYTES",
                    help=f"socket receive buffer to ask for (default {_DEFAULT_RCVBUF >> 20}M "
                         "via SO_RCVBUFFORCE, or SO_RCVBUF capped by net.core.rmem_max; the "

@@ -25,11 +25,13 @@ import threading
 import time
 
 from ..codec.types import TYPE_CHECKING
+from .args import one_line_error as _one_line_error
+from .args import seconds as _seconds
 from .output import json_dumps
 
 if TYPE_CHECKING:
     from types import FrameType
-    from typing import Any, NoReturn
+    from typing import Any
 
 __all__ = ["register", "parse_queues"]
 
@@ -70,22 +72,6 @@ def _whole(name: str, lo: int, hi: int) -> Any:
     return conv
 
 
-def _seconds(text: str) -> float:
-    try:
-        s = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"timeout {text!r}: not a number of seconds") from None
-    if not s > 0 or s == float("inf"):
-        raise argparse.ArgumentTypeError(f"timeout {text}: must be a finite number of seconds > 0")
-    return s
-
-
-def _one_line_error(prog: str) -> Any:
-    def error(message: str) -> NoReturn:
-        print(f"{prog}: {message}", file=sys.stderr)
-        raise SystemExit(2)
-    return error
-
 
 def register(sub: Any) -> None:
     p = sub.add_parser("queue", help="nfnetlink_queue: give queued packets a verdict, count, "
@@ -110,7 +96,7 @@ def register(sub: Any) -> None:
                    help="write the packets to a pcapng file (with verdict, queue, packet id)")
     p.add_argument("-c", "--count", type=_whole("count", 1, 1 << 62), metavar="N",
                    help="stop after N packets (N >= 1)")
-    p.add_argument("--timeout", type=_seconds, metavar="S", help="stop after S seconds (> 0)")
+    p.add_argument("--timeout", type=_seconds(), metavar="S", help="stop after S seconds (> 0)")
     p.add_argument("--netns", metavar="NAME", help="network namespace (name or path)")
     p.add_argument("--json", action="store_true", help="one JSON object per packet on stdout")
     p.error = _one_line_error("netring queue")

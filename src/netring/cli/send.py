@@ -13,7 +13,8 @@ import sys
 import time
 
 from ..codec.types import TYPE_CHECKING
-from .capture import _one_line_error, _positive
+from .args import one_line_error as _one_line_error
+from .capture import _positive
 
 if TYPE_CHECKING:
     from typing import Any
