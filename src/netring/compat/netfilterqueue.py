@@ -103,7 +103,7 @@ from typing import Any
 
 from .._sys.poll import wait_readable
 from ..codec import NETLINK
-from ..errors import EncodeError, NetlinkError, NotSupportedError, Overrun
+from ..errors import DecodeError, EncodeError, NetlinkError, NotSupportedError, Overrun
 from ..socket import NetlinkSocket
 from ..subsystems.nfnetlink.constants import NF
 from ..subsystems.nfnetlink.edge.queue import PacketBatch, Queue
@@ -135,6 +135,9 @@ DEFAULT_SOCK_LEN = 1024 * (4016 + 780) // 2
 #: module docstring, "Verdict timing")
 DEFAULT_VERDICT_DELAY = 0.0005
 
+_ACCEPT = int(NF.ACCEPT)  # (an IntEnum member costs a class lookup each time)
+_DROP = int(NF.DROP)
+_REPEAT = int(NF.REPEAT)
 _BATCH = 64            # packets per recvmmsg
 _HEADROOM = 1024       # receive bytes beyond the copy range (headers, metadata)
 _WINDOW = 1 << 30      # never give a verdict of our own: the kernel's max_len bounds it
@@ -205,6 +208,11 @@ def _u32(value: object) -> int:
 
 # --------------------------------------------------------------------------- packets
 
+def _seconds(ns: int) -> float:
+    """A timestamp as NetfilterQueue computes it: ``tv_sec + tv_usec / 1e6``."""
+    return (ns // 1_000_000_000) + (ns % 1_000_000_000) // 1000 / 1000000.0
+
+
 # metadata kept when a packet outlives its callback: (hw_protocol, hook, mark, indev,
 # outdev, physindev, physoutdev, hw address or None, timestamp, payload_len)
 _Meta = tuple[int, int, int, int, int, int, int, "bytes | None", float, int]
@@ -263,17 +271,20 @@ class Packet:
     def _keep(self) -> None:
         """The packet outlives its callback: keep its metadata (the buffer is reused)."""
         v = self._view()
+        self._meta = _BLANK
         if v is None:
             return
-        hw = v.hwaddr
-        ts = v.timestamp_ns
-        self._meta = (
-            v.hw_protocol, v.hook, v.mark, v.indev or 0, v.outdev or 0, v.physindev or 0,
-            v.physoutdev or 0,
-            None if hw is None else hw.ljust(8, b"\0"),  # the field is 8 bytes, zero-padded
-            0.0 if ts is None else (ts // 1_000_000_000) + (ts % 1_000_000_000) // 1000 / 1e6,
-            v.payload_len,
-        )
+        try:
+            hw = v.hwaddr
+            ts = v.timestamp_ns
+            self._meta = (
+                v.hw_protocol, v.hook, v.mark, v.indev or 0, v.outdev or 0, v.physindev or 0,
+                v.physoutdev or 0,
+                None if hw is None else hw.ljust(8, b"\0"),  # the field is 8 bytes, 0-padded
+                0.0 if ts is None else _seconds(ts), v.payload_len,
+            )
+        except DecodeError:
+            pass  # a message the kernel should not have sent: nothing more to keep
 
     @property
     def id(self) -> int:
@@ -339,9 +350,7 @@ class Packet:
         if v is None:
             return self._meta[8]
         ts = v.timestamp_ns
-        if ts is None:
-            return 0.0
-        return (ts // 1_000_000_000) + (ts % 1_000_000_000) // 1000 / 1e6
+        return 0.0 if ts is None else _seconds(ts)
 
     def get_payload_len(self) -> int:
         """Bytes of payload the kernel copied (0 in ``COPY_META`` mode)."""
@@ -412,21 +421,7 @@ class Packet:
         q = self._q
         if nfq is None or q is None or nfq._q is not q:
             raise RuntimeError(_UNBOUND)
-        given = self._given
-        try:
-            q.set_verdict(self._qn, self._id, verdict, mark=self._mark,
-                          payload=given if given else None, fix_checksums=False)
-        except EncodeError:
-            # the queue's bookkeeping lost the packet (it cannot, short of a bug): send the
-            # verdict anyway and let the kernel judge, as NetfilterQueue does
-            try:
-                q.verdict_now(self._qn, self._id, verdict, mark=self._mark,
-                              payload=given if given else None, ack=False)
-            except OSError:
-                pass
-        self._done = True
-        if nfq._send_now:
-            nfq._send_verdicts(q)
+        nfq._verdict(self, verdict)
 
     def accept(self) -> None:
         """Let the packet go on (with the payload and mark set, if any).
@@ -434,7 +429,17 @@ class Packet:
         Raises:
             RuntimeError: it already has its verdict, or its queue was unbound.
         """
-        self._verdict(NF.ACCEPT)
+        nfq = self._nfq
+        src = self._src
+        if (src is not None and nfq is not None and src is nfq._fb and self._i == nfq._fn
+                and not self._done and self._mark is None and not self._given
+                and nfq._q is self._q):
+            # the packet being handled, in arrival order, plain: the prefix grows (recorded
+            # with one complete_many when it ends)
+            nfq._fn += 1
+            self._done = True
+            return
+        self._verdict(_ACCEPT)
 
     def drop(self) -> None:
         """Drop the packet.
@@ -442,7 +447,7 @@ class Packet:
         Raises:
             RuntimeError: it already has its verdict, or its queue was unbound.
         """
-        self._verdict(NF.DROP)
+        self._verdict(_DROP)
 
     def repeat(self) -> None:
         """Run the packet through its hook again (with the payload and mark set, if any).
@@ -450,7 +455,7 @@ class Packet:
         Raises:
             RuntimeError: it already has its verdict, or its queue was unbound.
         """
-        self._verdict(NF.REPEAT)
+        self._verdict(_REPEAT)
 
     def __str__(self) -> str:
         payload: Any = self._owned
@@ -463,24 +468,6 @@ class Packet:
         proto = PROTOCOLS.get(payload[9], "Unknown protocol") if len(payload) > 9 else \
             "Unknown protocol"
         return f"{proto} packet, {self.get_payload_len()} bytes"
-
-
-def _make_packet(nfq: NetfilterQueue, q: Queue, qn: int, pid: int, src: PacketBatch,
-                 i: int) -> Packet:
-    p = _new_packet(Packet)
-    p._nfq = nfq
-    p._q = q
-    p._qn = qn
-    p._id = pid
-    p._src = src
-    p._i = i
-    p._v = None
-    p._meta = _BLANK
-    p._owned = None
-    p._given = None
-    p._mark = None
-    p._done = False
-    return p
 
 
 _new_packet = Packet.__new__
@@ -520,6 +507,8 @@ class NetfilterQueue:
         self._in_cb = False
         self._send_now = True   # False while callbacks run (verdicts wait for the batch)
         self._sent = 0.0        # time.monotonic() of the last send
+        self._fb: PacketBatch | None = None  # the batch being handled
+        self._fs = self._fn = 0  # its pending prefix of plain accepts: [_fs, _fn)
         self._bufsize = NFQNL_MAX_COPY_RANGE + _HEADROOM
         af = _c_int(af, 16, False, "u_int16_t")
         sockfd = _c_int(sockfd, 32, True, "int")
@@ -649,6 +638,8 @@ class NetfilterQueue:
         self._rest = self._rest_q = None
         if q is None:
             return
+        self._commit(q)  # verdicts given so far in the callback run go out before the unbind
+        self._fb = None
         try:
             for n in list(q.bound):
                 q.unbind(n)
@@ -792,7 +783,13 @@ class NetfilterQueue:
             self._deliver(q, batch, at)
 
     def _deliver(self, q: Queue, batch: PacketBatch, start: int) -> None:
-        """``callback(packet)`` for the packets of ``batch`` from ``start`` on."""
+        """``callback(packet)`` for the packets of ``batch`` from ``start`` on.
+
+        Plain accepts given in arrival order to the packet being handled only move
+        :attr:`_fn` on (the prefix ``[_fs, _fn)`` of the batch); :meth:`_commit` records
+        the prefix with one ``complete_many`` when it ends: before any other verdict, at a
+        packet left without one, when ``verdict_delay`` has passed, at the batch's end.
+        """
         cb = self._cb
         ids = batch.ids
         n = len(ids)
@@ -802,35 +799,103 @@ class NetfilterQueue:
         delay = self._delay
         clock = time.monotonic
         refs = sys.getrefcount
-        make = _make_packet
+        new = _new_packet
         self._rest = batch
         self._rest_q = q
+        self._fb = batch if delay > 0 else None  # verdict_delay=0: every verdict on its own
+        self._fs = self._fn = start
         self._in_cb = True
         self._send_now = delay <= 0
         try:
             for i in range(start, n):
-                self._rest_at = i + 1
+                self._rest_at = i + 1  # where a next run() goes on if anything raises
                 pq = qn if mixed is None else mixed[i]
                 if pq != mine or cb is None:
-                    continue  # a queue unbound before (the kernel dropped it), or no callback
-                p = make(self, q, pq, ids[i], batch, i)
+                    # a queue unbound before (the kernel dropped it), or no callback
+                    self._commit(q)
+                    self._fs = self._fn = i + 1
+                    continue
+                p = new(Packet)
+                p._nfq = self
+                p._q = q
+                p._qn = pq
+                p._id = ids[i]
+                p._src = batch
+                p._i = i
+                p._v = None
+                p._owned = None
+                p._given = None
+                p._mark = None
+                p._done = False
                 try:
                     cb(p)
-                finally:
-                    if refs(p) > 2:
-                        p._keep()  # kept by the callback: its metadata outlives the buffer
+                except BaseException:
+                    p._keep()  # the traceback holds it
                     p._src = None
                     p._v = None
+                    raise
+                if refs(p) > 2:
+                    p._keep()  # kept by the callback: its metadata outlives the buffer
+                p._src = None
+                p._v = None
                 if self._q is not q:
                     return  # unbound (or bound anew) by the callback
+                if self._fn != i + 1:
+                    # left without a verdict: the prefix ends before it, a new one may start
+                    self._commit(q)
+                    self._fs = self._fn = i + 1
                 if clock() - self._sent >= delay:
                     self._send_verdicts(q)
             self._rest = self._rest_q = None
         finally:
+            if self._q is q:
+                self._commit(q)
+            self._fb = None
             self._in_cb = False
             self._send_now = True
 
+    def _commit(self, q: Queue) -> None:
+        """Record the pending prefix of plain accepts with the queue's batcher."""
+        fb = self._fb
+        fs, fn = self._fs, self._fn
+        if fb is None or fn <= fs:
+            return
+        self._fs = fn
+        q.batcher.complete_many(fb.queue, fb.ids[fs:fn], _ACCEPT)
+
+    def _verdict(self, p: Packet, verdict: int) -> None:
+        """Any verdict but the prefix's: recorded after everything recorded before it is
+        written, so the kernel gets the verdicts in the order they were given."""
+        q = p._q
+        assert q is not None
+        self._commit(q)
+        b = q.batcher
+        if b.pending():
+            try:
+                while not b.flush(force=True):
+                    q.flush()  # the buffer filled: send it
+            except OSError:
+                pass
+        given = p._given
+        try:
+            q.set_verdict(p._qn, p._id, verdict, mark=p._mark,
+                          payload=given if given else None, fix_checksums=False)
+        except EncodeError:
+            # the queue's bookkeeping lost the packet (it cannot, short of a bug): send the
+            # verdict anyway and let the kernel judge, as NetfilterQueue does
+            try:
+                q.verdict_now(p._qn, p._id, verdict, mark=p._mark,
+                              payload=given if given else None, ack=False)
+            except OSError:
+                pass
+        p._done = True
+        if self._fb is not None and p._src is self._fb and p._i == self._fn:
+            self._fs = self._fn = p._i + 1  # the packet being handled: a prefix may follow
+        if self._send_now:
+            self._send_verdicts(q)
+
     def _send_verdicts(self, q: Queue) -> None:
+        self._commit(q)
         try:
             q.flush()
         except OSError:
