@@ -109,3 +109,37 @@ def test_sigterm_unbinds_and_prints_the_summary(netns: Netns) -> None:
                            "/proc/net/netfilter/nfnetlink_queue"], capture_output=True,
                           text=True).stdout
     assert not any(line.split()[0] == "35" for line in text.splitlines())
+
+
+def test_write_pcapng_with_verdict_queue_and_packet_id(netns: Netns, tmp_path: object,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import pathlib
+    import shutil
+
+    from netring.pcap.format import LINKTYPE
+    from netring.pcap.reader import CaptureReader
+
+    path = pathlib.Path(str(tmp_path)) / "q.pcapng"
+    queue_rule(netns, PORT, 36, bypass=True)
+    rx, tx = udp_pair(netns, PORT)
+    t = _send_later(tx, 4)
+    assert main(["queue", "-q", "36", "--count", "4", "--timeout", "20", "-w", str(path),
+                 "--netns", netns.name]) == 0
+    t.join()
+    capsys.readouterr()
+    reader = CaptureReader(path.read_bytes())
+    recs = list(reader)
+    assert len(recs) == 4
+    assert [r.packetid for r in recs] == [1, 2, 3, 4]
+    assert {r.queue for r in recs} == {36}
+    assert all(r.verdicts == [(0, b"NF_ACCEPT")] for r in recs)
+    assert all(r.linktype == LINKTYPE.IPV4 for r in recs)
+    assert [bytes(r.data)[28:] for r in recs] == [b"c:%d:" % i for i in range(4)]
+    if shutil.which("tshark"):  # an independent reader
+        out = subprocess.run(["tshark", "-r", str(path), "-T", "fields", "-e", "udp.dstport",
+                              "-e", "frame.packet_id", "-e", "frame.interface_queue",
+                              "-e", "frame.verdict.hw"],
+                             capture_output=True, text=True, timeout=60).stdout.split("\n")
+        rows = [line.split("\t") for line in out if line.strip()]
+        assert [r[:3] for r in rows] == [[str(PORT), str(i), "36"] for i in range(1, 5)]
+        assert all(bytes.fromhex(r[3].replace(":", "")) == b"NF_ACCEPT" for r in rows)

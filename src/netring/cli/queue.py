@@ -241,14 +241,15 @@ class _PcapngOut:
     """Queued packets into a pcapng file: one interface per link type (raw IPv4/IPv6)."""
 
     def __init__(self, path: str) -> None:
-        import importlib
+        from ..pcap.format import LINKTYPE, PCAPNG_VERDICT_TYPE
+        from ..pcap.writer import PcapngWriter, make_verdict
 
-        from ..pcap.format import LINKTYPE
-
-        writer: Any = importlib.import_module("netring.pcap.writer")
         self._f = open(path, "wb")  # noqa: SIM115 - closed in close()
-        self._w = writer.PcapngWriter(self._f)
-        self._verdict = writer.make_verdict
+        self._w = PcapngWriter(self._f)
+        # pcapng has no verdict type for netfilter: type 0 (variable-length data) with
+        # the kernel's name of the verdict, NF_ACCEPT or NF_DROP
+        self._verdicts = {name: make_verdict(PCAPNG_VERDICT_TYPE.HARDWARE, b"NF_" + name.upper().encode())
+                          for name in ("accept", "drop")}
         self._ifaces: dict[int, int] = {}
         self._linktype = LINKTYPE
 
@@ -260,11 +261,8 @@ class _PcapngOut:
             iface = self._w.add_interface(lt, 65535, name=f"nfqueue family {fam}")
             self._ifaces[fam] = iface
         ts = pkt.timestamp_ns
-        # pcapng has no verdict type for netfilter: type 0 (variable-length data) with
-        # the kernel's name of the verdict, NF_ACCEPT or NF_DROP
         self._w.write(pkt.payload, time.time_ns() if ts is None else ts, pkt.cap_len, iface,
-                      packetid=pkt.id, queue=pkt.queue,
-                      verdict=[self._verdict(0, b"NF_" + verdict.upper().encode())])
+                      packetid=pkt.id, queue=pkt.queue, verdict=[self._verdicts[verdict]])
 
     def close(self) -> None:
         self._w.close()
@@ -272,9 +270,4 @@ class _PcapngOut:
 
 
 def _open_pcapng(path: str) -> _PcapngOut:
-    try:
-        return _PcapngOut(path)
-    except ModuleNotFoundError as exc:
-        from ..errors import NotSupportedError
-
-        raise NotSupportedError(f"-w: the pcapng writer is not available ({exc.name})") from None
+    return _PcapngOut(path)

@@ -62,7 +62,7 @@ from ....conn import Chunk, Connection
 from ....errors import DecodeError, EncodeError, NetlinkError, NotSupportedError
 from ....netns import netns_path, run_in_netns
 from ....socket import NetlinkSocket
-from ..constants import NF, NF_VERDICT_FLAG_QUEUE_BYPASS, NFPROTO, nf_queue_nr
+from ..constants import NF, NFPROTO
 from ..queue.batch import Batcher, QueueState
 from ..queue.checksum import fix_packet
 from ..queue.constants import NFQA_CFG_F, NFQNL_CFG_CMD, NFQNL_COPY, NFQNL_MAX_COPY_RANGE
@@ -77,7 +77,7 @@ from ..queue.requests import (
 from ..queue.stats import VERDICT_KINDS, KernelQueueStats, QueueStats, parse_proc_nfnetlink_queue
 
 __all__ = ["Queue", "PacketBatch", "DEFAULT_WINDOW", "DEFAULT_DELAY", "DEFAULT_RCVBUF",
-           "PROC_NFNETLINK_QUEUE", "verdict_word"]
+           "PROC_NFNETLINK_QUEUE"]
 
 #: packets that may wait for their verdict at once (see docs/nfqueue.md, "window":
 #: the kernel finds a packet by walking its queue, so a verdict costs more the more
@@ -444,8 +444,9 @@ class Queue:
         self._request(config_body(queue, maxlen=maxlen), f"queue {queue} maxlen")
 
     def set_flags(self, queue: int, flags: int, mask: int | None = None) -> None:
-        """Change a bound queue's flags within ``mask`` (default: just ``flags``' bits... and
-        every other known flag cleared when ``mask`` is ``None``).
+        """Change a bound queue's flags: the bits of ``mask`` take their value from
+        ``flags`` (``mask`` ``None``: every known flag, so the ones not in ``flags``
+        are cleared).
 
         Raises:
             NotSupportedError: the kernel refused a flag (EOPNOTSUPP).
@@ -586,9 +587,7 @@ class Queue:
         msg = bytearray(w.view())
         if ack:
             msg[6] |= 0x04  # NLM_F_ACK (low byte of nlmsg_flags, host order)
-        st = self.batcher.queues.get(queue)
-        if st is not None and packet_id in st.outstanding and packet_id not in st.done:
-            st.done[packet_id] = 2  # SENT: the batcher must not cover it again
+        self.batcher.sent(queue, packet_id)
         try:
             if ack:
                 self.conn.request_raw(msg, op=f"verdict for packet {packet_id} of queue {queue}",
@@ -1086,17 +1085,3 @@ class Queue:
                 if not pkt._state:
                     pkt.release()
             self._apply_released()
-
-
-def verdict_word(name: str, queue: int | None = None, bypass: bool = False) -> int:
-    """The verdict word for a name (``accept drop repeat stop queue``), for command lines."""
-    name = name.lower()
-    if name == "queue":
-        if queue is None:
-            raise EncodeError("verdict queue needs a queue number")
-        return nf_queue_nr(queue) | (NF_VERDICT_FLAG_QUEUE_BYPASS if bypass else 0)
-    table = {"accept": NF.ACCEPT, "drop": NF.DROP, "repeat": NF.REPEAT, "stop": NF.STOP}
-    if name not in table:
-        raise EncodeError(f"unknown verdict {name!r}: accept, drop, repeat, stop or queue")
-    return int(table[name])
-

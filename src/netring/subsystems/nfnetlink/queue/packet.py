@@ -164,7 +164,9 @@ class Packet(MessageView):
     def timestamp(self) -> float | None:
         """Receive time in seconds since the epoch (``NFQA_TIMESTAMP``), or ``None``.
 
-        The kernel stamps only packets that carry a time (input and forward hooks).
+        Only packets that carry a time have one: received ones (input and forward
+        hooks), and only while timestamping is on (some socket asked for
+        ``SO_TIMESTAMP*``).
         """
         ts = self.timestamp_ns
         return None if ts is None else ts / 1e9
@@ -410,10 +412,11 @@ class Packet(MessageView):
         out: dict[str, object] = {"id": self.id, "queue": self.queue,
                                   "family": int(self.family),
                                   "hw_protocol": self.hw_protocol, "hook": self.hook}
-        for key in ("mark", "indev", "outdev", "physindev", "physoutdev", "priority",
+        out["mark"] = self.mark
+        for key in ("indev", "outdev", "physindev", "physoutdev", "priority",
                     "cgroup_classid", "uid", "gid", "secctx", "timestamp_ns", "hwaddr_text"):
             v = getattr(self, key)
-            if v is not None and v != 0 or key in ("mark",):
+            if v is not None and (v != 0 or key in ("uid", "gid")):
                 out[key] = v
         info = self.skb_info
         if info:
