@@ -109,7 +109,7 @@ def test_in_order_accepts_share_batch_verdicts_and_delay_zero_sends_each(
             _wait_queued(netns, 3, 200)
             q = nfq._q
             assert q is not None
-            _pump(nfq, lambda: q.stats(kernel=False).verdicts["accept"] >= 200)
+            _pump(nfq, lambda q=q: q.stats(kernel=False).verdicts["accept"] >= 200)
             st = q.stats(kernel=False)
             assert len(drain(rx)) == 200
         finally:
