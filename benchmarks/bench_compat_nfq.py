@@ -74,7 +74,7 @@ for r in range(rounds + 2):
         cpu += t1 - t0
         got += n
 out = {"us_per_packet": cpu / got * 1e6 if got else None, "packets": got}
-q = getattr(nfq, "_q", None)
+q = getattr(nfq, "queue", None)
 if q is not None:
     st = q.stats(kernel=False)
     out["per_message"] = st.packets / max(1, st.batch_messages + st.single_messages)

@@ -107,7 +107,7 @@ def test_in_order_accepts_share_batch_verdicts_and_delay_zero_sends_each(
         try:
             _send(tx, *(b"n:%d" % i for i in range(200)))
             _wait_queued(netns, 3, 200)
-            q = nfq._q
+            q = nfq.queue
             assert q is not None
             _pump(nfq, lambda q=q: q.stats(kernel=False).verdicts["accept"] >= 200)
             st = q.stats(kernel=False)

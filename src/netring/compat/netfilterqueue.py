@@ -649,6 +649,13 @@ class NetfilterQueue:
         if sock is not None and sock.pending:
             sock.pending.clear()  # packets the unbind's answer overtook: the kernel dropped them
 
+    @property
+    def queue(self) -> Queue | None:
+        """The netring :class:`~netring.subsystems.nfnetlink.edge.queue.Queue` behind the
+        bound queue (``stats()``: packets, verdicts, ENOBUFS, kernel drops), or ``None``.
+        Not in NetfilterQueue."""
+        return self._q
+
     def get_fd(self) -> int:
         """The socket's descriptor: poll it for readability, then call ``run(block=False)``."""
         sock = self._sock
