@@ -590,3 +590,101 @@ def test_a_process_in_the_namespace_runs_until_ctrl_c(netns: Netns) -> None:
     report = json.loads(out.strip().splitlines()[-1])
     assert report["handled"] == 20 and "NetfilterQueue.run" in report["frames"], err
     assert proc.returncode == 0 and _queued(netns, 6) is None
+
+
+def test_verdicts_from_worker_threads_while_run_delivers(netns: Netns) -> None:
+    # the callback hands packets to workers through a small bounded queue (it blocks
+    # when the workers lag): a worker's verdict must neither wait for the receive loop
+    # nor corrupt it
+    import queue
+    import threading
+
+    ipt(netns, "-A", "INPUT", "-p", "udp", "--dport", str(PORT), "-m", "mark", "--mark", "5")
+    queue_rule(netns, PORT, 3)
+    rx, tx = udp_pair(netns, PORT)
+    work: queue.Queue[Packet | None] = queue.Queue(maxsize=4)
+    done: list[int] = []
+
+    def worker() -> None:
+        while (pkt := work.get()) is not None:
+            if pkt.id % 2:
+                pkt.set_mark(5)
+            pkt.accept()
+            done.append(pkt.id)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    nfq = _nfq(netns)
+    nfq.bind(3, lambda pkt: (pkt.retain(), work.put(pkt)))
+    try:
+        for i in range(300):
+            _send(tx, b"w:%03d" % i)
+        _pump(nfq, lambda: len(done) == 300, limit=20)
+        got = []
+        end = time.monotonic() + 5
+        while len(got) < 300 and time.monotonic() < end:
+            got += drain(rx, settle=0.05, limit=0.5)
+    finally:
+        for _ in threads:
+            work.put(None)
+        for t in threads:
+            t.join(10)
+        nfq.unbind()
+    assert sorted(got) == [b"w:%03d" % i for i in range(300)]
+    assert sorted(done) == list(range(1, 301))
+    assert counters(netns, "INPUT") == [150]
+
+
+def test_a_blocked_run_in_a_thread_lets_others_give_verdicts_and_unbind(
+        netns: Netns) -> None:
+    import threading
+
+    queue_rule(netns, PORT, 3)
+    rx, tx = udp_pair(netns, PORT)
+    held: list[Packet] = []
+    nfq = _nfq(netns)
+    nfq.bind(3, lambda pkt: held.append(pkt))
+    ended: list[BaseException] = []
+
+    class Stop(Exception):
+        pass
+
+    def runner() -> None:
+        try:
+            nfq.run()
+        except Stop as exc:
+            ended.append(exc)
+
+    def stop(pkt: Packet) -> None:
+        pkt.accept()
+        raise Stop
+
+    t = threading.Thread(target=runner)
+    t.start()
+    try:
+        _send(tx, b"one", b"two")
+        end = time.monotonic() + 5
+        while len(held) < 2 and time.monotonic() < end:
+            time.sleep(0.01)
+        assert [p.id for p in held] == [1, 2]
+        time.sleep(0.05)  # the run thread waits in poll again
+        held[1].accept()  # from this thread, at once
+        assert drain(rx) == [b"two"]
+        t0 = time.monotonic()
+        nfq.unbind()  # the run thread keeps waiting, with nothing bound
+        assert time.monotonic() - t0 < 2 and _queued(netns, 3) is None
+        with pytest.raises(RuntimeError, match="Parent queue has already been unbound"):
+            held[0].accept()
+        nfq.bind(3, stop)
+        _send(tx, b"three")
+        t.join(5)
+        assert not t.is_alive() and len(ended) == 1
+        assert drain(rx) == [b"three"]
+    finally:
+        if t.is_alive():
+            nfq.unbind()
+            nfq.bind(3, stop)
+            _send(tx, b"stop")
+            t.join(5)
+        nfq.unbind()

@@ -91,11 +91,13 @@ What differs from NetfilterQueue 1.1 (each on purpose):
 
 from __future__ import annotations
 
+import collections
 import errno as _errno
 import operator
 import os
 import socket as _socket
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -135,6 +137,7 @@ DEFAULT_SOCK_LEN = 1024 * (4016 + 780) // 2
 #: module docstring, "Verdict timing")
 DEFAULT_VERDICT_DELAY = 0.0005
 
+_get_ident = threading.get_ident
 _ACCEPT = int(NF.ACCEPT)  # (an IntEnum member costs a class lookup each time)
 _DROP = int(NF.DROP)
 _REPEAT = int(NF.REPEAT)
@@ -433,9 +436,9 @@ class Packet:
         src = self._src
         if (src is not None and nfq is not None and src is nfq._fb and self._i == nfq._fn
                 and not self._done and self._mark is None and not self._given
-                and nfq._q is self._q):
-            # the packet being handled, in arrival order, plain: the prefix grows (recorded
-            # with one complete_many when it ends)
+                and nfq._q is self._q and nfq._owner == _get_ident()):
+            # the packet being handled, in arrival order, plain, by the thread running the
+            # callbacks: the prefix grows (recorded with one complete_many when it ends)
             nfq._fn += 1
             self._done = True
             return
@@ -504,7 +507,12 @@ class NetfilterQueue:
         self._rest: PacketBatch | None = None   # a batch whose callbacks an exception cut
         self._rest_at = 0
         self._rest_q: Queue | None = None
-        self._in_cb = False
+        # one lock over the netring Queue: held by the thread running callbacks (released
+        # while it waits for packets) and by a verdict given from any other thread; a
+        # verdict that finds it taken is handed over and sent, in order, by the holder
+        self._lock = threading.RLock()
+        self._handoff: collections.deque[tuple[Packet, int]] = collections.deque()
+        self._owner = 0         # thread id running callbacks (0: none)
         self._send_now = True   # False while callbacks run (verdicts wait for the batch)
         self._sent = 0.0        # time.monotonic() of the last send
         self._fb: PacketBatch | None = None  # the batch being handled
@@ -587,6 +595,14 @@ class NetfilterQueue:
                 holds it, or no ``CAP_NET_ADMIN``), or ``mode`` is not a copy mode.
             OverflowError, TypeError: an argument is not an integer of its C type.
         """
+        self._lock.acquire()
+        try:
+            self._bind(queue_num, user_callback, max_len, mode, range, sock_len)
+        finally:
+            self._unlock()
+
+    def _bind(self, queue_num: int, user_callback: Callable[[Packet], object] | None,
+              max_len: int, mode: int, range: int, sock_len: int) -> None:
         queue_num = _c_int(queue_num, 32, True, "int")
         if not 0 <= queue_num <= 0xFFFF:
             raise OverflowError(f"queue number {queue_num} outside 0..65535")
@@ -601,6 +617,7 @@ class NetfilterQueue:
             raise OSError(_errno.EBADF, f"Failed to create queue {queue_num}.")
         self._cb = user_callback
         if mode > COPY_PACKET:
+            self._cb = None  # as 1.1's unbind() after the failed mode
             raise OSError("Failed to set packet copy mode.")
         copy = min(range, NFQNL_MAX_COPY_RANGE) or NFQNL_MAX_COPY_RANGE
         q = Queue((), sock=sock, copy_mode=mode, copy_range=copy, maxlen=max_len,
@@ -624,7 +641,7 @@ class NetfilterQueue:
         if got != (sock_len * 2) & 0xFFFFFFFF:
             try:
                 warnings.warn(f"Socket rcvbuf limit is now {got}, requested {sock_len}.",
-                              category=RuntimeWarning, stacklevel=2)
+                              category=RuntimeWarning, stacklevel=3)
             except BaseException:
                 self.unbind()  # warnings are errors here
                 raise
@@ -632,6 +649,13 @@ class NetfilterQueue:
     def unbind(self) -> None:
         """Unbind the queue: the kernel drops the packets it still holds for it (verdicts
         given so far are sent first).  Does nothing when none is bound."""
+        self._lock.acquire()
+        try:
+            self._unbind()
+        finally:
+            self._unlock()
+
+    def _unbind(self) -> None:
         self._cb = None
         q = self._q
         self._q = None
@@ -675,22 +699,27 @@ class NetfilterQueue:
             RuntimeError: called from inside the callback.
             BaseException: whatever the callback or a signal handler raised.
         """
-        if self._in_cb:
+        if self._owner == _get_ident():
             raise RuntimeError("run() called from inside the callback")
         sock = self._sock
         if block and sock is not None and not sock.closed and not os.get_blocking(sock.fileno()):
             block = False  # a non-blocking socket: return when it is empty, as 1.1 does
+        self._lock.acquire()
         try:
             self._run(bool(block))
         finally:
-            q = self._q
-            if q is not None:
-                self._send_verdicts(q)
+            try:
+                q = self._q
+                if q is not None:
+                    self._send_verdicts(q)
+            finally:
+                self._unlock()
 
     # shown in tracebacks as NetfilterQueue's own method names are
     run.__code__ = run.__code__.replace(co_name="NetfilterQueue.run")
 
     def _run(self, block: bool) -> None:
+        """The receive loop (the lock held, released only while waiting)."""
         if self._rest is not None:
             self._resume()
         while True:
@@ -701,24 +730,37 @@ class NetfilterQueue:
                 continue
             overruns = q.conn.overruns
             try:
-                batch = q.recv_batch(block=block)
+                batch = q.recv_batch(block=False)
             except Overrun:
                 continue  # packets kept while a request waited were lost: skipped as ENOBUFS
             except OSError as exc:
                 raise OSError(exc.errno, "recv failed") from exc
-            if not batch:
-                if block or q.conn.overruns != overruns:
-                    continue  # ENOBUFS: skipped
+            if batch:
+                batch.hold()  # no verdict of netring's own: a packet waits for its owner's
+                self._deliver(q, batch, 0)
+                if self._q is q:
+                    self._send_verdicts(q)
+                continue
+            if q.conn.overruns != overruns:
+                continue  # ENOBUFS: skipped
+            if not block:
                 return
-            batch.hold()  # no verdict of netring's own: a packet waits for its owner's
-            self._deliver(q, batch, 0)
-            if self._q is q:
-                self._send_verdicts(q)
+            self._send_verdicts(q)  # nothing waits while we sleep
+            self._wait(q.fileno())
+
+    def _wait(self, fd: int) -> None:
+        """Wait for ``fd`` to be readable with the lock released (other threads' verdicts
+        go straight out meanwhile); signal handlers run, and may raise, in here."""
+        self._unlock()
+        try:
+            wait_readable(fd, None)
+        finally:
+            self._lock.acquire()
 
     def _idle(self, block: bool) -> bool:
         """No queue is bound: read and ignore what arrives (NetfilterQueue would too)
-        until a bind (from a signal handler, say); False when ``block`` is off and the
-        socket is empty."""
+        until a bind (from another thread or a signal handler); False when ``block`` is
+        off and the socket is empty."""
         sock = self._sock
         if sock is None or sock.closed:
             raise OSError(_errno.EBADF, "recv failed")
@@ -733,7 +775,7 @@ class NetfilterQueue:
                 if exc.errno != _errno.ENOBUFS:
                     raise OSError(exc.errno, "recv failed") from exc
                 continue
-            wait_readable(sock.fileno(), None)
+            self._wait(sock.fileno())
         return True
 
     def run_socket(self, s: _socket.socket) -> None:
@@ -748,14 +790,18 @@ class NetfilterQueue:
             RuntimeError: called from inside the callback.
             BaseException: whatever the callback or a signal handler raised.
         """
-        if self._in_cb:
+        if self._owner == _get_ident():
             raise RuntimeError("run_socket() called from inside the callback")
         try:
             if self._rest is not None:
-                self._resume()
+                self._lock.acquire()
+                try:
+                    self._resume()
+                finally:
+                    self._unlock()
             while True:
                 try:
-                    data = s.recv(self._bufsize)
+                    data = s.recv(self._bufsize)  # without the lock: it may block
                 except OSError as exc:
                     err = exc.args[0] if exc.args else None
                     if err == _errno.ENOBUFS:
@@ -766,19 +812,27 @@ class NetfilterQueue:
                     if err == _errno.EAGAIN or err == _errno.EWOULDBLOCK:
                         return
                     raise
-                q = self._q
-                if q is None:
-                    continue  # nothing bound: ignored
-                batch = q.feed(data)
-                if batch:
-                    batch.hold()
-                    self._deliver(q, batch, 0)
-                if self._q is q:
-                    self._send_verdicts(q)
+                self._lock.acquire()
+                try:
+                    q = self._q
+                    if q is None:
+                        continue  # nothing bound: ignored
+                    batch = q.feed(data)
+                    if batch:
+                        batch.hold()
+                        self._deliver(q, batch, 0)
+                    if self._q is q:
+                        self._send_verdicts(q)
+                finally:
+                    self._unlock()
         finally:
-            q = self._q
-            if q is not None:
-                self._send_verdicts(q)
+            self._lock.acquire()
+            try:
+                q = self._q
+                if q is not None:
+                    self._send_verdicts(q)
+            finally:
+                self._unlock()
 
     run_socket.__code__ = run_socket.__code__.replace(co_name="NetfilterQueue.run_socket")
 
@@ -790,7 +844,8 @@ class NetfilterQueue:
             self._deliver(q, batch, at)
 
     def _deliver(self, q: Queue, batch: PacketBatch, start: int) -> None:
-        """``callback(packet)`` for the packets of ``batch`` from ``start`` on.
+        """``callback(packet)`` for the packets of ``batch`` from ``start`` on (the lock
+        held).
 
         Plain accepts given in arrival order to the packet being handled only move
         :attr:`_fn` on (the prefix ``[_fs, _fn)`` of the batch); :meth:`_commit` records
@@ -807,11 +862,12 @@ class NetfilterQueue:
         clock = time.monotonic
         refs = sys.getrefcount
         new = _new_packet
+        handoff = self._handoff
         self._rest = batch
         self._rest_q = q
         self._fb = batch if delay > 0 else None  # verdict_delay=0: every verdict on its own
         self._fs = self._fn = start
-        self._in_cb = True
+        self._owner = _get_ident()
         self._send_now = delay <= 0
         try:
             for i in range(start, n):
@@ -851,6 +907,8 @@ class NetfilterQueue:
                     # left without a verdict: the prefix ends before it, a new one may start
                     self._commit(q)
                     self._fs = self._fn = i + 1
+                if handoff:
+                    self._drain()  # verdicts other threads gave meanwhile
                 if clock() - self._sent >= delay:
                     self._send_verdicts(q)
             self._rest = self._rest_q = None
@@ -858,7 +916,7 @@ class NetfilterQueue:
             if self._q is q:
                 self._commit(q)
             self._fb = None
-            self._in_cb = False
+            self._owner = 0
             self._send_now = True
 
     def _commit(self, q: Queue) -> None:
@@ -870,21 +928,61 @@ class NetfilterQueue:
         self._fs = fn
         q.batcher.complete_many(fb.queue, fb.ids[fs:fn], _ACCEPT)
 
+    # -- verdicts -----------------------------------------------------------------------
     def _verdict(self, p: Packet, verdict: int) -> None:
-        """Any verdict but the prefix's: recorded after everything recorded before it is
-        written, so the kernel gets the verdicts in the order they were given."""
+        """Any verdict but the prefix's, from any thread: applied now when the lock is
+        free (or ours), else handed to the thread holding it, which sends it in order."""
+        if self._lock.acquire(blocking=False):
+            try:
+                self._apply(p, verdict)
+            finally:
+                self._unlock()
+            return
+        p._done = True  # given: a second verdict raises from now on
+        self._handoff.append((p, verdict))
+        self._unlock_check()
+
+    def _unlock(self) -> None:
+        self._lock.release()
+        self._unlock_check()
+
+    def _unlock_check(self) -> None:
+        """Whoever can take the lock sends what was handed over (none may be left behind
+        by a holder that released just before the hand-over)."""
+        while self._handoff and self._lock.acquire(blocking=False):
+            try:
+                self._drain()
+            finally:
+                self._lock.release()
+
+    def _drain(self) -> None:
+        """Apply the verdicts other threads handed over, oldest first (the lock held)."""
+        now = self._send_now
+        self._send_now = False
+        try:
+            handoff = self._handoff
+            while handoff:
+                p, verdict = handoff.popleft()
+                if p._q is not None and p._q is self._q:  # else: unbound since (dropped)
+                    self._apply(p, verdict)
+        finally:
+            self._send_now = now
+        q = self._q
+        if now and q is not None:
+            self._flush_out(q)
+
+    def _apply(self, p: Packet, verdict: int) -> None:
+        """Record one verdict after everything recorded before it is written, so the
+        kernel gets the verdicts in the order they were given (the lock held)."""
         q = p._q
         assert q is not None
         self._commit(q)
         b = q.batcher
-        if b.pending():
-            try:
-                while not b.flush(force=True):
-                    q.flush()  # the buffer filled: send it
-            except OSError:
-                pass
         given = p._given
         try:
+            if b.pending():
+                while not b.flush(force=True):
+                    q.flush()  # the buffer filled: send it
             q.set_verdict(p._qn, p._id, verdict, mark=p._mark,
                           payload=given if given else None, fix_checksums=False)
         except EncodeError:
@@ -895,6 +993,8 @@ class NetfilterQueue:
                               payload=given if given else None, ack=False)
             except OSError:
                 pass
+        except OSError:
+            pass  # a send that failed: as NetfilterQueue, the verdict is not retried
         p._done = True
         if self._fb is not None and p._src is self._fb and p._i == self._fn:
             self._fs = self._fn = p._i + 1  # the packet being handled: a prefix may follow
@@ -902,6 +1002,12 @@ class NetfilterQueue:
             self._send_verdicts(q)
 
     def _send_verdicts(self, q: Queue) -> None:
+        """Send everything recorded and handed over (the lock held)."""
+        if self._handoff:
+            self._drain()
+        self._flush_out(q)
+
+    def _flush_out(self, q: Queue) -> None:
         self._commit(q)
         try:
             q.flush()
