@@ -85,8 +85,14 @@ What differs from NetfilterQueue 1.1 (each on purpose):
   the new queue, where the id means another packet or none).
 * Calling ``run()`` or ``run_socket()`` from inside the callback raises
   ``RuntimeError`` (the receive buffer still holds the batch being handled).
-* Not thread-safe, like :class:`~netring.subsystems.nfnetlink.edge.queue.Queue`:
-  use one ``NetfilterQueue`` per thread.
+
+Threads: verdicts may be given from any thread, as with 1.1.  One lock guards
+the netring ``Queue``; ``run()`` releases it while it waits for packets (a
+verdict from another thread then goes out at once); a verdict given in another
+thread while the callbacks run is handed to the thread running them and sent
+with their batch, in order, so the giving thread never waits (a callback may
+block on a worker that gives verdicts).  ``bind()`` and ``unbind()`` take the
+lock.
 """
 
 from __future__ import annotations
