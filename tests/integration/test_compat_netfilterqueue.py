@@ -688,3 +688,42 @@ def test_a_blocked_run_in_a_thread_lets_others_give_verdicts_and_unbind(
             _send(tx, b"stop")
             t.join(5)
         nfq.unbind()
+
+
+def test_a_packet_nobody_can_give_a_verdict_any_more_is_dropped(netns: Netns) -> None:
+    # packet 3: no verdict and no reference after its callback (dropped at once, the
+    # others batched as before); then packet 105: kept without a verdict, then let go
+    queue_rule(netns, PORT, 3)
+    rx, tx = udp_pair(netns, PORT)
+    kept: list[Packet] = []
+
+    def cb(pkt: Packet) -> None:
+        if pkt.id == 105:
+            kept.append(pkt)
+        elif pkt.id != 3:
+            pkt.accept()
+
+    nfq = _nfq(netns)
+    nfq.bind(3, cb)
+    q = nfq.queue
+    assert q is not None
+    try:
+        _send(tx, *(b"g:%03d" % i for i in range(1, 101)))
+        _wait_queued(netns, 3, 100)
+        _pump(nfq, lambda: _queued(netns, 3) == 0)
+        assert [int(d[2:]) for d in drain(rx)] == [i for i in range(1, 101) if i != 3]
+        st = q.stats(kernel=False)
+        assert st.verdicts["drop"] == 1 and st.verdicts["accept"] == 99 and st.in_flight == 0
+        assert st.batch_messages + st.single_messages <= 6  # batching went on past it
+        _send(tx, *(b"g:%03d" % i for i in range(101, 111)))
+        _pump(nfq, lambda: _queued(netns, 3) == 1)
+        assert len(drain(rx)) == 9
+        assert type(kept[0]).__name__ == "_KeptPacket" and isinstance(kept[0], Packet)
+        kept.clear()
+        gc.collect()
+        nfq.run(block=False)  # the release is applied at the queue's next operation
+        assert _queued(netns, 3) == 0 and drain(rx, settle=0.05) == []
+        st = q.stats(kernel=False)
+        assert st.released_without_verdict == 1 and st.verdicts["drop"] == 2
+    finally:
+        nfq.unbind()

@@ -35,7 +35,12 @@ NetfilterQueue 1.1's rules, kept here:
   the kernel (no warning, no automatic verdict): the callback may keep the
   :class:`Packet` and give its verdict later, from anywhere; it counts against
   ``max_len`` until then, and :meth:`NetfilterQueue.unbind` (or the object's
-  end) makes the kernel drop it.
+  end) makes the kernel drop it.  One difference: when the :class:`Packet`
+  object itself is gone (not kept by the callback, or collected later) before a
+  verdict, nothing can give it one any more, and it is dropped then rather than
+  left in the kernel until the unbind (the traffic sees the same; the queue's
+  ``max_len`` gets its slot back): a drop counted in ``queue.stats().verdicts``,
+  and, for a packet collected after its callback, in ``released_without_verdict``.
 * A second verdict raises ``RuntimeError("Verdict already given for this
   packet")``; a verdict after :meth:`~NetfilterQueue.unbind` raises
   ``RuntimeError("Parent queue has already been unbound")``.
@@ -278,7 +283,10 @@ class Packet:
         return v
 
     def _keep(self) -> None:
-        """The packet outlives its callback: keep its metadata (the buffer is reused)."""
+        """The packet outlives its callback: keep its metadata (the buffer is reused), and
+        from now on hand it to the queue's policy (drop) if it is collected without a
+        verdict (:class:`_KeptPacket`)."""
+        self.__class__ = _KeptPacket
         v = self._view()
         self._meta = _BLANK
         if v is None:
@@ -477,6 +485,25 @@ class Packet:
         proto = PROTOCOLS.get(payload[9], "Unknown protocol") if len(payload) > 9 else \
             "Unknown protocol"
         return f"{proto} packet, {self.get_payload_len()} bytes"
+
+
+class _KeptPacket(Packet):
+    """A :class:`Packet` that outlived its callback (same layout; the class changes in
+    :meth:`Packet._keep`, so only such packets pay for a finaliser)."""
+
+    __slots__ = ()
+
+    def __del__(self) -> None:
+        # collected without a verdict: nothing can give it one any more, so the kernel's
+        # slot is freed with a drop (the traffic sees what 1.1 gives it: the packet never
+        # passes; 1.1 leaves it queued, counting against max_len, until unbind)
+        try:
+            if not self._done:
+                nfq, q = self._nfq, self._q
+                if nfq is not None and q is not None and nfq._q is q:
+                    q.released(self._qn, self._id)  # applied at the queue's next operation
+        except Exception:  # noqa: BLE001 - never raise from a finaliser
+            pass
 
 
 _new_packet = Packet.__new__
@@ -905,6 +932,10 @@ class NetfilterQueue:
                     raise
                 if refs(p) > 2:
                     p._keep()  # kept by the callback: its metadata outlives the buffer
+                elif not p._done:
+                    # neither a verdict nor a reference: no one can give it one any more;
+                    # dropped now, in order, and the prefix after it is batched as usual
+                    self._apply(p, _DROP)
                 p._src = None
                 p._v = None
                 if self._q is not q:
