@@ -67,15 +67,18 @@ Errors are NetfilterQueue's own types and texts (see each method), so code that
 catches them keeps working; the netring error behind one is its ``__cause__``.
 
 Verdict timing: NetfilterQueue sends each verdict when the method is called.
-Here a verdict given *outside* a callback is sent at once, and one given
-*inside* the callback is sent no later than when the callback has returned and
-``verdict_delay`` (default 0.5 ms) has passed since the last send, at the end
-of the receive batch (at most 64 packets), or before ``run()`` waits, returns or
-raises, whichever comes first.  Coalescing lets in-order accepts go out as one
-``NFQNL_MSG_VERDICT_BATCH`` (the Batcher never covers a packet that is still
-waiting or has a verdict of its own) and every other verdict in the same
-``sendmsg``; the kernel sees the verdicts in the order they were given.
-``NetfilterQueue(verdict_delay=0)`` sends every verdict when it is given.
+Here a verdict given *outside* a callback is sent at once; one given *inside*
+a callback is sent at the first of: the end of a callback after which
+``verdict_delay`` (default 0.5 ms) has passed since the last send, the end of
+the receive batch (at most 64 packets), and ``run()`` waiting, returning or
+raising.  So it waits at most ``verdict_delay`` plus the callback it was given
+in, or the rest of the batch's callbacks when those are quicker.  Coalescing
+lets in-order accepts go out as one ``NFQNL_MSG_VERDICT_BATCH`` (the Batcher
+never covers a packet that is still waiting or has a verdict of its own) and
+every other verdict in the same ``sendmsg``; the kernel gets the verdicts in
+the order they were given.  ``NetfilterQueue(verdict_delay=0)`` sends every
+verdict when it is given (a callback that waits, inside itself, for the packet
+it accepted to arrive somewhere needs it).
 
 What differs from NetfilterQueue 1.1 (each on purpose):
 
