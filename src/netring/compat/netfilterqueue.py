@@ -71,8 +71,8 @@ Here a verdict given *outside* a callback is sent at once; one given *inside*
 a callback is sent at the first of: the end of a callback after which
 ``verdict_delay`` (default 0.5 ms) has passed since the last send, the end of
 the receive batch (at most 64 packets), and ``run()`` waiting, returning or
-raising.  So it waits at most ``verdict_delay`` plus the callback it was given
-in, or the rest of the batch's callbacks when those are quicker.  Coalescing
+raising.  So it waits at most ``verdict_delay`` plus one callback's run (the one
+running when that time is up), or less when the batch ends first.  Coalescing
 lets in-order accepts go out as one ``NFQNL_MSG_VERDICT_BATCH`` (the Batcher
 never covers a packet that is still waiting or has a verdict of its own) and
 every other verdict in the same ``sendmsg``; the kernel gets the verdicts in
