@@ -69,7 +69,7 @@ from .codec.constants import (
 from .codec.structs import u32
 from .codec.types import ReadableBuffer
 from .conn import Chunk, Connection, DebugLog, debug_text
-from .errors import NotSupportedError, TruncatedError
+from .errors import EncodeError, NotSupportedError, TruncatedError
 
 __all__ = [
     "NetlinkSocket",
@@ -232,6 +232,10 @@ class NetlinkSocket(Connection):
         bufsize: size of the one receive buffer (>= 32 KiB recommended).
         batch: slots for :meth:`recvmmsg` (each ``batch_bufsize`` bytes), made on first use.
         batch_bufsize: bytes per :meth:`recvmmsg` slot.
+        sock: an open ``AF_NETLINK`` socket of ``protocol`` to adopt instead of making
+            one (for instance one made in another namespace and passed over a Unix
+            socket); the options above are applied to it, it is bound unless it already
+            is, and :meth:`close` closes it.  ``netns`` must then be ``None``.
 
     Attributes:
         protocol: the netlink protocol.
@@ -268,13 +272,19 @@ class NetlinkSocket(Connection):
         bufsize: int = DEFAULT_BUFSIZE,
         batch: int = 64,
         batch_bufsize: int = 8192,
+        sock: _socket.socket | None = None,
     ) -> None:
         self.protocol = int(protocol)
         self._closed = True
         self._batch: _sys.MMsgBatch | None = None
-        self._sock = _netns.socket_in(
-            netns, _socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, self.protocol
-        )
+        if sock is None:
+            self._sock = _netns.socket_in(
+                netns, _socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, self.protocol
+            )
+        else:
+            if netns is not None:
+                raise EncodeError("an adopted socket lives in its own namespace: netns must be None")
+            self._sock = sock
         self._closed = False
         self.netns: str | int | None = (
             netns if netns is None or isinstance(netns, int) else _netns.netns_path(netns)
@@ -310,7 +320,8 @@ class NetlinkSocket(Connection):
                     raise NotSupportedError(
                         f"{name}: the kernel refused the socket option ({self.feature_errors[name]})"
                     )
-            self._sock.bind((portid or 0, groups))
+            if sock is None or int(sock.getsockname()[0]) == 0:
+                self._sock.bind((portid or 0, groups))  # an adopted socket may be bound
             transport = SocketTransport(self._sock, bufsize, pktinfo=pktinfo, passcred=passcred)
         except BaseException:
             self.close()

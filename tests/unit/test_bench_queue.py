@@ -21,7 +21,7 @@ def test_the_consumer_table_is_well_formed() -> None:
     assert len({c.label for c in q.CONSUMERS}) == len(keys)
     for c in q.CONSUMERS:
         assert c.key.isidentifier() and c.label and c.argv, c
-        assert c.needs in ("", "netfilterqueue", "fnfqueue", "netring"), c
+        assert c.needs in ("", "netfilterqueue", "fnfqueue", "netring", "netring_compat"), c
         assert not c.single or c.single in keys, c
         assert c.seed is None or (c.seed[0] in ("socket", "ring") and c.seed[1] >= 0), c
         unknown = [t for t in c.argv if t.startswith("$") and t not in q.PLACEHOLDERS]
@@ -46,6 +46,7 @@ def test_the_python_consumers_parse_and_import_only_what_they_should() -> None:
     for name, src, allowed in (
         ("raw", q.RAW_PY, {"errno", "json", "signal", "socket", "struct", "sys"}),
         ("NetfilterQueue", q.NETFILTERQUEUE_PY, {"sys", "netfilterqueue"}),
+        ("netring's drop-in", q.NETRING_COMPAT_PY, {"sys", "netring"}),
         ("fnfqueue", q.FNFQUEUE_PY, {"sys", "fnfqueue"}),
         ("netring packets", q.NETRING_PACKETS_PY, {"json", "signal", "sys", "netring"}),
         ("netring batches", q.NETRING_BATCHES_PY, {"json", "signal", "sys", "netring"}),
@@ -70,6 +71,16 @@ def test_todo_entries_say_why_and_runnable_ones_do_not() -> None:
         if c.needs == "netring" and not c.todo:  # netring's rows import what the check finds
             src = c.argv[c.argv.index("-c") + 1]
             assert f"from {q.NETRING_QUEUE_MODULE} import Queue" in src, c
+
+
+def test_the_drop_in_row_is_netfilterqueues_code_with_the_import_swapped() -> None:
+    nfq = q.NETFILTERQUEUE_PY.splitlines()
+    ours = q.NETRING_COMPAT_PY.splitlines()
+    differ = [(a, b) for a, b in zip(nfq, ours, strict=True) if a != b]
+    assert differ == [("from netfilterqueue import NetfilterQueue",
+                       "from netring.compat.netfilterqueue import NetfilterQueue")]
+    row = next(c for c in q.CONSUMERS if c.key == "netring_compat")
+    assert row.needs == "netring_compat" and q.NETRING_COMPAT_PY in row.argv
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")

@@ -73,7 +73,8 @@ from typing import Any, TextIO
 from ._common import command_line, machine, peer_venv_dir, print_footer, print_table
 
 __all__ = ["run", "Consumer", "CONSUMERS", "consumer_argv", "PLACEHOLDERS", "TRAFFIC_C",
-           "CONSUMER_C", "RAW_PY", "NETFILTERQUEUE_PY", "FNFQUEUE_PY", "peer_venv_dir",
+           "CONSUMER_C", "RAW_PY", "NETFILTERQUEUE_PY", "NETRING_COMPAT_PY", "FNFQUEUE_PY",
+           "peer_venv_dir",
            "parse_queue_stats"]
 
 QUEUE_NUM = 7          #: the NFQUEUE number the rule sends to
@@ -589,6 +590,12 @@ nfqueue.run()
 """
 """NetfilterQueue's accept-all, as its README writes it (one recv and one verdict per packet)."""
 
+NETRING_COMPAT_PY = NETFILTERQUEUE_PY.replace(
+    "from netfilterqueue import", "from netring.compat.netfilterqueue import")
+""":data:`NETFILTERQUEUE_PY` with its import line swapped for netring's drop-in
+(``netring.compat.netfilterqueue``); not a character else differs."""
+assert NETRING_COMPAT_PY != NETFILTERQUEUE_PY
+
 FNFQUEUE_PY = """\
 import sys
 import fnfqueue
@@ -661,6 +668,8 @@ report(q)
 
 #: the module a netring entry needs in the tree being measured
 NETRING_QUEUE_MODULE = "netring.subsystems.nfnetlink.edge.queue"
+#: the module the drop-in's entry needs
+NETRING_COMPAT_MODULE = "netring.compat.netfilterqueue"
 
 
 # --------------------------------------------------------------------------- the consumer table
@@ -715,6 +724,9 @@ CONSUMERS: tuple[Consumer, ...] = (
     Consumer("netfilterqueue", "NetfilterQueue 1.1.0 (Cython, libnetfilter_queue)",
              ("$peer_python", "-c", NETFILTERQUEUE_PY, "$queue"), needs="netfilterqueue",
              latency=True),
+    Consumer("netring_compat", "netring.compat.netfilterqueue (NetfilterQueue's code, "
+             "import swapped)", ("$python", "-c", NETRING_COMPAT_PY, "$queue"),
+             needs="netring_compat", latency=True),
     Consumer("fnfqueue", "fnfqueue 1.1.2 (cffi, recvmmsg reader thread)",
              ("$peer_python", "-c", FNFQUEUE_PY, "$queue"), needs="fnfqueue", latency=True),
     Consumer("py", "raw Python: recv_into + one verdict per packet",
@@ -1113,13 +1125,17 @@ def _loadavg() -> float | None:
         return None
 
 
-def _have_netring_queue() -> bool:
+def _have_module(name: str) -> bool:
     import importlib.util
 
     try:
-        return importlib.util.find_spec(NETRING_QUEUE_MODULE) is not None
+        return importlib.util.find_spec(name) is not None
     except ImportError:
         return False
+
+
+def _have_netring_queue() -> bool:
+    return _have_module(NETRING_QUEUE_MODULE)
 
 
 def _why_not_runnable() -> str:
@@ -1169,6 +1185,8 @@ def run(quick: bool = False, out: TextIO | None = sys.stdout, *, rounds: int | N
 
         nq = importlib.import_module(NETRING_QUEUE_MODULE)
         result["netring_default_window"] = getattr(nq, "DEFAULT_WINDOW", None)
+    if not _have_module(NETRING_COMPAT_MODULE):
+        missing["netring_compat"] = f"{NETRING_COMPAT_MODULE} is not in this netring tree"
     for c in chosen:
         if c.needs and c.needs in missing and c.key not in skipped:
             skipped[c.key] = missing[c.needs]

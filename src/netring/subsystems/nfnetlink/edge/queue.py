@@ -195,6 +195,13 @@ class PacketBatch:
         """Drop every packet of the batch that has no verdict yet."""
         self._q._complete_batch(self, NF.DROP, None)
 
+    # -- hook for netring.compat.netfilterqueue ----------------------------------------------
+    def hold(self) -> None:
+        """Its packets get their verdicts one by one, whenever their owner decides: the
+        next receive does not give the policy verdict to those still without one (the
+        window and :meth:`Queue.close` still do).  Batch-wide verdicts are off after it."""
+        self._done = True
+
     def __repr__(self) -> str:
         return f"<PacketBatch queue={self.queue} {len(self.ids)} packets>"
 
@@ -938,6 +945,38 @@ class Queue:
                 conn.stale += 1  # nothing else is expected on a queue socket
         if not ids:
             return None
+        if qs.count(qs[0]) == len(qs):
+            batch = PacketBatch(self, qs[0], ids, slots)
+        else:
+            batch = PacketBatch(self, -1, ids, slots, qs)
+        self._current = batch
+        return batch
+
+    # -- hook for netring.compat.netfilterqueue ----------------------------------------------
+    def feed(self, datagram: Any) -> PacketBatch:
+        """The packets of one datagram the caller read from this queue's socket itself
+        (``socket.recv`` of an object an event library patched, say), as
+        :meth:`recv_batch` would hand them out: verdicts recorded so far are sent first,
+        the previous batch is released, and anything that is not a packet (a refused
+        verdict) goes the receive path's way.  The batch views ``datagram``.
+        """
+        if self._current is not None:
+            self._release_current()
+        if self._released:
+            self._apply_released()
+        self._flush(force=False)
+        ids: list[int] = []
+        qs: list[int] = []
+        slots: list[memoryview] = []
+        self._stats.batches += 1
+        self._stats.bytes += len(datagram)
+        try:
+            self._dispatch(Chunk(memoryview(datagram), 0, 0, None), ids, qs, slots)
+        except DecodeError as exc:
+            self.errors.append(NetlinkError(_errno.EBADMSG, "receive", 0, ext_msg=str(exc)))
+            self.conn.stale += 1
+        if not ids:
+            return PacketBatch(self, -1, (), ())
         if qs.count(qs[0]) == len(qs):
             batch = PacketBatch(self, qs[0], ids, slots)
         else:
