@@ -195,6 +195,13 @@ class PacketBatch:
         """Drop every packet of the batch that has no verdict yet."""
         self._q._complete_batch(self, NF.DROP, None)
 
+    def keep(self) -> None:
+        """The verdicts come later, one by one (:meth:`Queue.set_verdict`, or the
+        queue's batcher): the packets stay awaiting them after the next receive (the
+        batch's end does not give them the policy).  The window still bounds how many
+        wait; :meth:`Queue.close` gives those still waiting the policy verdict."""
+        self._done = True
+
     def __repr__(self) -> str:
         return f"<PacketBatch queue={self.queue} {len(self.ids)} packets>"
 
@@ -719,10 +726,16 @@ class Queue:
                     self._stats.released_without_verdict += 1
                     excess -= 1
 
-    def flush(self) -> None:
-        """Send every verdict recorded so far (batch messages and waiting ones)."""
+    def flush(self, force: bool = True) -> None:
+        """Send every verdict recorded so far (batch messages and waiting ones).
+
+        Args:
+            force: ``False`` sends only what is due: the batch messages of the
+                completed prefixes and the completions that waited ``delay`` for an
+                earlier packet; the others keep waiting for their prefix to close.
+        """
         self._apply_released()
-        self._flush(force=True)
+        self._flush(force=force)
 
     def _flush(self, force: bool) -> None:
         b = self.batcher
