@@ -89,6 +89,7 @@ from .queue import Queue
 __all__ = ["QueuePool", "DEFAULT_DEPTH", "DEFAULT_WORKER_TIMEOUT"]
 
 _VERDICT = int(NFQNL_VERDICT_TYPE)
+_PACKET_MIN = PACKET_HEADER.size
 
 #: packets a worker may hold without a verdict (its ring's frames)
 DEFAULT_DEPTH = 128
@@ -949,7 +950,8 @@ class _Worker:
     # -- packets ---------------------------------------------------------------------------
     def handle(self, view: memoryview) -> bool:
         """One frame: a packet through the callback; False for the end frame."""
-        ty, queue, pid = PACKET_HEADER.unpack_from(view)
+        ty, queue, pid = PACKET_HEADER.unpack_from(view) if len(view) >= _PACKET_MIN else (
+            -1, 0, 0)
         if ty != PACKET_TYPE_BE:
             if is_end(view):
                 return False
