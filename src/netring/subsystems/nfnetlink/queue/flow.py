@@ -9,7 +9,8 @@ the two endpoints in a canonical order (the lower one first)::
 
     endpoint a = saddr << 16 | sport      endpoint b = daddr << 16 | dport
     lo, hi = (a, b) if a <= b else (b, a)                  -> the same for either direction
-    flow_hash = splitmix64(fold(lo) * K1 + fold(hi) * K2 + protocol)   (64-bit, deterministic)
+    flow_hash = splitmix64(fold(lo) * K1 + fold(hi) * K2 + (version << 8 | protocol))
+                (64-bit, the same in every process)
 
 Ports are read for TCP (6), UDP (17), DCCP (33), SCTP (132) and UDP-Lite (136) only;
 other protocols hash with ports 0, and so do IPv4 fragments (flags MF or an offset:
@@ -114,7 +115,7 @@ def flow_hash(packet: ReadableBuffer, offset: int = 0, length: int | None = None
             b |= dp
         if a > b:
             a, b = b, a
-        return _mix((a * _K1 + b * _K2 + proto) & _M64)
+        return _mix((a * _K1 + b * _K2 + (0x400 | proto)) & _M64)
     if ver == 6 and n >= 40:
         _v, nh, sab, dab = _v6.unpack_from(packet, offset)
         a = int.from_bytes(sab, "big") << 16
@@ -125,7 +126,7 @@ def flow_hash(packet: ReadableBuffer, offset: int = 0, length: int | None = None
             b |= dp
         if a > b:
             a, b = b, a
-        return _mix((_fold(a) * _K1 + _fold(b) * _K2 + nh) & _M64)
+        return _mix((_fold(a) * _K1 + _fold(b) * _K2 + (0x600 | nh)) & _M64)
     return _mix(0)
 
 
