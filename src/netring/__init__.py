@@ -8,8 +8,6 @@ loads on first use of one of its names, so ``import netring`` and
 
 from __future__ import annotations
 
-import importlib
-
 from .codec import (
     NETLINK,
     NLA_F,
@@ -35,6 +33,7 @@ from .errors import (
     RingError,
     TruncatedError,
 )
+from .lazy import lazy_names
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
@@ -46,11 +45,11 @@ __version__ = "0.1.0"
 
 #: edge names, imported on first attribute access
 _LAZY = {
-    "Connection": "netring.conn",
-    "NetlinkSocket": "netring.socket",
-    "Rtnl": "netring.subsystems.rtnetlink.edge",
-    "Monitor": "netring.subsystems.rtnetlink.edge",
-    "Event": "netring.subsystems.rtnetlink.edge",
+    "Connection": "conn",
+    "NetlinkSocket": "socket",
+    "Rtnl": "subsystems.rtnetlink.edge",
+    "Monitor": "subsystems.rtnetlink.edge",
+    "Event": "subsystems.rtnetlink.edge",
 }
 
 __all__ = [
@@ -83,15 +82,4 @@ __all__ = [
     "TruncatedError",
 ]
 
-
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'netring' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, globals(), _LAZY)

@@ -18,6 +18,7 @@ from nsutil import Netns, have_root
 
 import netring
 from netring.errors import NamespaceError, NamespaceNotFound, NotANamespace
+from netring.tools.demo import STAGES
 
 pytestmark = pytest.mark.skipif(not have_root(), reason="needs root: enters network namespaces")
 
@@ -188,7 +189,7 @@ def test_demo_sigint_says_where_it_stopped_and_leaves_nothing(
     err = demo_proc.stderr.read()
     assert rc == 130
     assert _one_line(err) == (
-        "netring demo: interrupted in stage 2 of 5 (usersock: USERSOCK stream between two "
+        f"netring demo: interrupted in stage 2 of {len(STAGES)} (usersock: USERSOCK stream between two "
         "processes (recvmmsg)); its namespace is removed")
     # every process that was in it has ended, and it never had a name: it is gone
     # (its inode number may already serve a namespace another test made since)

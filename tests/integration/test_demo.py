@@ -30,6 +30,10 @@ def test_demo_json_every_stage_works(capsys: pytest.CaptureFixture[str]) -> None
     w = r["writer"]
     assert w["ok"] and w["messages"] == w["expected"] == 3000 and w["in_order"]
     assert w["writer_pid_matches"]
+    log = r["nflog"]  # nft and iptables are in the test command's packages
+    assert log["ok"], log.get("error")
+    assert log["messages"] == log["expected"] == log["payloads_match"] == 3000
+    assert log["prefixes"] == ["netring-demo "] and log["seq_gaps"] == 0
 
 
 def test_demo_text_tells_a_newcomer_where_to_look(capsys: pytest.CaptureFixture[str]) -> None:

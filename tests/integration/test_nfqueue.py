@@ -16,6 +16,7 @@ from nfqutil import counters, drain, ipt, queue_rule, snmp, udp_pair
 from nsutil import Netns
 from procutil import fork, reap
 
+from netring.codec.constants import SO
 from netring.errors import NetlinkError, NotSupportedError
 from netring.netns import socket_in
 from netring.subsystems.nfnetlink.constants import NF, NF_INET
@@ -408,3 +409,59 @@ def test_gso_super_packets_arrive_whole_only_with_the_flag(netns: Netns) -> None
         srv.close()
     assert results[False][0] <= 1500 and not results[False][1]
     assert results[True][0] > 16000 and results[True][1]
+
+
+def test_input_hook_metadata_from_a_veth_peer(netns: Netns) -> None:
+    """A packet from another namespace over a veth: input device and its name, the
+    sender's MAC, a timestamp (input hooks carry one), priority on the output side."""
+    peer = Netns()
+    try:
+        netns.ip("link", "add", "nq0", "type", "veth", "peer", "name", "nq1", "netns", peer.name)
+        netns.ip("addr", "add", "10.77.0.1/24", "dev", "nq0")
+        netns.ip("link", "set", "nq0", "up")
+        peer.ip("addr", "add", "10.77.0.2/24", "dev", "nq1")
+        peer.ip("link", "set", "nq1", "up")
+        mac = peer.ip_json("link", "show", "nq1")[0]["address"]
+        ifindex = netns.ip_json("link", "show", "nq0")[0]["ifindex"]
+        ipt(netns, "-A", "INPUT", "-i", "nq0", "-p", "udp", "--dport", str(PORT), "-j",
+            "NFQUEUE", "--queue-num", "15")
+        rx = socket_in(netns.path, socket.AF_INET, socket.SOCK_DGRAM)
+        rx.bind(("10.77.0.1", PORT))
+        rx.setblocking(False)
+        # the kernel stamps received packets only while some socket asked for stamps
+        rx.setsockopt(socket.SOL_SOCKET, SO.TIMESTAMP, 1)
+        tx = socket_in(peer.path, socket.AF_INET, socket.SOCK_DGRAM)
+        tx.setsockopt(socket.SOL_SOCKET, socket.SO_PRIORITY, 5)
+        with Queue(15, netns=netns.path) as q:
+            before = time.time()
+            deadline = time.monotonic() + 10
+            pkt = None
+            while pkt is None and time.monotonic() < deadline:  # ARP may take a moment
+                tx.sendto(b"p:1:", ("10.77.0.1", PORT))
+                b = q.recv_batch(timeout=0.5)
+                if b:
+                    pkt = b[0].copy()
+                    for extra in list(b)[1:]:
+                        extra.accept()
+            assert pkt is not None
+            assert pkt.hook == NF_INET.LOCAL_IN
+            assert pkt.indev == ifindex and q.ifname(pkt.indev) == "nq0"
+            assert pkt.outdev is None
+            assert pkt.hwaddr_text == mac
+            ts = pkt.timestamp
+            assert ts is not None and before - 5 < ts < time.time() + 5
+            assert pkt.priority == 0  # skb->priority does not cross the veth
+            pkt.accept()
+            q.flush()
+            assert drain(rx)
+        # on the way out the sending socket's priority is there
+        ipt(peer, "-A", "OUTPUT", "-o", "nq1", "-p", "udp", "--dport", str(PORT), "-j",
+            "NFQUEUE", "--queue-num", "16")
+        with Queue(16, netns=peer.path) as q:
+            tx.sendto(b"p:2:", ("10.77.0.1", PORT))
+            b = q.recv_batch(timeout=5)
+            assert len(b) == 1 and b[0].priority == 5 and b[0].hook == NF_INET.LOCAL_OUT
+            assert q.ifname(b[0].outdev) == "nq1"
+            b.accept()
+    finally:
+        peer.close()

@@ -212,3 +212,16 @@ def test_misuse_is_an_encode_error() -> None:
     b.complete(0, 6, NF.ACCEPT)
     with pytest.raises(EncodeError, match="not awaiting"):
         b.complete(0, 6, NF.ACCEPT)
+
+
+def test_a_verdict_sent_elsewhere_is_not_covered_again() -> None:
+    w = VerdictWriter()
+    b = Batcher(w, lambda: 1)
+    b.received_many(0, [1, 2, 3])
+    assert b.sent(0, 1) and not b.sent(0, 1) and not b.sent(0, 9)
+    assert b.outstanding(0) == [2, 3] and b.in_flight == 2
+    b.complete(0, 3, NF.ACCEPT)
+    b.complete(0, 2, NF.ACCEPT)
+    b.flush()
+    (m,) = iter_messages(w.view())
+    assert m.type == NFQNL_VERDICT_BATCH_TYPE and b.in_flight == 0

@@ -16,9 +16,8 @@ The names below are what the socket edge and the tests use.
 
 from __future__ import annotations
 
-import importlib
-
 from ..codec.types import TYPE_CHECKING
+from ..lazy import lazy_names
 from .cmsg import (
     NETLINK_PKTINFO,
     SCM_CREDENTIALS,
@@ -59,14 +58,9 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
 
+
+__getattr__, __dir__ = lazy_names(__name__, globals(), _LAZY)
 
 __all__ = [
     "MMsgBatch",

@@ -30,7 +30,6 @@ API::
     batch.view(i)         memoryview of region i cut to lengths[i] (zero copy)
     batch.name(i)         raw sender address bytes (msg_namelen of them)
     batch.name_view(i)    the same, in place (zero copy)
-    batch.names           every slot's 128-byte address storage, in place
     batch.cmsgs(i)        [(level, type, data bytes), ...]
     batch.send(fd, lengths=None, n=None, flags=0, name=None)
                           sendmmsg of regions[0..n) (each cut to lengths[i]) to the
@@ -286,15 +285,6 @@ class MMsgBatch:
         ln = min(int(self._namelens[i]), NAME_SIZE)
         start = i * NAME_SIZE
         return memoryview(self._names)[start : start + ln]
-
-    @property
-    def names(self) -> memoryview:
-        """Every slot's sender-address storage in place: ``NAME_SIZE`` bytes per slot
-        (slot ``i`` at ``i * NAME_SIZE``), for readers that decode all senders of a
-        batch at once; empty without ``name``.  Valid until the next recv."""
-        if self._names is None:
-            return memoryview(b"")
-        return memoryview(self._names).cast("B")
 
     def cmsgs(self, i: int) -> list[tuple[int, int, bytes]]:
         """The control messages of message ``i`` as ``(level, type, data)``."""

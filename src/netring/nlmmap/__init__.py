@@ -26,16 +26,24 @@ Quick use::
 from __future__ import annotations
 
 from ..codec.types import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from typing import Any
-
-
+from ..lazy import lazy_names
 from .abi import NL_MMAP_HDRLEN, NL_MMAP_MSG_ALIGNMENT, NL_MMAP_STATUS, nl_mmap_hdr, nl_mmap_req
 from .base import FlushResult, RingBase
 from .cursor import BadFrame, Frame, RxConsumer, RxProducer, TxProducer, TxSender
 from .geometry import GeometryError, MappingLayout, RingGeometry
 from .states import TRANSITIONS, Transition
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .edge.fanout import Feeder
+    from .edge.filler import RingFiller
+    from .edge.kernel import KernelRing
+    from .edge.shm import SharedRing
+    from .edge.transport import RingTransport
+    from .edge.tx import FrameSender
+    from .edge.user import UserRing
+    from .edge.writer import RingTimeout, RingWriter
 
 __all__ = [
     "NL_MMAP_HDRLEN",
@@ -72,25 +80,21 @@ __all__ = [
 
 # edge classes, imported on first use so that ``import netring.nlmmap`` stays pure
 _LAZY = {
-    "UserRing": "user",
-    "Feeder": "fanout",
-    "RingFiller": "filler",
-    "FrameSender": "tx",
-    "SharedRing": "shm",
-    "KernelRing": "kernel",
-    "RingWriter": "writer",
-    "RingTimeout": "writer",
-    "RingTransport": "transport",
+    "UserRing": "edge.user",
+    "Feeder": "edge.fanout",
+    "RingFiller": "edge.filler",
+    "FrameSender": "edge.tx",
+    "SharedRing": "edge.shm",
+    "KernelRing": "edge.kernel",
+    "RingWriter": "edge.writer",
+    "RingTimeout": "edge.writer",
+    "RingTransport": "edge.transport",
 }
 
 
-def __getattr__(name: str) -> Any:
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
 
-    return getattr(importlib.import_module(f"{__name__}.edge.{mod}"), name)
+
+__getattr__, __dir__ = lazy_names(__name__, globals(), _LAZY)
 
 
 def probe() -> dict[str, Any]:

@@ -14,9 +14,8 @@ the one-line decoder) load with the package; the edge names (``PacketSocket``,
 
 from __future__ import annotations
 
-import importlib
-
 from ..codec.types import TYPE_CHECKING
+from ..lazy import lazy_names
 from .constants import (
     ETH_P,
     PACKET,
@@ -41,25 +40,20 @@ if TYPE_CHECKING:
     from .edge.tx import MmsgSender, TxRing, open_sender
 
 _LAZY = {
-    "PacketSocket": "sock",
-    "CaptureRing": "ring",
-    "TxRing": "tx",
-    "MmsgSender": "tx",
-    "open_sender": "tx",
-    "open_members": "fanout",
-    "send_socket": "fanout",
-    "recv_socket": "fanout",
+    "PacketSocket": "edge.sock",
+    "CaptureRing": "edge.ring",
+    "TxRing": "edge.tx",
+    "MmsgSender": "edge.tx",
+    "open_sender": "edge.tx",
+    "open_members": "edge.fanout",
+    "send_socket": "edge.fanout",
+    "recv_socket": "edge.fanout",
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.edge.{module}"), name)
-    globals()[name] = value
-    return value
 
+
+__getattr__, __dir__ = lazy_names(__name__, globals(), _LAZY)
 
 __all__ = [
     "SOL_PACKET",

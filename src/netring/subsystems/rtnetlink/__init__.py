@@ -23,9 +23,8 @@ builds no view class and no enum until one is asked for.
 
 from __future__ import annotations
 
-import importlib
-
 from ...codec.types import TYPE_CHECKING
+from ...lazy import lazy_names
 
 if TYPE_CHECKING:
     from .address import Address
@@ -118,15 +117,4 @@ _HOME: dict[str, str] = {
     "Rule": "rule",
 }
 
-
-def __getattr__(name: str) -> object:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOME))
+__getattr__, __dir__ = lazy_names(__name__, globals(), _HOME)

@@ -5,20 +5,12 @@
 
 from __future__ import annotations
 
-import importlib
-
 from ....codec.types import TYPE_CHECKING
+from ....lazy import lazy_names
 
 if TYPE_CHECKING:
     from .queue import PacketBatch, Queue
 
 __all__ = ["Queue", "PacketBatch"]
 
-_LAZY = {"Queue": "queue", "PacketBatch": "queue"}
-
-
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__, __dir__ = lazy_names(__name__, globals(), {"Queue": "queue", "PacketBatch": "queue"})

@@ -444,8 +444,9 @@ class Queue:
         self._request(config_body(queue, maxlen=maxlen), f"queue {queue} maxlen")
 
     def set_flags(self, queue: int, flags: int, mask: int | None = None) -> None:
-        """Change a bound queue's flags within ``mask`` (default: just ``flags``' bits... and
-        every other known flag cleared when ``mask`` is ``None``).
+        """Change a bound queue's flags: the bits of ``mask`` take their value from
+        ``flags`` (``mask`` ``None``: every known flag, so the ones not in ``flags``
+        are cleared).
 
         Raises:
             NotSupportedError: the kernel refused a flag (EOPNOTSUPP).
@@ -586,9 +587,7 @@ class Queue:
         msg = bytearray(w.view())
         if ack:
             msg[6] |= 0x04  # NLM_F_ACK (low byte of nlmsg_flags, host order)
-        st = self.batcher.queues.get(queue)
-        if st is not None and packet_id in st.outstanding and packet_id not in st.done:
-            st.done[packet_id] = 2  # SENT: the batcher must not cover it again
+        self.batcher.sent(queue, packet_id)
         try:
             if ack:
                 self.conn.request_raw(msg, op=f"verdict for packet {packet_id} of queue {queue}",

@@ -187,6 +187,20 @@ class Batcher:
         return [i for st in states for i in st.outstanding if i not in st.done]
 
     # -- completing ---------------------------------------------------------------------
+    def sent(self, queue: int, packet_id: int) -> bool:
+        """A verdict for this packet left by another way (``verdict_now``): the batcher
+        must not cover it again.  False when the packet was not awaiting a verdict."""
+        st = self.queues.get(queue)
+        if st is None or not st.outstanding or packet_id in st.done or st.last is None:
+            return False
+        out = st.outstanding
+        if ((packet_id - out[0]) & 0xFFFFFFFF) > ((st.last - out[0]) & 0xFFFFFFFF):
+            return False
+        st.done[packet_id] = SENT
+        if out[0] == packet_id:
+            self._advance(st)
+        return True
+
     def _room(self, need: int) -> None:
         if self.writer.room < need:
             raise EncodeError("verdict buffer full: flush() and send before adding more")

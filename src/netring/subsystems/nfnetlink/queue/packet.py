@@ -164,7 +164,9 @@ class Packet(MessageView):
     def timestamp(self) -> float | None:
         """Receive time in seconds since the epoch (``NFQA_TIMESTAMP``), or ``None``.
 
-        The kernel stamps only packets that carry a time (input and forward hooks).
+        Only packets that carry a time have one: received ones (input and forward
+        hooks), and only while timestamping is on (some socket asked for
+        ``SO_TIMESTAMP*``).
         """
         ts = self.timestamp_ns
         return None if ts is None else ts / 1e9

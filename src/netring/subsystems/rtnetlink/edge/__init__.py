@@ -6,9 +6,8 @@ Each name loads its module on first use, so a dump loads no monitor machinery.
 
 from __future__ import annotations
 
-import importlib
-
 from ....codec.types import TYPE_CHECKING
+from ....lazy import lazy_names
 
 if TYPE_CHECKING:
     from .monitor import Event, Monitor
@@ -18,9 +17,4 @@ __all__ = ["Rtnl", "Monitor", "Event"]
 
 _LAZY = {"Rtnl": "rtnl", "Monitor": "monitor", "Event": "monitor"}
 
-
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__, __dir__ = lazy_names(__name__, globals(), _LAZY)

@@ -13,9 +13,8 @@ never builds the route tables (nor their enums).
 
 from __future__ import annotations
 
-import importlib
-
 from ....codec.types import TYPE_CHECKING
+from ....lazy import lazy_names
 
 if TYPE_CHECKING:
     from .common import (
@@ -106,16 +105,4 @@ _HOME: dict[str, str] = {
     "nud_state_names": "neighbour",
 }
 
-
-def __getattr__(name: str) -> object:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(f"{__name__}.{home}")
-    for key in module.__all__:  # the submodule's other names come along
-        globals()[key] = getattr(module, key)
-    return getattr(module, name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOME))
+__getattr__, __dir__ = lazy_names(__name__, globals(), _HOME)
