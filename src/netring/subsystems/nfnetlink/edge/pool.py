@@ -1001,6 +1001,7 @@ class _Worker:
             self.pool.init(self.slot)
         ring = self.rx
         rx = ring.rx
+        assert rx is not None  # a packet ring has an RX ring
         handle = self.handle
         every = self.flush_every
         vw = self.vw
