@@ -246,6 +246,36 @@ class Rig:
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
 
 
+def parallel_capacity(seconds: float = 0.3) -> float:
+    """How much two CPU-bound processes get done against one, on this machine now (2.0:
+    two free cores; a shared or throttled VM gives less).  Each process counts loop
+    rounds of pure Python for ``seconds``."""
+    def spin() -> int:
+        n = 0
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            for _ in range(1000):
+                pass
+            n += 1
+        return n
+
+    r, w = os.pipe()
+    alone = spin()
+    pids = []
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:
+            os.write(w, f"{spin()}\n".encode())
+            os._exit(0)
+        pids.append(pid)
+    for pid in pids:
+        os.waitpid(pid, 0)
+    os.close(w)
+    got = sum(int(x) for x in os.read(r, 256).split())
+    os.close(r)
+    return got / alone if alone else 0.0
+
+
 def _child(fn: Callable[[], dict[str, Any]], out: int) -> int:
     pid = os.fork()
     if pid == 0:
@@ -304,7 +334,7 @@ def consumer(rig: Rig, variant: str, queue: int, callback: Callable[[Any], None]
     q.close()
     c1 = _cpu()
     return {"packets": n, "start": t0, "end": t1, "cpu": (c1[0] - c0[0]) + (c1[1] - c0[1]),
-            **extra}
+            "owner_cpu": c1[0] - c0[0], **extra}
 
 
 def run_variant(rig: Rig, variant: str, mode: str, count: int, cost: float,
@@ -381,6 +411,8 @@ def run_variant(rig: Rig, variant: str, mode: str, count: int, cost: float,
     res.update(packets=packets, seconds=round(seconds, 4),
                rate=round(packets / seconds) if seconds > 0 else 0,
                cpu_us_per_packet=round(cpu / packets * 1e6, 2) if packets else None,
+               owner_us_per_packet=round(sum(r["owner_cpu"] for r in reports) / packets * 1e6, 2)
+               if packets and variant.startswith("pool") else None,
                left_queued=sum(k[q].queue_total for q in queues if q in k),
                batch_messages=sum(r["batch_messages"] for r in reports),
                single_messages=sum(r["single_messages"] for r in reports))
@@ -416,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     rig = Rig(tmp)
     results: dict[str, dict[str, list[dict[str, Any]]]] = {m: {} for m in modes}
     load = os.getloadavg()[0]
+    capacity = [parallel_capacity()]
     try:
         for _ in range(args.rounds):
             for mode in modes:
@@ -425,12 +458,13 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"bench_nfqueue_pool: {mode} {key}: {r['rate']} verdicts/s",
                           file=sys.stderr, flush=True)
                     results[mode].setdefault(key, []).append(r)
+        capacity.append(parallel_capacity())
     finally:
         rig.close()
         shutil.rmtree(tmp, ignore_errors=True)
     out: dict[str, Any] = {"benchmark": "nfqueue_pool", "machine": machine(),
                            "command": command_line(), "cost_us": args.cost,
-                           "load_average": load, "modes": {}}
+                           "load_average": load, "parallel_capacity": capacity, "modes": {}}
     for mode in modes:
         best = {k: max(rs, key=lambda r: r["rate"]) for k, rs in results[mode].items()}
         for k, r in best.items():
@@ -447,8 +481,10 @@ def main(argv: list[str] | None = None) -> int:
             r = best.get(key)
             if r is None:
                 continue
+            own = r.get("owner_us_per_packet")
             rows.append((label, f"{r['rate'] / 1e3:.1f} k", f"{r['rate'] / base:.2f}x" if base
-                         else "-", f"{r['cpu_us_per_packet']:.1f}",
+                         else "-", f"{r['cpu_us_per_packet']:.1f}"
+                         + (f" ({own:.1f} owner)" if own is not None else ""),
                          f"{r['batch_messages']}/{r['single_messages']}",
                          " ".join(str(x) for x in r.get("split", r.get("per_worker", []))),
                          str(r["left_queued"]),
@@ -462,6 +498,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ncommand: {out['command']}")
     print(f"machine: {machine_line(out['machine'])}; 1-minute load average {load:.2f} at the "
           "start")
+    print("parallel capacity (two CPU-bound Python processes against one, before and after): "
+          + " / ".join(f"{c:.2f}x" for c in capacity))
     return 0
 
 

@@ -59,6 +59,7 @@ from typing import Any
 
 from .... import nlmmap
 from ...._sys import eventfd
+from ....codec.structs import u32
 from ....errors import DecodeError, EncodeError, NetringError, RingError
 from ..constants import NF
 from ..queue.checksum import fix_packet
@@ -90,6 +91,8 @@ __all__ = ["QueuePool", "DEFAULT_DEPTH", "DEFAULT_WORKER_TIMEOUT"]
 
 _VERDICT = int(NFQNL_VERDICT_TYPE)
 _PACKET_MIN = PACKET_HEADER.size
+_nlmsg_len = u32  # the first word of a netlink message, host order
+_FRAMES_PER_RUN = 16  # packet frames a worker reads before it looks at the ring again
 
 #: packets a worker may hold without a verdict (its ring's frames)
 DEFAULT_DEPTH = 128
@@ -97,7 +100,7 @@ DEFAULT_DEPTH = 128
 DEFAULT_WORKER_TIMEOUT = 10.0
 #: verdicts a worker collects before it sends them (also when its ring is empty, and
 #: when the oldest has waited COMMIT_AFTER)
-DEFAULT_FLUSH_EVERY = 32
+DEFAULT_FLUSH_EVERY = 64
 COMMIT_AFTER = 0.001
 #: seconds the owner sleeps at most per wait (liveness and stuck workers are checked)
 SLICE = 0.05
@@ -527,7 +530,7 @@ class QueuePool:
             keys = [base | i for i in ids]
         else:
             keys = [qq << 32 | i for qq, i in zip(qs, ids, strict=True)]
-        msgs = list(map(batch.data, range(n)))
+        msgs = batch.messages()
         self._stats.packets += n
         self._msgs = msgs
         self._keys = keys
@@ -633,20 +636,39 @@ class QueuePool:
         return sent
 
     def _send(self, s: _Slot, idx: Sequence[int]) -> int:
+        """Copy the packets ``idx`` into worker ``s``'s ring, as many per frame as fit
+        (back to back, each at a 4-byte aligned offset); returns how many went in."""
         msgs = self._msgs
-        try:
-            got = int(s.rx_writer.send_many([msgs[i] for i in idx], timeout=0))
-        except nlmmap.RingTimeout as exc:  # frames of a run it has not released yet
-            got = int(exc.sent)
-            self._stats.ring_full += 1
-        if got:
-            keys = self._keys
+        keys = self._keys
+        ds = self._frame_data
+        writer = s.rx_writer
+        n = len(idx)
+        sent = 0
+        while sent < n:
+            view = writer.frame(wait=False)  # the next free frame's data area, reserved
+            if view is None:  # frames it has not released yet
+                self._stats.ring_full += 1
+                break
+            o = end = 0
+            k = sent
+            while k < n:
+                m = msgs[idx[k]]
+                ln = len(m)
+                if o + ln > ds:
+                    break
+                view[o:o + ln] = m
+                end = o + ln
+                o = (end + 3) & ~3
+                k += 1
+            writer.commit(end)
             if not s.inflight:
                 s.progress = time.monotonic()
-            s.inflight.update([keys[i] for i in (idx if got == len(idx) else idx[:got])])
-            s.stats.packets += got
-            self._stats.dispatched += got
-        return got
+            s.inflight.update([keys[i] for i in idx[sent:k]])
+            sent = k
+        if sent:
+            s.stats.packets += sent
+            self._stats.dispatched += sent
+        return sent
 
     def _policy(self, key: int) -> None:
         try:
@@ -949,40 +971,57 @@ class _Worker:
 
     # -- packets ---------------------------------------------------------------------------
     def handle(self, view: memoryview) -> bool:
-        """One frame: a packet through the callback; False for the end frame."""
-        ty, queue, pid = PACKET_HEADER.unpack_from(view) if len(view) >= _PACKET_MIN else (
-            -1, 0, 0)
-        if ty != PACKET_TYPE_BE:
-            if is_end(view):
-                return False
-            raise RingError(f"worker {self.slot}: a frame that is neither a packet nor the "
-                            f"end ({bytes(view[:16]).hex()})")
-        pkt = Packet._make(view, 0, self, pid, queue)
-        self.handled += 1
-        r: Any
+        """One packet frame: each packet through the callback; False for the end frame."""
+        n = len(view)
+        off = 0
+        callback = self.callback
+        vw = self.vw
+        every = self.flush_every
+        monotonic = time.monotonic
+        while off < n:
+            (ln,) = _nlmsg_len.unpack_from(view, off)
+            if ln < _PACKET_MIN or off + ln > n:
+                if is_end(view[off:]):
+                    return False
+                raise RingError(f"worker {self.slot}: a message of {ln} bytes at {off} in a "
+                                f"packet frame of {n}")
+            ty, queue, pid = PACKET_HEADER.unpack_from(view, off)
+            if ty != PACKET_TYPE_BE:
+                raise RingError(f"worker {self.slot}: a message that is not a packet "
+                                f"({bytes(view[off:off + 16]).hex()})")
+            pkt = Packet._make(view, off, self, pid, queue)
+            off = (off + ln + 3) & ~3
+            self.handled += 1
+            r: Any
+            try:
+                r = callback(pkt)
+            except Exception as exc:  # the callback's own error: counted, the packet decided
+                self.errors += 1
+                self.pool._record_error(self.slot, exc)
+                if not pkt.has_verdict:
+                    self._give_policy(queue, pid)
+            else:
+                if not pkt.has_verdict:
+                    self._returned(pkt, r, queue, pid)
+            if vw.count >= every or monotonic() - self.first >= COMMIT_AFTER:
+                self.commit()
+        return True
+
+    def _returned(self, pkt: Packet, r: Any, queue: int, pid: int) -> None:
+        """The callback returned without giving a verdict: take the one it returned."""
+        if r is None:
+            pkt.release()  # the policy verdict, counted
+            return
         try:
-            r = self.callback(pkt)
-        except Exception as exc:  # the callback's own error: counted, the packet decided
+            if isinstance(r, tuple):
+                pkt.verdict(int(r[0]), mark=None if r[1] is None else int(r[1]))
+            else:
+                pkt.verdict(int(r))
+        except (EncodeError, TypeError, ValueError, IndexError) as exc:
             self.errors += 1
             self.pool._record_error(self.slot, exc)
             if not pkt.has_verdict:
                 self._give_policy(queue, pid)
-            return True
-        if not pkt.has_verdict:
-            if r is None:
-                pkt.release()
-            else:
-                try:
-                    if isinstance(r, tuple):
-                        pkt.verdict(int(r[0]), mark=None if r[1] is None else int(r[1]))
-                    else:
-                        pkt.verdict(int(r))
-                except (EncodeError, TypeError, ValueError, IndexError) as exc:
-                    self.errors += 1
-                    self.pool._record_error(self.slot, exc)
-                    if not pkt.has_verdict:
-                        self._give_policy(queue, pid)
-        return True
 
     def run(self) -> int:
         """The worker's loop; its exit code."""
@@ -1003,19 +1042,14 @@ class _Worker:
         rx = ring.rx
         assert rx is not None  # a packet ring has an RX ring
         handle = self.handle
-        every = self.flush_every
-        vw = self.vw
-        monotonic = time.monotonic
         while True:
             got = True
             while got:  # the frames ready now, in runs (no system call)
                 got = False
-                for view in rx.iter_data(every):
+                for view in rx.iter_data(_FRAMES_PER_RUN):
                     got = True
                     if not handle(view):
                         return self._finish()
-                    if vw.count >= every or monotonic() - self.first >= COMMIT_AFTER:
-                        self.commit()
             self.commit()
             f = ring.recv(timeout=IDLE_SLICE)
             if f is None:
