@@ -143,3 +143,19 @@ def test_write_pcapng_with_verdict_queue_and_packet_id(netns: Netns, tmp_path: o
         rows = [line.split("\t") for line in out if line.strip()]
         assert [r[:3] for r in rows] == [[str(PORT), str(i), "36"] for i in range(1, 5)]
         assert all(bytes.fromhex(r[3].replace(":", "")) == b"NF_ACCEPT" for r in rows)
+
+
+def test_workers_give_the_verdicts_in_a_pool(netns: Netns, capsys: pytest.CaptureFixture[str]
+                                             ) -> None:
+    ipt(netns, "-A", "INPUT", "-p", "udp", "--dport", str(PORT), "-m", "mark", "--mark", "0x5")
+    queue_rule(netns, PORT, 37, bypass=True)
+    rx, tx = udp_pair(netns, PORT)
+    t = _send_later(tx, 200)
+    rc = main(["queue", "-q", "37", "--workers", "2", "--fanout", "rr", "--count", "200",
+               "--timeout", "20", "--mark", "0x5", "--netns", netns.name])
+    t.join()
+    assert rc == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[-2].startswith("netring queue: 200 packets") and "accept 200" in err[-2]
+    assert err[-1].startswith("netring queue: workers 2 (rr): w0 ")
+    assert len(drain(rx)) == 200 and counters(netns, "INPUT") == [200]

@@ -35,6 +35,11 @@ def test_queue_specs() -> None:
     (["queue", "-q", "1", "--timeout", "-1"], "timeout -1: must be a finite number"),
     (["queue", "-q", "1", "--timeout", "soon"], "timeout 'soon': not a number"),
     (["queue", "-q", "1", "--copy-range", "70000"], "copy range 70000: must be between 0"),
+    (["queue", "-q", "1", "--workers", "0"], "workers 0: must be between 1 and 64"),
+    (["queue", "-q", "1", "--workers", "2", "--fanout", "hash"], "invalid choice: 'hash'"),
+    (["queue", "-q", "1", "--workers", "2", "--json"], "--workers cannot be combined with --json"),
+    (["queue", "-q", "1", "--workers", "2", "-w", "/tmp/x.pcapng"],
+     "--workers cannot be combined with -w"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv: list[str], text: str,
                                           capsys: pytest.CaptureFixture[str]) -> None:

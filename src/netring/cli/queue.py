@@ -1,5 +1,6 @@
 """``netring queue --queue N[,M|N:M] [--verdict accept|drop] [--mark M] [--batch K]
-[--fail-open] [-w FILE] [--count N] [--timeout S] [--netns NAME] [--json]``.
+[--fail-open] [-w FILE] [--count N] [--timeout S] [--workers W [--fanout flow|rr]]
+[--netns NAME] [--json]``.
 
 Binds the nfnetlink_queue queues named, gives every packet the verdict asked for
 (with ``--mark``, a new ``skb->mark``) and counts: a live statistics line on
@@ -97,6 +98,12 @@ def register(sub: Any) -> None:
     p.add_argument("-c", "--count", type=_whole("count", 1, 1 << 62), metavar="N",
                    help="stop after N packets (N >= 1)")
     p.add_argument("--timeout", type=_seconds(), metavar="S", help="stop after S seconds (> 0)")
+    p.add_argument("--workers", type=_whole("workers", 1, 64), metavar="W",
+                   help="give the verdicts in W worker processes behind the one queue socket "
+                        "(a worker pool, docs/nfqueue.md)")
+    p.add_argument("--fanout", choices=("flow", "rr"), default="flow",
+                   help="with --workers: both directions of a flow to one worker (flow, the "
+                        "default) or round-robin (rr)")
     p.add_argument("--netns", metavar="NAME", help="network namespace (name or path)")
     p.add_argument("--json", action="store_true", help="one JSON object per packet on stdout")
     p.error = _one_line_error("netring queue")
@@ -151,7 +158,11 @@ def _run(args: argparse.Namespace) -> int:
     from ..subsystems.nfnetlink.constants import NF
     from ..subsystems.nfnetlink.edge.queue import Queue
     from ..subsystems.nfnetlink.queue.stats import stats_line
+    from .queue_pool import conflict
 
+    if conflict(args):
+        print(f"netring queue: {conflict(args)}", file=sys.stderr)
+        return 2
     if not args.fail_open:
         bypass = _bypass_queues(args.netns)
         unprotected = [q for q in args.queue if bypass is None or q not in bypass]
@@ -169,6 +180,7 @@ def _run(args: argparse.Namespace) -> int:
     terminated = False
     q = None
     writer = None
+    pool_lines: list[str] = []
     start = time.monotonic()
     try:
         q = Queue(args.queue, netns=args.netns, fail_open=args.fail_open, batch=args.batch,
@@ -178,7 +190,11 @@ def _run(args: argparse.Namespace) -> int:
             writer = _open_pcapng(args.write)
         name = args.verdict
         next_live = start + _LIVE_EVERY
-        for batch in q.batches(args.count, args.timeout):
+        if args.workers:
+            from .queue_pool import run_pool
+
+            run_pool(q, args, verdict, live, _LIVE_EVERY, pool_lines)
+        for batch in () if args.workers else q.batches(args.count, args.timeout):
             if args.json or writer is not None:
                 for pkt in batch:
                     if writer is not None:
@@ -212,6 +228,8 @@ def _run(args: argparse.Namespace) -> int:
             if live:
                 sys.stderr.write("\r\x1b[K")
             print("netring queue: " + stats_line(s, time.monotonic() - start), file=sys.stderr)
+            for line in pool_lines:
+                print("netring queue: " + line, file=sys.stderr)
         if writer is not None:
             writer.close()
         if main_thread:

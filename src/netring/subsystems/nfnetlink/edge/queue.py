@@ -183,6 +183,14 @@ class PacketBatch:
         s = self._slots[i]
         return s[:int.from_bytes(s[0:4], "little")]
 
+    def messages(self) -> list[memoryview]:
+        """Every packet's whole netlink message, in batch order (what :meth:`data` gives,
+        for the whole batch in one pass; zero copy, valid until the next receive)."""
+        from ....codec.structs import u32  # nlmsg_len, host order
+
+        slots = self._slots[:len(self.ids)]
+        return [s[:n] for s, (n,) in zip(slots, map(u32.unpack_from, slots), strict=True)]
+
     def verdict(self, verdict: int = NF.ACCEPT, *, mark: int | None = None) -> None:
         """Give ``verdict`` (and ``mark``) to every packet of the batch that has none yet."""
         self._q._complete_batch(self, int(verdict), mark)
@@ -195,7 +203,7 @@ class PacketBatch:
         """Drop every packet of the batch that has no verdict yet."""
         self._q._complete_batch(self, NF.DROP, None)
 
-    # -- hook for netring.compat.netfilterqueue ----------------------------------------------
+    # -- for owners that give the verdicts later (the NetfilterQueue drop-in, the pool) --
     def hold(self) -> None:
         """Its packets get their verdicts one by one, whenever their owner decides: the
         next receive does not give the policy verdict to those still without one (the
@@ -725,10 +733,16 @@ class Queue:
                     self._stats.released_without_verdict += 1
                     excess -= 1
 
-    def flush(self) -> None:
-        """Send every verdict recorded so far (batch messages and waiting ones)."""
+    def flush(self, force: bool = True) -> None:
+        """Send every verdict recorded so far (batch messages and waiting ones).
+
+        Args:
+            force: ``False`` sends only what is due: the batch messages of the
+                completed prefixes and the completions that waited ``delay`` for an
+                earlier packet; the others keep waiting for their prefix to close.
+        """
         self._apply_released()
-        self._flush(force=True)
+        self._flush(force=force)
 
     def _flush(self, force: bool) -> None:
         b = self.batcher
@@ -952,7 +966,7 @@ class Queue:
         self._current = batch
         return batch
 
-    # -- hook for netring.compat.netfilterqueue ----------------------------------------------
+    # -- for callers that read the socket themselves (NetfilterQueue's run_socket) ---------
     def feed(self, datagram: Any) -> PacketBatch:
         """The packets of one datagram the caller read from this queue's socket itself
         (``socket.recv`` of an object an event library patched, say), as

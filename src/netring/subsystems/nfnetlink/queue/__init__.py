@@ -10,6 +10,8 @@ the out-of-order-safe verdict batcher and checksum fix-ups.
     batch       Batcher: VERDICT_BATCH only for the contiguous completed prefix
     checksum    inet_checksum(), fix_packet() for replacement payloads
     stats       QueueStats: every count of received, verdicts and loss in one place
+    flow        flow_hash(): the symmetric 5-tuple hash a worker pool fans out by
+    pool        a worker pool's frames, verdict records, control block, PoolStats
 
 The socket object is :class:`netring.subsystems.nfnetlink.edge.queue.Queue`.
 """
