@@ -74,6 +74,7 @@ from ..queue.pool import (
     PACKET_TYPE_BE,
     CtlWord,
     PoolStats,
+    VerdictRecord,
     VerdictRecords,
     WorkerStats,
     check_verdict,
@@ -393,7 +394,7 @@ class QueuePool:
         os.close(s.pidfd)
         s.pidfd = -1
         self._read_worker_counts(s)
-        self._collect_slot(s)
+        self._collect(s)
         self._orphans(s)
         self._close_rings(s)
         asked = s.ending or self._closed
@@ -449,43 +450,25 @@ class QueuePool:
         return [s for s in self._slots if s.alive and not s.ending]
 
     # -- verdicts from workers ------------------------------------------------------------
-    def _collect(self) -> int:
-        n = 0
-        for s in self._slots:
-            if s.v_ring is not None:
-                n += self._collect_slot(s)
-        return n
-
-    def _collect_slot(self, s: _Slot) -> int:
-        """Every verdict frame the worker has sent so far (no system call: the ring's
+    def _collect(self, only: _Slot | None = None) -> int:
+        """Every verdict the workers (or ``only``) have sent so far, checked, then
+        handed to the queue's batcher in packet id order: the workers' streams merged,
+        most of them extend the completed prefix at once (no system call: each ring's
         ready frames are read in runs and released together)."""
-        n = 0
-        for view in s.v_ring.rx.iter_data(COLLECT_FRAMES):
-            n += self._apply(s, view)
-        return n
-
-    def _apply(self, s: _Slot, data: memoryview) -> int:
-        """One verdict frame of worker ``s``: each record checked against the packets
-        given to it, then handed to the queue's batcher."""
-        try:
-            recs = decode_verdicts(data)
-        except DecodeError:
-            self._stats.bad_verdicts += 1
-            self._misbehaved(s)
+        got: list[VerdictRecord] = []
+        for s in (self._slots if only is None else (only,)):
+            if s.v_ring is not None:
+                for view in s.v_ring.rx.iter_data(COLLECT_FRAMES):
+                    self._check_records(s, view, got)
+        if not got:
             return 0
+        got.sort()  # (queue, id, ...): each queue's ids in order (a wrap at 2**32 only costs batching)
         q = self.queue
-        if q.writer.room < 40 * len(recs) + 256:
+        if q.writer.room < 40 * len(got) + 256:
             q.flush(force=False)  # room for every record's message, if it goes alone
-        inflight = s.inflight
         complete = q.batcher.complete
-        foreign = refused = 0
-        for queue, pid, verdict, mark, extra in recs:
-            k = queue << 32 | pid
-            try:
-                inflight.remove(k)
-            except KeyError:
-                foreign += 1  # not a packet this worker holds
-                continue
+        refused = 0
+        for queue, pid, verdict, mark, extra in got:
             try:
                 if extra is None:
                     if mark is None:
@@ -498,15 +481,34 @@ class QueuePool:
                                   fix_checksums=False)
             except EncodeError:
                 refused += 1  # the queue no longer waits for it (unbound meanwhile)
-        n = len(recs) - foreign - refused
-        st = s.stats
-        st.verdicts += n
-        s.progress = time.monotonic()
-        if foreign or refused:
-            self._stats.bad_verdicts += foreign + refused
-        if foreign:
+        if refused:
+            self._stats.bad_verdicts += refused
+        return len(got) - refused
+
+    def _check_records(self, s: _Slot, data: memoryview, out: list[VerdictRecord]) -> None:
+        """One verdict frame of worker ``s``: every record must be for a packet given to
+        it and still without a verdict; the good ones go to ``out``."""
+        try:
+            recs = decode_verdicts(data)
+        except DecodeError:
+            self._stats.bad_verdicts += 1
             self._misbehaved(s)
-        return n
+            return
+        inflight = s.inflight
+        remove = inflight.remove
+        foreign = 0
+        for r in recs:
+            try:
+                remove(r[0] << 32 | r[1])
+            except KeyError:
+                foreign += 1  # not a packet this worker holds
+                continue
+            out.append(r)
+        s.stats.verdicts += len(recs) - foreign
+        s.progress = time.monotonic()
+        if foreign:
+            self._stats.bad_verdicts += foreign
+            self._misbehaved(s)
 
     def _misbehaved(self, s: _Slot) -> None:
         """A worker wrote what no worker of this pool writes: stop it (its packets
@@ -595,12 +597,18 @@ class QueuePool:
             rooms = [depth - len(s.inflight) for s in live]
             k = len(pend)
             r = self._rr % nl
-            if min(rooms) * nl >= k:  # every worker takes its share: interleave by slices
-                lists = [pend[(w - r) % nl::nl] for w in range(nl)]
-                self._rr = (r + k) % nl
+            lists: list[list[int]] = [[] for _ in live]
+            if min(rooms) * nl >= k:  # every worker takes its share, one run of ids each
+                size, extra = divmod(k, nl)
+                at = 0
+                for j in range(nl):
+                    w = (r + j) % nl
+                    take = size + (j < extra)
+                    lists[w] = pend[at:at + take]
+                    at += take
+                self._rr = (r + extra) % nl
                 rest: list[int] = []
             else:  # by turns, skipping the full ones
-                lists = [[] for _ in live]
                 left = sum(rooms)
                 j = r
                 taken = 0
@@ -953,21 +961,22 @@ class _Worker:
         rec = self.records
         if not rec.count:
             return
-        self.writer.send(rec.view())
-        rec.reset()
         self.frames += 1
         w, b = self.words, self.base
-        if w[CtlWord.SLEEPING]:
-            w[CtlWord.SLEEPING] = 0  # one wake-up per sleep
-            eventfd.signal(self.wake)
-            self.wakeups += 1
-            w[b + CtlWord.WAKEUPS] = self.wakeups
+        # the counts first: an owner that has these verdicts sees counts that include them
         w[b + CtlWord.PACKETS] = self.handled
         w[b + CtlWord.VERDICTS] = self.verdicts
         w[b + CtlWord.POLICY] = self.no_verdict
         w[b + CtlWord.ERRORS] = self.errors
         w[b + CtlWord.DEFERRED] = self.deferred
         w[b + CtlWord.FRAMES] = self.frames
+        self.writer.send(rec.view())
+        rec.reset()
+        if w[CtlWord.SLEEPING]:
+            w[CtlWord.SLEEPING] = 0  # one wake-up per sleep
+            eventfd.signal(self.wake)
+            self.wakeups += 1
+            w[b + CtlWord.WAKEUPS] = self.wakeups
 
     # -- packets ---------------------------------------------------------------------------
     def handle(self, view: memoryview) -> bool:
