@@ -208,7 +208,7 @@ class MessageFlows:
                         b = da << 16
                     if a > b:
                         a, b = b, a
-                    x = (a * _K1 + b * _K2 + (0x400 | proto)) & _M64
+                    x: int = (a * _K1 + b * _K2 + (0x400 | proto)) & _M64
                     return x ^ (x >> 32)
         at = self.payload_at(msg, n)
         if at < 0:
