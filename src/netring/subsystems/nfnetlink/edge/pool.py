@@ -734,6 +734,11 @@ class QueuePool:
         two sides costs at most :data:`TICK` while workers hold packets."""
         words = self._words
         assert words is not None
+        if self._busy():
+            # every worker has work for a while: verdicts are taken every TICK, with
+            # no wake-up per verdict frame (fewer, larger rounds)
+            self._wait(want_packets, deadline, TICK)
+            return
         words[CtlWord.SLEEPING] = 1
         eventfd.drain(self._wake)  # a syscall: the store above is seen before we look
         for s in self._slots:
@@ -741,11 +746,17 @@ class QueuePool:
                 words[CtlWord.SLEEPING] = 0
                 return
         try:
-            self._wait(want_packets, deadline)
+            self._wait(want_packets, deadline, TICK if self._in_flight() else SLICE)
         finally:
             words[CtlWord.SLEEPING] = 0
 
-    def _wait(self, want_packets: bool, deadline: float | None) -> None:
+    def _busy(self) -> bool:
+        """True while every live worker holds at least half its depth."""
+        half = self.depth // 2
+        live = [s for s in self._slots if s.alive and not s.ending]
+        return bool(live) and all(len(s.inflight) >= half for s in live) and half > 0
+
+    def _wait(self, want_packets: bool, deadline: float | None, timeout: float) -> None:
         fd = self.queue.fileno()
         if want_packets != self._queue_polled:
             if want_packets:
@@ -753,7 +764,6 @@ class QueuePool:
             else:
                 self._poll.unregister(fd)
             self._queue_polled = want_packets
-        timeout = TICK if self._in_flight() else SLICE
         b = self.queue.batcher
         if b.waiting:
             timeout = min(timeout, b.delay)
