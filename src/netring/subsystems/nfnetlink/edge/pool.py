@@ -4,26 +4,32 @@ OS edge module (``os``, ``mmap``, ``select``, ``signal``).  One process, the
 owner, holds the :class:`~.queue.Queue` (the ``NETLINK_NETFILTER`` socket, the
 binding, the verdict batcher); W worker processes run the callback::
 
-                      packet ring 0 (RingWriter -> UserRing.attach)
+                      packet ring 0 (RingWriter.frame/commit -> UserRing.attach)
     kernel --recvmmsg--> owner ----------------------------------------> worker 0 callback(pkt)
       ^                  | fanout: flow hash % W, or round-robin           |
       |                  | <------------------- verdict ring 0 ------------'
       |                  |      (NFQNL_MSG_VERDICT records; RingWriter in the worker,
-      |                  |       UserRing.attach in the owner; an eventfd wakes the owner)
+      |                  |       UserRing.attach in the owner)
       '--VERDICT_BATCH---+  the Queue's Batcher: the contiguous completed prefix as one
          + VERDICT          batch message, every other verdict alone and first, the
                             waiting ones alone after ``delay`` (no packet waits for a gap)
 
-* **Frames** (:mod:`..queue.pool`): a packet frame is the kernel's
-  ``NFQNL_MSG_PACKET`` message, byte for byte; a verdict frame holds the worker's
-  ``NFQNL_MSG_VERDICT`` messages.  The owner checks every record and every id
-  against what it gave that worker.
+* **Frames** (:mod:`..queue.pool`): a packet frame holds the kernel's
+  ``NFQNL_MSG_PACKET`` messages byte for byte, as many as fit, back to back; a
+  verdict frame holds the worker's ``NFQNL_MSG_VERDICT`` messages.  The owner
+  checks every record and every id against what it gave that worker, and hands
+  a round's verdicts to the batcher merged in id order.
 * **Flow control**: a worker holds at most ``depth`` packets without a verdict;
-  the owner writes a ring with ``timeout=0`` (what does not fit waits in the
-  owner, in the queue's receive slots: no copy) and receives from the socket
-  only what the window and the workers can take, so it never blocks on a worker.
-  A worker's verdict ring has as many frames as it can have packets, so a worker
-  never waits for the owner either.
+  the owner writes a ring without waiting (what does not fit waits in the owner,
+  in the queue's receive slots: no copy) and receives from the socket only what
+  the window and the workers can take, so it never blocks on a worker.  A worker's
+  verdict ring has as many frames as it can have packets, so a worker never waits
+  for the owner either.
+* **Waking**: a worker sends its verdicts when its ring is empty, after
+  ``flush_every`` verdicts, or when the oldest waited :data:`COMMIT_AFTER`; it
+  writes the owner's eventfd only when the owner announced that it sleeps.  While
+  every worker holds half its depth the owner does not ask to be woken and takes
+  verdicts every :data:`TICK` (fewer, larger rounds).
 * **Deaths**: the owner watches each worker with a pidfd.  When one exits (killed,
   crashed, or a callback raised ``SystemExit``) the owner reads what its verdict
   ring still holds, gives every packet the worker had no verdict for the policy
@@ -102,6 +108,7 @@ DEFAULT_WORKER_TIMEOUT = 10.0
 #: verdicts a worker collects before it sends them (also when its ring is empty, and
 #: when the oldest has waited COMMIT_AFTER)
 DEFAULT_FLUSH_EVERY = 64
+#: seconds the oldest verdict a worker collected may wait to be sent
 COMMIT_AFTER = 0.001
 #: seconds the owner sleeps at most per wait (liveness and stuck workers are checked)
 SLICE = 0.05
@@ -171,7 +178,7 @@ class QueuePool:
             hash of the 5-tuple, :mod:`..queue.flow`), ``"rr"`` (round-robin,
             skipping full workers), or a function of the packet message (a
             ``memoryview``) whose value modulo the workers alive picks one.
-        depth: packets a worker may hold without a verdict (its ring's frames).
+        depth: packets a worker may hold without a verdict.
         policy: the verdict for packets no callback decided (default the queue's).
         restart: start a new worker when one exits unasked.
         max_restarts: restarts per slot before it is left empty.
