@@ -248,6 +248,8 @@ class QueuePool:
         self._rr = 0
         self._next_check = 0.0
         self._stop = False
+        #: true when SIGTERM ended the last :meth:`run`
+        self.terminated = False
         self._can_receive = False
         self._low = max(1, min(64, depth * workers // 2))
         st = self._stats = PoolStats()
@@ -795,7 +797,7 @@ class QueuePool:
         packets were received (every one has its verdict when this returns).
 
         With ``handle_signals`` (main thread only) SIGTERM ends the run the same
-        way.  On any exception (SIGINT's ``KeyboardInterrupt`` included) the pool is
+        way (then :attr:`terminated` is true).  On any exception (SIGINT's ``KeyboardInterrupt`` included) the pool is
         closed: the workers finish what they hold, then the exception goes on.
 
         Raises:
@@ -808,13 +810,14 @@ class QueuePool:
         deadline = None if timeout is None else time.monotonic() + timeout
         received_at_start = self._stats.packets
         self._stop = False
+        self.terminated = False
         old: Any = None
         if handle_signals:
             import threading
 
             if threading.current_thread() is threading.main_thread():
                 def on_term(signum: int, frame: object) -> None:
-                    self._stop = True
+                    self._stop = self.terminated = True
                 old = signal.signal(signal.SIGTERM, on_term)
         try:
             while True:
