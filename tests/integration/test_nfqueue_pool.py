@@ -413,11 +413,11 @@ def test_a_worker_that_writes_foreign_verdicts_is_replaced(netns: Netns,
     real_commit = poolmod._Worker.commit
     flag = tempfile.mktemp(prefix="netring-pool-bad-")
 
-    def bad_commit(self: poolmod._Worker) -> None:
+    def bad_commit(self: poolmod._Worker, idle: bool = False) -> None:
         if self.records.count and self.handled >= 50 and not os.path.exists(flag):
             open(flag, "w").close()  # once: the successor writes good verdicts only
             self.records.add(54, 0xFFFFFF, NF.ACCEPT)  # an id the owner never gave it
-        real_commit(self)
+        real_commit(self, idle)
 
     monkeypatch.setattr(poolmod._Worker, "commit", bad_commit)
     rx = _rx(netns)

@@ -917,6 +917,7 @@ class _Worker:
         self.handled = self.verdicts = self.no_verdict = self.errors = self.deferred = 0
         self.frames = 0
         self.wakeups = 0
+        self.idle_at = 0  # packets handled when it last ran dry
 
     # -- the verdict sink ------------------------------------------------------------------
     def set_verdict(self, queue: int, packet_id: int, verdict: int, *, mark: int | None = None,
@@ -976,27 +977,32 @@ class _Worker:
             self.first = time.monotonic()
         self.verdicts += 1
 
-    def commit(self) -> None:
-        """Send the records collected so far as one verdict frame; wake the owner."""
+    def commit(self, idle: bool = False) -> None:
+        """Send the records collected so far as one verdict frame; wake the owner if it
+        sleeps, or (``idle``: this worker's ring is empty) if it has packets to give."""
         rec = self.records
-        if not rec.count:
-            return
-        self.frames += 1
         w, b = self.words, self.base
-        # the counts first: an owner that has these verdicts sees counts that include them
-        w[b + CtlWord.PACKETS] = self.handled
-        w[b + CtlWord.VERDICTS] = self.verdicts
-        w[b + CtlWord.POLICY] = self.no_verdict
-        w[b + CtlWord.ERRORS] = self.errors
-        w[b + CtlWord.DEFERRED] = self.deferred
-        w[b + CtlWord.FRAMES] = self.frames
-        self.writer.send(rec.view())
-        rec.reset()
-        if w[CtlWord.SLEEPING]:
+        if rec.count:
+            self.frames += 1
+            # the counts first: an owner that has these verdicts sees counts including them
+            w[b + CtlWord.PACKETS] = self.handled
+            w[b + CtlWord.VERDICTS] = self.verdicts
+            w[b + CtlWord.POLICY] = self.no_verdict
+            w[b + CtlWord.ERRORS] = self.errors
+            w[b + CtlWord.DEFERRED] = self.deferred
+            w[b + CtlWord.FRAMES] = self.frames
+            self.writer.send(rec.view())
+            rec.reset()
+        # a worker that ran dry wakes a busy owner (which takes verdicts only every TICK
+        # while the workers hold enough): once per run of packets, not per idle look
+        hungry = idle and self.handled != self.idle_at
+        if w[CtlWord.SLEEPING] or hungry:
             w[CtlWord.SLEEPING] = 0  # one wake-up per sleep
             eventfd.signal(self.wake)
             self.wakeups += 1
             w[b + CtlWord.WAKEUPS] = self.wakeups
+        if idle:
+            self.idle_at = self.handled
 
     # -- packets ---------------------------------------------------------------------------
     def handle(self, view: memoryview) -> bool:
@@ -1065,6 +1071,7 @@ class _Worker:
         self.deferred = int(w[b + CtlWord.DEFERRED])
         self.frames = int(w[b + CtlWord.FRAMES])
         self.wakeups = int(w[b + CtlWord.WAKEUPS])
+        self.idle_at = self.handled
         if self.pool.init is not None:
             self.pool.init(self.slot)
         ring = self.rx
@@ -1079,7 +1086,7 @@ class _Worker:
                     got = True
                     if not handle(view):
                         return self._finish()
-            self.commit()
+            self.commit(idle=True)
             f = ring.recv(timeout=IDLE_SLICE)
             if f is None:
                 if os.getppid() != self.owner:
