@@ -413,11 +413,11 @@ def test_a_worker_that_writes_foreign_verdicts_is_replaced(netns: Netns,
     real_commit = poolmod._Worker.commit
     flag = tempfile.mktemp(prefix="netring-pool-bad-")
 
-    def bad_commit(self: poolmod._Worker) -> None:
+    def bad_commit(self: poolmod._Worker, idle: bool = False) -> None:
         if self.records.count and self.handled >= 50 and not os.path.exists(flag):
             open(flag, "w").close()  # once: the successor writes good verdicts only
             self.records.add(54, 0xFFFFFF, NF.ACCEPT)  # an id the owner never gave it
-        real_commit(self)
+        real_commit(self, idle)
 
     monkeypatch.setattr(poolmod._Worker, "commit", bad_commit)
     rx = _rx(netns)
@@ -518,3 +518,36 @@ def test_close_lets_the_workers_finish_what_they_hold(netns: Netns) -> None:
             batch.accept()
         assert handled + rest == 300
     assert _kernel(netns).get(57) is None  # unbound at close
+
+
+def test_sigterm_ends_the_run_after_the_workers_finished_what_they_hold(netns: Netns) -> None:
+    _rules(netns, 58)
+
+    def callback(pkt: Packet) -> None:
+        time.sleep(0.0005)
+        pkt.accept()
+
+    owner = os.getpid()
+    with Queue(58, netns=netns.path, maxlen=100_000) as q, QueuePool(
+            q, callback, workers=2, fanout="rr") as pool:
+        traffic = Traffic(netns, 20_000, rate=5000)
+
+        def term() -> None:
+            time.sleep(1.0)
+            os.kill(owner, signal.SIGTERM)
+
+        kpid = fork(term)
+        traffic.go()
+        t0 = time.monotonic()
+        n = pool.run(timeout=30)
+        took = time.monotonic() - t0
+        assert reap(kpid, 10) == 0
+        assert pool.terminated and 0.9 < took < 5 and 0 < n < 20_000
+        st = pool.stats()
+        assert st.in_flight == 0 and st.dead_worker_verdicts == 0
+        assert all(w.alive for w in st.workers)  # the pool goes on: run() may be called again
+        n2 = pool.run(timeout=30, count=20_000 - n)
+        assert not pool.terminated and n + n2 == 20_000
+        seen = traffic.finish()
+    assert all(x == 1 for x in seen)
+    assert _kernel(netns).get(58) is None  # unbound when the queue closed

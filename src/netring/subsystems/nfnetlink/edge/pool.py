@@ -4,26 +4,32 @@ OS edge module (``os``, ``mmap``, ``select``, ``signal``).  One process, the
 owner, holds the :class:`~.queue.Queue` (the ``NETLINK_NETFILTER`` socket, the
 binding, the verdict batcher); W worker processes run the callback::
 
-                      packet ring 0 (RingWriter -> UserRing.attach)
+                      packet ring 0 (RingWriter.frame/commit -> UserRing.attach)
     kernel --recvmmsg--> owner ----------------------------------------> worker 0 callback(pkt)
       ^                  | fanout: flow hash % W, or round-robin           |
       |                  | <------------------- verdict ring 0 ------------'
       |                  |      (NFQNL_MSG_VERDICT records; RingWriter in the worker,
-      |                  |       UserRing.attach in the owner; an eventfd wakes the owner)
+      |                  |       UserRing.attach in the owner)
       '--VERDICT_BATCH---+  the Queue's Batcher: the contiguous completed prefix as one
          + VERDICT          batch message, every other verdict alone and first, the
                             waiting ones alone after ``delay`` (no packet waits for a gap)
 
-* **Frames** (:mod:`..queue.pool`): a packet frame is the kernel's
-  ``NFQNL_MSG_PACKET`` message, byte for byte; a verdict frame holds the worker's
-  ``NFQNL_MSG_VERDICT`` messages.  The owner checks every record and every id
-  against what it gave that worker.
+* **Frames** (:mod:`..queue.pool`): a packet frame holds the kernel's
+  ``NFQNL_MSG_PACKET`` messages byte for byte, as many as fit, back to back; a
+  verdict frame holds the worker's ``NFQNL_MSG_VERDICT`` messages.  The owner
+  checks every record and every id against what it gave that worker, and hands
+  a round's verdicts to the batcher merged in id order.
 * **Flow control**: a worker holds at most ``depth`` packets without a verdict;
-  the owner writes a ring with ``timeout=0`` (what does not fit waits in the
-  owner, in the queue's receive slots: no copy) and receives from the socket
-  only what the window and the workers can take, so it never blocks on a worker.
-  A worker's verdict ring has as many frames as it can have packets, so a worker
-  never waits for the owner either.
+  the owner writes a ring without waiting (what does not fit waits in the owner,
+  in the queue's receive slots: no copy) and receives from the socket only what
+  the window and the workers can take, so it never blocks on a worker.  A worker's
+  verdict ring has as many frames as it can have packets, so a worker never waits
+  for the owner either.
+* **Waking**: a worker sends its verdicts when its ring is empty, after
+  ``flush_every`` verdicts, or when the oldest waited :data:`COMMIT_AFTER`; it
+  writes the owner's eventfd only when the owner announced that it sleeps.  While
+  every worker holds half its depth the owner does not ask to be woken and takes
+  verdicts every :data:`TICK` (fewer, larger rounds).
 * **Deaths**: the owner watches each worker with a pidfd.  When one exits (killed,
   crashed, or a callback raised ``SystemExit``) the owner reads what its verdict
   ring still holds, gives every packet the worker had no verdict for the policy
@@ -74,6 +80,7 @@ from ..queue.pool import (
     PACKET_TYPE_BE,
     CtlWord,
     PoolStats,
+    VerdictRecord,
     VerdictRecords,
     WorkerStats,
     check_verdict,
@@ -101,6 +108,7 @@ DEFAULT_WORKER_TIMEOUT = 10.0
 #: verdicts a worker collects before it sends them (also when its ring is empty, and
 #: when the oldest has waited COMMIT_AFTER)
 DEFAULT_FLUSH_EVERY = 64
+#: seconds the oldest verdict a worker collected may wait to be sent
 COMMIT_AFTER = 0.001
 #: seconds the owner sleeps at most per wait (liveness and stuck workers are checked)
 SLICE = 0.05
@@ -170,7 +178,7 @@ class QueuePool:
             hash of the 5-tuple, :mod:`..queue.flow`), ``"rr"`` (round-robin,
             skipping full workers), or a function of the packet message (a
             ``memoryview``) whose value modulo the workers alive picks one.
-        depth: packets a worker may hold without a verdict (its ring's frames).
+        depth: packets a worker may hold without a verdict.
         policy: the verdict for packets no callback decided (default the queue's).
         restart: start a new worker when one exits unasked.
         max_restarts: restarts per slot before it is left empty.
@@ -240,6 +248,8 @@ class QueuePool:
         self._rr = 0
         self._next_check = 0.0
         self._stop = False
+        #: true when SIGTERM ended the last :meth:`run`
+        self.terminated = False
         self._can_receive = False
         self._low = max(1, min(64, depth * workers // 2))
         st = self._stats = PoolStats()
@@ -393,7 +403,7 @@ class QueuePool:
         os.close(s.pidfd)
         s.pidfd = -1
         self._read_worker_counts(s)
-        self._collect_slot(s)
+        self._collect(s)
         self._orphans(s)
         self._close_rings(s)
         asked = s.ending or self._closed
@@ -449,43 +459,25 @@ class QueuePool:
         return [s for s in self._slots if s.alive and not s.ending]
 
     # -- verdicts from workers ------------------------------------------------------------
-    def _collect(self) -> int:
-        n = 0
-        for s in self._slots:
-            if s.v_ring is not None:
-                n += self._collect_slot(s)
-        return n
-
-    def _collect_slot(self, s: _Slot) -> int:
-        """Every verdict frame the worker has sent so far (no system call: the ring's
+    def _collect(self, only: _Slot | None = None) -> int:
+        """Every verdict the workers (or ``only``) have sent so far, checked, then
+        handed to the queue's batcher in packet id order: the workers' streams merged,
+        most of them extend the completed prefix at once (no system call: each ring's
         ready frames are read in runs and released together)."""
-        n = 0
-        for view in s.v_ring.rx.iter_data(COLLECT_FRAMES):
-            n += self._apply(s, view)
-        return n
-
-    def _apply(self, s: _Slot, data: memoryview) -> int:
-        """One verdict frame of worker ``s``: each record checked against the packets
-        given to it, then handed to the queue's batcher."""
-        try:
-            recs = decode_verdicts(data)
-        except DecodeError:
-            self._stats.bad_verdicts += 1
-            self._misbehaved(s)
+        got: list[VerdictRecord] = []
+        for s in (self._slots if only is None else (only,)):
+            if s.v_ring is not None:
+                for view in s.v_ring.rx.iter_data(COLLECT_FRAMES):
+                    self._check_records(s, view, got)
+        if not got:
             return 0
+        got.sort()  # (queue, id, ...): each queue's ids in order (a wrap at 2**32 only costs batching)
         q = self.queue
-        if q.writer.room < 40 * len(recs) + 256:
+        if q.writer.room < 40 * len(got) + 256:
             q.flush(force=False)  # room for every record's message, if it goes alone
-        inflight = s.inflight
         complete = q.batcher.complete
-        foreign = refused = 0
-        for queue, pid, verdict, mark, extra in recs:
-            k = queue << 32 | pid
-            try:
-                inflight.remove(k)
-            except KeyError:
-                foreign += 1  # not a packet this worker holds
-                continue
+        refused = 0
+        for queue, pid, verdict, mark, extra in got:
             try:
                 if extra is None:
                     if mark is None:
@@ -498,15 +490,34 @@ class QueuePool:
                                   fix_checksums=False)
             except EncodeError:
                 refused += 1  # the queue no longer waits for it (unbound meanwhile)
-        n = len(recs) - foreign - refused
-        st = s.stats
-        st.verdicts += n
-        s.progress = time.monotonic()
-        if foreign or refused:
-            self._stats.bad_verdicts += foreign + refused
-        if foreign:
+        if refused:
+            self._stats.bad_verdicts += refused
+        return len(got) - refused
+
+    def _check_records(self, s: _Slot, data: memoryview, out: list[VerdictRecord]) -> None:
+        """One verdict frame of worker ``s``: every record must be for a packet given to
+        it and still without a verdict; the good ones go to ``out``."""
+        try:
+            recs = decode_verdicts(data)
+        except DecodeError:
+            self._stats.bad_verdicts += 1
             self._misbehaved(s)
-        return n
+            return
+        inflight = s.inflight
+        remove = inflight.remove
+        foreign = 0
+        for r in recs:
+            try:
+                remove(r[0] << 32 | r[1])
+            except KeyError:
+                foreign += 1  # not a packet this worker holds
+                continue
+            out.append(r)
+        s.stats.verdicts += len(recs) - foreign
+        s.progress = time.monotonic()
+        if foreign:
+            self._stats.bad_verdicts += foreign
+            self._misbehaved(s)
 
     def _misbehaved(self, s: _Slot) -> None:
         """A worker wrote what no worker of this pool writes: stop it (its packets
@@ -595,12 +606,18 @@ class QueuePool:
             rooms = [depth - len(s.inflight) for s in live]
             k = len(pend)
             r = self._rr % nl
-            if min(rooms) * nl >= k:  # every worker takes its share: interleave by slices
-                lists = [pend[(w - r) % nl::nl] for w in range(nl)]
-                self._rr = (r + k) % nl
+            lists: list[list[int]] = [[] for _ in live]
+            if min(rooms) * nl >= k:  # every worker takes its share, one run of ids each
+                size, extra = divmod(k, nl)
+                at = 0
+                for j in range(nl):
+                    w = (r + j) % nl
+                    take = size + (j < extra)
+                    lists[w] = pend[at:at + take]
+                    at += take
+                self._rr = (r + extra) % nl
                 rest: list[int] = []
             else:  # by turns, skipping the full ones
-                lists = [[] for _ in live]
                 left = sum(rooms)
                 j = r
                 taken = 0
@@ -726,6 +743,11 @@ class QueuePool:
         two sides costs at most :data:`TICK` while workers hold packets."""
         words = self._words
         assert words is not None
+        if self._busy():
+            # every worker has work for a while: verdicts are taken every TICK, with
+            # no wake-up per verdict frame (fewer, larger rounds)
+            self._wait(want_packets, deadline, TICK)
+            return
         words[CtlWord.SLEEPING] = 1
         eventfd.drain(self._wake)  # a syscall: the store above is seen before we look
         for s in self._slots:
@@ -733,11 +755,17 @@ class QueuePool:
                 words[CtlWord.SLEEPING] = 0
                 return
         try:
-            self._wait(want_packets, deadline)
+            self._wait(want_packets, deadline, TICK if self._in_flight() else SLICE)
         finally:
             words[CtlWord.SLEEPING] = 0
 
-    def _wait(self, want_packets: bool, deadline: float | None) -> None:
+    def _busy(self) -> bool:
+        """True while every live worker holds at least half its depth."""
+        half = self.depth // 2
+        live = [s for s in self._slots if s.alive and not s.ending]
+        return bool(live) and all(len(s.inflight) >= half for s in live) and half > 0
+
+    def _wait(self, want_packets: bool, deadline: float | None, timeout: float) -> None:
         fd = self.queue.fileno()
         if want_packets != self._queue_polled:
             if want_packets:
@@ -745,7 +773,6 @@ class QueuePool:
             else:
                 self._poll.unregister(fd)
             self._queue_polled = want_packets
-        timeout = TICK if self._in_flight() else SLICE
         b = self.queue.batcher
         if b.waiting:
             timeout = min(timeout, b.delay)
@@ -770,7 +797,7 @@ class QueuePool:
         packets were received (every one has its verdict when this returns).
 
         With ``handle_signals`` (main thread only) SIGTERM ends the run the same
-        way.  On any exception (SIGINT's ``KeyboardInterrupt`` included) the pool is
+        way (then :attr:`terminated` is true).  On any exception (SIGINT's ``KeyboardInterrupt`` included) the pool is
         closed: the workers finish what they hold, then the exception goes on.
 
         Raises:
@@ -783,13 +810,14 @@ class QueuePool:
         deadline = None if timeout is None else time.monotonic() + timeout
         received_at_start = self._stats.packets
         self._stop = False
+        self.terminated = False
         old: Any = None
         if handle_signals:
             import threading
 
             if threading.current_thread() is threading.main_thread():
                 def on_term(signum: int, frame: object) -> None:
-                    self._stop = True
+                    self._stop = self.terminated = True
                 old = signal.signal(signal.SIGTERM, on_term)
         try:
             while True:
@@ -889,6 +917,7 @@ class _Worker:
         self.handled = self.verdicts = self.no_verdict = self.errors = self.deferred = 0
         self.frames = 0
         self.wakeups = 0
+        self.idle_at = 0  # packets handled when it last ran dry
 
     # -- the verdict sink ------------------------------------------------------------------
     def set_verdict(self, queue: int, packet_id: int, verdict: int, *, mark: int | None = None,
@@ -948,26 +977,32 @@ class _Worker:
             self.first = time.monotonic()
         self.verdicts += 1
 
-    def commit(self) -> None:
-        """Send the records collected so far as one verdict frame; wake the owner."""
+    def commit(self, idle: bool = False) -> None:
+        """Send the records collected so far as one verdict frame; wake the owner if it
+        sleeps, or (``idle``: this worker's ring is empty) if it has packets to give."""
         rec = self.records
-        if not rec.count:
-            return
-        self.writer.send(rec.view())
-        rec.reset()
-        self.frames += 1
         w, b = self.words, self.base
-        if w[CtlWord.SLEEPING]:
+        if rec.count:
+            self.frames += 1
+            # the counts first: an owner that has these verdicts sees counts including them
+            w[b + CtlWord.PACKETS] = self.handled
+            w[b + CtlWord.VERDICTS] = self.verdicts
+            w[b + CtlWord.POLICY] = self.no_verdict
+            w[b + CtlWord.ERRORS] = self.errors
+            w[b + CtlWord.DEFERRED] = self.deferred
+            w[b + CtlWord.FRAMES] = self.frames
+            self.writer.send(rec.view())
+            rec.reset()
+        # a worker that ran dry wakes a busy owner (which takes verdicts only every TICK
+        # while the workers hold enough): once per run of packets, not per idle look
+        hungry = idle and self.handled != self.idle_at
+        if w[CtlWord.SLEEPING] or hungry:
             w[CtlWord.SLEEPING] = 0  # one wake-up per sleep
             eventfd.signal(self.wake)
             self.wakeups += 1
             w[b + CtlWord.WAKEUPS] = self.wakeups
-        w[b + CtlWord.PACKETS] = self.handled
-        w[b + CtlWord.VERDICTS] = self.verdicts
-        w[b + CtlWord.POLICY] = self.no_verdict
-        w[b + CtlWord.ERRORS] = self.errors
-        w[b + CtlWord.DEFERRED] = self.deferred
-        w[b + CtlWord.FRAMES] = self.frames
+        if idle:
+            self.idle_at = self.handled
 
     # -- packets ---------------------------------------------------------------------------
     def handle(self, view: memoryview) -> bool:
@@ -1036,6 +1071,7 @@ class _Worker:
         self.deferred = int(w[b + CtlWord.DEFERRED])
         self.frames = int(w[b + CtlWord.FRAMES])
         self.wakeups = int(w[b + CtlWord.WAKEUPS])
+        self.idle_at = self.handled
         if self.pool.init is not None:
             self.pool.init(self.slot)
         ring = self.rx
@@ -1050,7 +1086,7 @@ class _Worker:
                     got = True
                     if not handle(view):
                         return self._finish()
-            self.commit()
+            self.commit(idle=True)
             f = ring.recv(timeout=IDLE_SLICE)
             if f is None:
                 if os.getppid() != self.owner:

@@ -9,8 +9,9 @@ the two endpoints in a canonical order (the lower one first)::
 
     endpoint a = saddr << 16 | sport      endpoint b = daddr << 16 | dport
     lo, hi = (a, b) if a <= b else (b, a)                  -> the same for either direction
-    flow_hash = splitmix64(fold(lo) * K1 + fold(hi) * K2 + (version << 8 | protocol))
-                (64-bit, the same in every process)
+    x = fold(lo) * K1 + fold(hi) * K2 + (version << 8 | protocol)        (mod 2**64)
+    flow_hash = x ^ x >> 32        (64-bit, the same in every process: the products carry
+                                    every input bit upwards, the fold brings them down)
 
 Ports are read for TCP (6), UDP (17), DCCP (33), SCTP (132) and UDP-Lite (136) only;
 other protocols hash with ports 0, and so do IPv4 fragments (flags MF or an offset:
@@ -45,6 +46,7 @@ _M64 = (1 << 64) - 1
 _K1 = 0x9E3779B97F4A7C15
 _K2 = 0xC2B2AE3D27D4EB4F
 _v4 = struct.Struct("!B5xHxB2xII")  # ver/IHL, frag, protocol, saddr, daddr
+_v4p = struct.Struct("!B5xHxB2xIIHH")  # the same and the ports of a 20-byte header
 _ports = struct.Struct("!HH")
 _v6 = struct.Struct("!B5xBx16s16s")  # ver, next header, saddr, daddr
 _nla = struct.Struct("=HH")  # nla_len, nla_type (host order)
@@ -54,12 +56,8 @@ _ATTRS_AT = 20  # nlmsghdr (16) + nfgenmsg (4)
 
 
 def _mix(x: int) -> int:
-    """The splitmix64 finaliser (Steele, Lea, Flood 2014): every input bit moves every
-    output bit."""
-    x = (x + _K1) & _M64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
-    return x ^ (x >> 31)
+    """The final fold (see the module docstring) of a 64-bit sum."""
+    return x ^ (x >> 32)
 
 
 def _fold(x: int) -> int:
@@ -190,8 +188,28 @@ class MessageFlows:
 
     def hash(self, msg: ReadableBuffer, length: int | None = None) -> int:
         """The flow hash of the packet in the message ``msg`` (``length`` bytes, default
-        all of it); a message without a payload hashes as an empty packet."""
+        all of it); a message without a payload hashes as an empty packet.  Equal to
+        :func:`flow_hash` of the payload; the common case (a remembered layout, IPv4
+        with a 20-byte header) takes two ``struct`` calls."""
         n = len(memoryview(msg)) if length is None else length
+        lay = self._layouts[0] if self._layouts else None
+        if lay is not None and n >= lay.at + 28:  # the nlattr, 20 IPv4 bytes, the ports
+            got = lay.check.unpack_from(msg)
+            last = got[-1]
+            if got[:-1] == lay.words and last >> 16 == _NFQA_PAYLOAD and (
+                    last & 0xFFFF) == n - lay.at:
+                vi, frag, proto, sa, da, sp, dp = _v4p.unpack_from(msg, lay.at + 4)
+                if vi == 0x45:
+                    if proto in PORT_PROTOCOLS and not frag & 0x3FFF:
+                        a = sa << 16 | sp
+                        b = da << 16 | dp
+                    else:
+                        a = sa << 16
+                        b = da << 16
+                    if a > b:
+                        a, b = b, a
+                    x: int = (a * _K1 + b * _K2 + (0x400 | proto)) & _M64
+                    return x ^ (x >> 32)
         at = self.payload_at(msg, n)
         if at < 0:
             return _mix(0)

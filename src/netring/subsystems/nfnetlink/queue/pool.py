@@ -5,7 +5,10 @@ two shared rings (:mod:`netring.nlmmap`), one per direction, and every frame hol
 netlink messages::
 
     owner --(packet ring: the owner writes, the worker reads)--> worker
-        frame = one NFQNL_MSG_PACKET message, byte for byte as the kernel sent it
+        frame = NFQNL_MSG_PACKET messages, byte for byte as the kernel sent them, back
+                to back, each at a 4-byte aligned offset (NLMSG_ALIGN: the kernel does
+                not pad the payload, so nlmsg_len need not be a multiple of 4), as
+                many as fit the frame; nm_len ends with the last one
                 (nlmsghdr | nfgenmsg res_id=queue | NFQA_PACKET_HDR id ... | NFQA_PAYLOAD)
         frame = NLMSG_DONE (nlmsghdr | error 0): no more packets; finish and exit
 
@@ -389,8 +392,9 @@ class PoolStats:
             exited (killed, crashed, or finished holding them): the policy verdict.
         worker_deaths: workers that exited without being asked to.
         restarts: workers started again after an exit.
-        bad_verdicts: verdict records refused (malformed, or for a packet the
-            worker was not given); the worker is stopped (its packets get the policy).
+        bad_verdicts: verdict records refused: malformed, or for a packet the
+            worker was not given (the worker is then stopped and its packets get the
+            policy verdict), or for a packet the queue no longer waits for.
         oversize: packets larger than a ring frame (the policy verdict, from the owner).
         no_worker: packets no worker could take (every slot retired): the policy.
         ring_full: times a worker's ring had no room for what the owner had for it.
