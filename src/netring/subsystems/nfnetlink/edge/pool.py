@@ -141,7 +141,7 @@ class _Slot:
     """The owner's view of one worker slot: its process, rings and packets."""
 
     __slots__ = ("index", "pid", "pidfd", "rx_shared", "rx_writer", "v_shared", "v_ring",
-                 "inflight", "pending", "stats", "progress", "alive", "retired", "ending")
+                 "inflight", "pending", "stats", "progress", "alive", "ending")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -156,7 +156,6 @@ class _Slot:
         self.stats = WorkerStats(index)
         self.progress = 0.0
         self.alive = False
-        self.retired = False
         self.ending = False  # the end frame is in its ring
 
 
@@ -412,7 +411,6 @@ class QueuePool:
             self._stats.worker_deaths += 1
         if asked or not self.restart or s.stats.restarts >= self.max_restarts:
             if not asked:
-                s.retired = True
                 self._remap(s)
             return
         s.stats.restarts += 1
@@ -578,7 +576,7 @@ class QueuePool:
         self._dispatch()
 
     def _remap(self, dead: _Slot) -> None:
-        """A retired slot's pending packets go to the slots still alive."""
+        """The pending packets of a slot left empty go to the slots still alive."""
         pend, dead.pending = dead.pending, []
         if not pend:
             return
