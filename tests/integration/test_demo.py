@@ -50,3 +50,14 @@ def test_demo_text_tells_a_newcomer_where_to_look(capsys: pytest.CaptureFixture[
     assert "in order, none lost" in text
     assert "] AF_PACKET" in text and "1,000 of 1,000 frames captured, byte for byte as sent" in text
     assert "Where next:" in text and "netring probe" in text
+
+
+def test_demo_skips_firewall_stages_without_nft_or_iptables(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # a fresh machine may have neither tool: those stages say so and the demo still succeeds
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert main(["demo", "--count", "1000", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    for key in ("nflog", "nfqueue"):
+        assert r[key]["skipped"] and "nft or iptables" in r[key]["error"], r[key]
+    assert r["usersock"]["ok"] and r["writer"]["ok"]

@@ -330,7 +330,7 @@ def _add_queue_rule() -> str:
         else:
             return tool
     if not candidates:
-        raise NotSupportedError("queueing packets needs iptables or nft (neither is installed)")
+        raise NotSupportedError("queueing packets needs nft or iptables (neither is installed)")
     raise NotSupportedError("; ".join(tried))
 
 
@@ -543,6 +543,8 @@ def _child(wfd: int, count: int) -> None:
             _send(wfd, ("start", key))
             try:
                 result: dict[str, Any] = {"ok": True, **fn(count)}
+            except NotSupportedError as exc:  # this machine lacks what the stage needs
+                result = {"ok": False, "skipped": True, "error": str(exc)}
             except (NetringError, OSError, ImportError) as exc:
                 result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
             running = False
