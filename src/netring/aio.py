@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from typing import Protocol
 
 from .codec import NLM_F, Message
-from .codec.types import ReadableBuffer
+from .codec.types import Protocol, ReadableBuffer
 from .conn import DRAIN_TIMEOUT, Chunk, Connection, DumpRetry, copy_message
 from .errors import DumpInterrupted
 

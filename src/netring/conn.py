@@ -44,7 +44,6 @@ import collections
 import errno as _errno
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol, TypeAlias, TypeVar
 
 from .codec.constants import NLM_F
 from .codec.debug import dump_messages
@@ -52,7 +51,7 @@ from .codec.errmsg import ErrorMessage
 from .codec.message import Message, iter_messages
 from .codec.reply import NOTIFY, OURS, STALE, AckCollector, ReplyCollector, error_from
 from .codec.structs import nlmsghdr, u32
-from .codec.types import ReadableBuffer
+from .codec.types import TYPE_CHECKING, Protocol, ReadableBuffer, TypeVar
 from .errors import DecodeError, DumpInterrupted, EncodeError, NetlinkError, Overrun
 
 __all__ = [
@@ -66,6 +65,9 @@ __all__ = [
     "group_mask",
     "copy_message",
 ]
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
 DebugLog: TypeAlias = Callable[[str, ReadableBuffer], None]
 """A debug hook: called with a label (``"recv from portid 0 group 1"``) and the bytes."""

@@ -40,15 +40,19 @@ compare :func:`socket_netns` with :func:`netns_id` of its path to tell.
 
 from __future__ import annotations
 
+import _socket
 import errno as _errno
 import os
-import socket
 import stat
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 from . import _sys
+from .codec.types import TYPE_CHECKING, TypeVar
 from .errors import NamespaceError, NamespaceNotFound, NamespacePermissionError, NotANamespace
+
+if TYPE_CHECKING:
+    import socket
+    from typing import Any
 
 __all__ = ["netns_path", "run_in_netns", "socket_in", "current_netns", "socket_netns",
            "netns_id"]
@@ -134,7 +138,7 @@ def _setns_error(path: str, fd: int, exc: OSError) -> NamespaceError:
     return NamespaceError(path, f"setns into {path}: {os.strerror(code)} ({name})", code)
 
 
-def socket_netns(sock: socket.socket) -> tuple[int, int] | None:
+def socket_netns(sock: _socket.socket) -> tuple[int, int] | None:
     """``(st_dev, st_ino)`` of the network namespace ``sock`` lives in (``SIOCGSKNS``),
     or ``None`` when the kernel refuses to say (it needs CAP_NET_ADMIN there)."""
     import fcntl
@@ -235,6 +239,8 @@ def socket_in(
 
     The socket keeps its namespace for life; use it from any thread.
     """
+    import socket  # here: the socket module's set-up is start-up time commands may not need
+
     if netns is None:
         return socket.socket(family, type, proto)
     return run_in_netns(netns, socket.socket, family, type, proto)

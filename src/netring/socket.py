@@ -41,9 +41,9 @@ drop_membership(g) memberships()``, ``features feature_errors require(*names)``,
 
 from __future__ import annotations
 
+import _socket  # socket.socket's C base: the socket module's enum set-up costs start-up time
 import errno as _errno
 import os
-import socket as _socket
 import sys
 from collections.abc import Sequence
 
@@ -278,9 +278,9 @@ class NetlinkSocket(Connection):
         self._closed = True
         self._batch: _sys.MMsgBatch | None = None
         if sock is None:
-            self._sock = _netns.socket_in(
-                netns, _socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, self.protocol
-            )
+            args = (_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, self.protocol)
+            self._sock = (_socket.socket(*args) if netns is None
+                          else _netns.run_in_netns(netns, _socket.socket, *args))
         else:
             if netns is not None:
                 raise EncodeError("an adopted socket lives in its own namespace: netns must be None")
@@ -421,7 +421,12 @@ class NetlinkSocket(Connection):
 
     @property
     def socket(self) -> _socket.socket:
-        """The underlying :class:`socket.socket` (advanced use)."""
+        """The underlying socket (advanced use).
+
+        A ``_socket.socket``, the C type :class:`socket.socket` derives from (every
+        method but ``makefile``, ``sendfile``, ``dup`` and ``with``), unless a
+        :class:`socket.socket` was handed in as ``sock=``.
+        """
         return self._sock
 
     @property

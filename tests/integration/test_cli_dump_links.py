@@ -106,3 +106,21 @@ def test_addr_json_equals_ip(lab: tuple[Netns, Netns], view: str) -> None:
     assert [list(json.loads(line).items()) for line in got.stdout.splitlines()] == [
         list(d.items()) for d in want]
     assert any(d.get("addr_info") for d in want)
+
+
+def test_dump_links_loads_no_startup_heavy_module(lab: tuple[Netns, Netns]) -> None:
+    """`netring dump links` runs without typing, the socket module's enum set-up or
+    shutil (with the compression modules behind it): start-up time a command pays."""
+    ns = lab[0]
+    # (ctypes stays: -n needs setns, which the os module has only from Python 3.12)
+    heavy = ("typing", "socket", "selectors", "shutil", "zlib", "asyncio")
+    code = ("import sys, io, contextlib\n"
+            f"sys.argv = ['netring', '-n', {ns.name!r}, 'dump', 'links']\n"
+            "from netring.cli import main\n"
+            "out = io.StringIO()\n"
+            "with contextlib.redirect_stdout(out):\n"
+            "    rc = main()\n"
+            f"print(rc, 'x0@if' in out.getvalue(), [m for m in {heavy!r} if m in sys.modules])\n")
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert got.stdout.strip() == "0 True []"

@@ -21,7 +21,7 @@ edge, :class:`~netring._sys.mmsg.MMsgBatch` users and the ring filler.
 
 from __future__ import annotations
 
-import socket
+import _socket
 import struct
 from collections.abc import Iterable
 
@@ -44,8 +44,8 @@ __all__ = [
 ]
 
 # <bits/socket.h>, as Python's socket module names them
-SOL_SOCKET = socket.SOL_SOCKET
-SCM_CREDENTIALS = socket.SCM_CREDENTIALS
+SOL_SOCKET = _socket.SOL_SOCKET
+SCM_CREDENTIALS = _socket.SCM_CREDENTIALS
 
 # struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; }  <bits/socket.h>
 cmsghdr = struct.Struct(f"={SIZE_FMT}ii")

@@ -24,7 +24,11 @@ import ctypes
 import errno as _errno
 import os
 import threading
-from typing import Any
+
+from ..codec.types import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "iovec",

@@ -17,7 +17,11 @@ import ctypes
 import fcntl
 import mmap
 import os
-from typing import Any
+
+from ..codec.types import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["PAGE_SIZE", "REQUIRED_SEALS", "sealed_memfd", "seals", "map_shared", "pin",
            "address"]

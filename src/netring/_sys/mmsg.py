@@ -64,8 +64,8 @@ import operator
 import os
 import struct
 from collections.abc import Sequence
-from typing import Any, Literal
 
+from ..codec.types import TYPE_CHECKING
 from ..errors import EncodeError
 from .cmsg import cmsg_align, parse_cmsgs
 from .libc import (
@@ -80,6 +80,9 @@ from .libc import (
     sendmmsg_raw,
     sendmsg_raw,
 )
+
+if TYPE_CHECKING:
+    from typing import Any, Literal
 
 __all__ = ["MMsgBatch", "sendmmsg_to", "sendmsg_to", "pin_buffer", "NAME_SIZE"]
 

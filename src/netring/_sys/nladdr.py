@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
-from typing import Any
 
 from ..codec.structs import sockaddr_nl
+from ..codec.types import TYPE_CHECKING
 from .mmsg import MMsgBatch, sendmmsg_to, sendmsg_to
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["sockaddr_nl_bytes", "nl_address", "sendmmsg", "sendmsg"]
 

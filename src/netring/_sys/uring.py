@@ -25,9 +25,12 @@ import errno as _errno
 import mmap
 import os
 import platform
-from typing import Any
 
+from ..codec.types import TYPE_CHECKING
 from . import libc as _libc
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "SYSCALLS",

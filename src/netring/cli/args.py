@@ -7,7 +7,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+
+from ..codec.types import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 __all__ = ["one_line_error", "seconds"]
 

@@ -115,10 +115,10 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from typing import Any
 
 from .._sys.poll import wait_readable
 from ..codec import NETLINK
+from ..codec.types import TYPE_CHECKING
 from ..errors import DecodeError, EncodeError, NetlinkError, NotSupportedError, Overrun
 from ..socket import NetlinkSocket
 from ..subsystems.nfnetlink.constants import NF
@@ -126,6 +126,9 @@ from ..subsystems.nfnetlink.edge.queue import PacketBatch, Queue
 from ..subsystems.nfnetlink.queue.constants import NFQNL_CFG_CMD, NFQNL_MAX_COPY_RANGE
 from ..subsystems.nfnetlink.queue.packet import Packet as _View
 from ..subsystems.nfnetlink.queue.requests import NFQNL_CONFIG_TYPE, config_body
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["NetfilterQueue", "Packet", "COPY_NONE", "COPY_META", "COPY_PACKET", "PROTOCOLS",
            "VERSION", "DEFAULT_VERDICT_DELAY"]

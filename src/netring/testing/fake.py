@@ -36,14 +36,16 @@ import collections
 import errno as _errno
 import socket
 from collections.abc import Callable, Iterable, Sequence
-from typing import TypeAlias
 
 from ..codec import NLM_F, NLMSG, Message, iter_messages
 from ..codec.constants import NLMSGERR_ATTR
 from ..codec.structs import nlattr, nlmsgerr_error, nlmsghdr, u32
-from ..codec.types import ReadableBuffer
+from ..codec.types import TYPE_CHECKING, ReadableBuffer
 from ..conn import Chunk, Connection
 from ..socket import debug_log_from_env
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
 __all__ = [
     "FakeSocket",

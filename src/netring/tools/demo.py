@@ -36,16 +36,19 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TextIO
 
 from ..codec import NETLINK, NLMSG
 from ..codec.structs import nlmsghdr, u32
+from ..codec.types import TYPE_CHECKING
 from ..errors import NetringError, NotSupportedError
 
 __all__ = ["run_demo", "STAGES", "DemoInterrupted", "format_stage"]
 
 # the USERSOCK stage's sizes are those of ``netring bench recvmmsg``
 from .bench.recvmmsg import BATCH, MSG_SIZE  # noqa: E402
+
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 
 def stage_rings(count: int) -> dict[str, Any]:

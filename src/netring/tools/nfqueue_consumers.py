@@ -23,10 +23,13 @@ import socket
 import struct
 import time
 from collections.abc import Callable
-from typing import Any
 
 from .. import _sys
+from ..codec.types import TYPE_CHECKING
 from ..subsystems.nfnetlink.edge.queue import Queue
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["run_netring", "run_netring_packets", "run_netring_single", "run_raw"]
 

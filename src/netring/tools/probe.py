@@ -17,7 +17,6 @@ import socket
 import struct
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from .._sys import libc
 from ..codec.constants import (
@@ -30,6 +29,10 @@ from ..codec.constants import (
     SOL_NETLINK,
 )
 from ..codec.structs import nlmsgerr_error, nlmsghdr
+from ..codec.types import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["probe", "FANOUT_MODES"]
 

@@ -17,11 +17,11 @@ import os
 import socket
 import time
 from array import array
-from typing import Any
 
 from .._sys.libc import SIZE_FMT
 from ..codec.constants import NETLINK, NLMSG, SO
 from ..codec.structs import nlmsghdr
+from ..codec.types import TYPE_CHECKING
 from ..netns import socket_in
 from ..nlmmap.abi import NL_MMAP_HDRLEN
 from ..nlmmap.cursor import TxProducer
@@ -30,6 +30,9 @@ from ..nlmmap.edge.shm import PAGE_SIZE
 from ..nlmmap.edge.tx import FrameSender
 from ..nlmmap.edge.user import UserRing
 from ..nlmmap.geometry import RingGeometry
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["demo_stream", "send_sequence"]
 

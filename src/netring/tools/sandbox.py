@@ -18,7 +18,11 @@ import socket
 import struct
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+
+from ..codec.types import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from typing import Any
 
 from .._sys import libc
 from ..errors import NotSupportedError

@@ -17,10 +17,9 @@ OS edge module.  The choice, and the reason given for it::
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..._sys.mapping import PAGE_SIZE
 from ...codec.constants import NETLINK
+from ...codec.types import TYPE_CHECKING
 from ...errors import EncodeError, NotSupportedError
 from ..base import RingBase
 from ..geometry import RingGeometry
@@ -28,6 +27,9 @@ from . import kernel, uring
 from .filler import RingFiller
 from .shm import SharedRing
 from .user import UserRing
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["open_ring", "ring_support", "default_geometry"]
 

@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from ..._sys import eventfd
 from ..._sys.cmsg import decode_netlink_cmsgs
 from ..._sys.libc import MSG_DONTWAIT, MSG_WAITFORONE, fileno
 from ..._sys.mmsg import MMsgBatch
 from ..._sys.poll import Readable, timeout_ms
+from ...codec.types import TYPE_CHECKING
 from ...errors import RingError
 from ..abi import NL_MMAP_STATUS
 from .filler import CONTROL_SPACE, RingFiller
 from .shm import HeaderWord, SharedRing
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Feeder"]
 

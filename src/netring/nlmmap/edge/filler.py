@@ -30,7 +30,6 @@ import mmap
 import os
 import socket
 from array import array
-from typing import Any
 
 from ..._sys import eventfd
 from ..._sys.cmsg import (
@@ -56,10 +55,14 @@ from ..._sys.libc import (
 from ..._sys.mapping import address, pin
 from ...codec.constants import NETLINK_PKTINFO, SOL_NETLINK
 from ...codec.structs import nl_pktinfo
+from ...codec.types import TYPE_CHECKING
 from ...errors import NotSupportedError, RingError
 from ..cursor import RxProducer
 from ..geometry import RingGeometry
 from .shm import HeaderWord, SharedRing
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["RingFiller", "CONTROL_SPACE"]
 

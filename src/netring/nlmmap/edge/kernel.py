@@ -25,7 +25,6 @@ import errno as _errno
 import mmap
 import os
 import socket
-from typing import Any
 
 from ..._sys.libc import sendto_raw
 from ..._sys.mapping import PAGE_SIZE
@@ -33,11 +32,15 @@ from ..._sys.nladdr import sockaddr_nl_bytes
 from ..._sys.poll import POLLERR, POLLIN, Readable
 from ...codec.constants import NETLINK, NETLINK_RX_RING, NETLINK_TX_RING, NLMSG, SOL_NETLINK
 from ...codec.structs import nlmsghdr
+from ...codec.types import TYPE_CHECKING
 from ...errors import NotSupportedError, RingError
 from ..abi import nl_mmap_req
 from ..base import FlushResult, RingBase
 from ..cursor import Frame, RxConsumer, TxProducer, TxSender
 from ..geometry import MappingLayout, RingGeometry
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["probe", "KernelRing"]
 

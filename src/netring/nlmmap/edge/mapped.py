@@ -32,14 +32,17 @@ import fcntl
 import mmap
 import os
 import time
-from typing import Any
 
 from ..._sys.mapping import PAGE_SIZE, seals
 from ..._sys.poll import MAX_SLEEP, Backoff
+from ...codec.types import TYPE_CHECKING
 from ...errors import RingError
 from ..base import FlushResult, RingBase
 from ..cursor import MAX_MESSAGE, RxConsumer, TxProducer
 from ..geometry import MappingLayout, RingGeometry
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["MappedRing", "open_mapped_ring"]
 

@@ -47,7 +47,6 @@ import socket
 import struct
 import weakref
 from collections.abc import Callable, Collection
-from typing import Any
 
 from ..._sys import eventfd
 from ..._sys.libc import set_dumpable
@@ -55,9 +54,13 @@ from ..._sys.locks import held_by_other, private_description, try_lock, unlock
 from ..._sys.mapping import PAGE_SIZE, REQUIRED_SEALS, map_shared, sealed_memfd, seals
 from ...codec.constants import SO
 from ...codec.structs import ucred
+from ...codec.types import TYPE_CHECKING
 from ...errors import RingError
 from ..abi import nl_mmap_req
 from ..geometry import MappingLayout, RingGeometry, RingLimits
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["SharedRing", "HEADER", "PAGE_SIZE", "COPY_TIMEOUT", "HeaderWord", "PRODUCER_KINDS",
            "Allow", "peer_credentials"]

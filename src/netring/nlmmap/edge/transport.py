@@ -30,9 +30,8 @@ from __future__ import annotations
 
 import errno as _errno
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
-from ...codec.types import ReadableBuffer
+from ...codec.types import TYPE_CHECKING, ReadableBuffer
 from ...conn import Chunk, Connection
 from ...errors import Overrun
 from ..abi import NL_MMAP_HDRLEN
@@ -41,6 +40,8 @@ from ..cursor import Frame
 from ..geometry import RingGeometry
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from ...socket import NetlinkSocket
 
 __all__ = ["RingTransport", "DUMP_FRAME_SIZE"]

@@ -19,14 +19,17 @@ import ctypes
 import os
 import socket
 from array import array
-from typing import Any
 
 from ..._sys.libc import IOV_MAX, SIZE_FMT, fileno, iovec, mmsghdr, sendmmsg_raw
 from ..._sys.mapping import address, pin
 from ..._sys.nladdr import sockaddr_nl_bytes
+from ...codec.types import TYPE_CHECKING
 from ..base import FlushResult
 from ..cursor import TxProducer, TxSender
 from ..geometry import RingGeometry
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["TxRing", "flush_frames", "FrameSender"]
 

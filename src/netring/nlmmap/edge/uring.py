@@ -45,7 +45,6 @@ import time
 from array import array
 from collections.abc import Iterator
 from operator import length_hint
-from typing import Any
 
 from ..._sys import uring as _u
 from ..._sys.cmsg import (
@@ -61,6 +60,7 @@ from ..._sys.libc import MSG_CTRUNC, MSG_TRUNC, SIZE_T, fileno, msghdr
 from ..._sys.mapping import PAGE_SIZE, address, pin
 from ...codec.constants import NETLINK, NETLINK_PKTINFO, NLMSG, SOL_NETLINK
 from ...codec.structs import nl_pktinfo, nlmsghdr, sockaddr_nl
+from ...codec.types import TYPE_CHECKING
 from ...errors import NotSupportedError, RingError, TruncatedError
 from ..base import FlushResult, RingBase
 from ..cursor import Frame
@@ -102,6 +102,9 @@ from ..uring_cursor import (
     pow2_at_least,
 )
 from .tx import TxRing, flush_frames
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["UringRing", "probe", "support", "control_layout", "REQUIRED_FEATURES"]
 

@@ -29,10 +29,10 @@ from __future__ import annotations
 import os
 import socket
 import time
-from typing import Any
 
 from ..._sys import eventfd
 from ..._sys.poll import MAX_SLEEP, Backoff, Readable, deadline_after
+from ...codec.types import TYPE_CHECKING
 from ...errors import RingError
 from ..abi import NL_MMAP_STATUS
 from ..base import FlushResult, RingBase
@@ -40,6 +40,9 @@ from ..cursor import MAX_MESSAGE, CorruptFrame, Frame, RxConsumer, RxProducer
 from .filler import RingFiller
 from .shm import HeaderWord, SharedRing
 from .tx import TxRing, flush_frames
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["UserRing", "COPY_WAIT", "REAP_INTERVAL"]
 

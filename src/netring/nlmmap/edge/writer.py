@@ -43,13 +43,16 @@ from __future__ import annotations
 import os
 from array import array
 from collections.abc import Sequence
-from typing import Any
 
 from ..._sys import eventfd
 from ..._sys.poll import Readable, deadline_after, ms_left
+from ...codec.types import TYPE_CHECKING
 from ...errors import RingError
 from ..cursor import RxProducer
 from .shm import HeaderWord, SharedRing
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["RingWriter", "RingTimeout", "WRITER_KIND"]
 

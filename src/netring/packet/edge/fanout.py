@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import Any
 
+from ...codec.types import TYPE_CHECKING
 from ...errors import NetringError
 from ..constants import ETH_P
 from .sock import PacketSocket
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["open_members", "send_socket", "recv_socket"]
 

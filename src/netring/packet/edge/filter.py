@@ -41,14 +41,15 @@ import errno as _errno
 import os
 import socket
 import threading
-from typing import TYPE_CHECKING, Any, Protocol
 
 from ...codec.constants import SO
+from ...codec.types import TYPE_CHECKING, Protocol
 from ...errors import EncodeError, FilterLocked, NotSupportedError
 from ..bpf import Program, looks_like_bytecode, parse_ddd, sock_filter, sock_fprog, validate
 
 if TYPE_CHECKING:
     import ctypes
+    from typing import Any
 
 __all__ = [
     "compile_filter",

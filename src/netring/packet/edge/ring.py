@@ -26,11 +26,11 @@ import mmap
 import os
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from ..._sys.cmsg import SOL_SOCKET
 from ..._sys.poll import POLLERR, POLLIN, Readable, deadline_after, ms_left
 from ...codec.constants import SO
+from ...codec.types import TYPE_CHECKING
 from ...errors import EncodeError, NetringError, NotSupportedError, RingError
 from ..constants import ETH_P, PACKET, SOF_TIMESTAMPING, SOL_PACKET, TPACKET_VERSION
 from ..geometry import (
@@ -44,6 +44,9 @@ from ..stats import Stats
 from ..walk import Block, FrameBatch, FrameWalker, Packet, V3Walker, make_walker
 from . import hwtstamp
 from .sock import PacketSocket
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["CaptureRing", "TIMESTAMPS"]
 

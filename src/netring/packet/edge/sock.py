@@ -24,15 +24,18 @@ import socket
 import struct
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from ..._sys.mmsg import sendmmsg_to
+from ...codec.types import TYPE_CHECKING
 from ...errors import EncodeError, InterfaceNotFound, NetringError, NotSupportedError
 from ...netns import run_in_netns
 from ..constants import ETH_P, PACKET, PACKET_FANOUT, PACKET_MR, SIOCGIFINDEX, SOL_PACKET
 from ..fanout import FanoutSpec, parse_flags, parse_mode
 from ..stats import RolloverStats, Stats, StatsCounter
 from ..structs import packet_mreq, sockaddr_ll, tpacket_auxdata
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["PacketSocket", "KINDS", "htons"]
 

@@ -32,15 +32,18 @@ import struct
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from ..._sys.poll import deadline_after, ms_left
+from ...codec.types import TYPE_CHECKING
 from ...errors import EncodeError, NetringError, NotSupportedError, RingError
 from ...strided import copy_strided, set_strided
 from ..constants import ETH_P, PACKET, SOL_PACKET, TP_STATUS_TX, TPACKET_VERSION
 from ..geometry import Geometry
 from ..structs import LONG_SIZE
 from .sock import PacketSocket
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["TxRing", "MmsgSender", "open_sender"]
 

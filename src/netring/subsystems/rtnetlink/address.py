@@ -15,15 +15,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ...codec.align import NLMSG_HDRLEN
 from ...codec.structs import u32
+from ...codec.types import TYPE_CHECKING
 from . import names as _n
 from .base import RtnlObject
 from .constants import AF_INET6, IFA, IFA_F, RTM
 from .jsonfmt import dev_name
 from .structs import ifa_cacheinfo, ifaddrmsg
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Address"]
 

@@ -18,11 +18,14 @@ Each object kind's ``TYPES`` is its ``(RTM_NEWxxx, RTM_DELxxx)`` pair, so
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ...codec.align import NLMSG_HDRLEN
+from ...codec.types import TYPE_CHECKING
 from ...codec.view import MessageView
 from ...errors import DecodeError
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["RtnlObject", "RouteLikeHeader"]
 

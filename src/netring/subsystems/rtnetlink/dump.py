@@ -38,12 +38,11 @@ of the dump is only counted, so the reply still ends by the reply rule.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ...codec import NLM_F, NLMSG, Builder, Message, iter_messages
 from ...codec.reply import OURS, ReplyCollector
 from ...codec.structs import nlmsghdr, u16, u32
-from ...codec.types import ReadableBuffer
+from ...codec.types import TYPE_CHECKING, Generic, ReadableBuffer, TypeVar
 from ...errors import DecodeError
 from .base import RtnlObject
 from .constants import AF_UNSPEC

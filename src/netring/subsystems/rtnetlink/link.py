@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ...codec import Attr
 from ...codec.align import NLMSG_HDRLEN
@@ -26,6 +25,8 @@ from .jsonfmt import dev_name
 from .structs import ifinfomsg
 
 if TYPE_CHECKING:  # the per-kind tables load only for -d (their enums cost start-up time)
+    from typing import Any
+
     from .linkinfo import Field
 
 __all__ = ["Link"]

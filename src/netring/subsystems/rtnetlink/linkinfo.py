@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from ...codec import Attr
 from ...codec.structs import u32
+from ...codec.types import TYPE_CHECKING
 from . import names as _n
 from .constants import (
     BR_BOOLOPT,
@@ -45,11 +45,14 @@ from .constants import (
 )
 from .jsonfmt import dev_name
 
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["Field", "kind_fields", "slave_fields", "bridge_id_str", "fields_json",
            "fields_text"]
 
 #: one ``print_*`` call of iproute2: (JSON key or None, JSON value, text or None)
-Field = tuple[str | None, Any, str | None]
+Field = tuple[str | None, "Any", str | None]
 
 _boolopt_multi = struct.Struct("=II")
 assert _boolopt_multi.size == 2 * u32.size

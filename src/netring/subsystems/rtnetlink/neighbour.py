@@ -14,15 +14,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ...codec.align import NLMSG_HDRLEN
 from ...codec.structs import s32, u16
+from ...codec.types import TYPE_CHECKING
 from . import names as _n
 from .base import RtnlObject
 from .constants import NDA, NTF, RTM
 from .jsonfmt import dev_name
 from .structs import nda_cacheinfo, ndmsg
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Neighbour"]
 

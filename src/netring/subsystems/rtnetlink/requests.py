@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from ...codec import NLM_F, Builder
+from ...codec.types import TYPE_CHECKING
 from ...errors import EncodeError
 from .constants import (
     AF_INET,
@@ -62,6 +62,9 @@ from .structs import (
     rtnexthop,
 )
 
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = [
     "link_get", "link_add", "link_del", "link_set", "addr_request",
     "route_request", "route_get", "neigh_request", "rule_request", "NextHopSpec",
@@ -82,7 +85,7 @@ _MAX_WEIGHT = 256
 METRIC_NAMES = {name: RTAX(t) for t, name in METRIC_TEXT.items()
                 if t != RTAX.FASTOPEN_NO_COOKIE}
 
-NextHopSpec = Mapping[str, Any]
+NextHopSpec = Mapping[str, "Any"]
 """A multipath next hop: ``{"gateway": "10.0.0.2", "oif": 3, "weight": 1, "onlink": False}``."""
 
 

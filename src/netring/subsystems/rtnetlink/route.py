@@ -20,11 +20,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ...codec import iter_attrs
 from ...codec.align import NLMSG_HDRLEN
 from ...codec.structs import u16, u32
+from ...codec.types import TYPE_CHECKING
 from ...errors import DecodeError
 from . import names as _n
 from .base import RouteLikeHeader
@@ -46,6 +46,9 @@ from .constants import (
 )
 from .jsonfmt import dev_name, flow_json, host_prefix_len
 from .structs import rta_cacheinfo, rtmsg, rtnexthop
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Route", "NextHop", "cache_flag_names"]
 

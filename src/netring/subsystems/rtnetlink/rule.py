@@ -13,15 +13,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ...codec.align import NLMSG_HDRLEN
 from ...codec.structs import u32
+from ...codec.types import TYPE_CHECKING
 from . import names as _n
 from .base import RouteLikeHeader
 from .constants import FIB_RULE, FR_ACT, FRA, RTA, RTM, RTN, RTPROT
 from .jsonfmt import host_prefix_len, split_realms
 from .structs import fib_rule_hdr, fib_rule_port_range, fib_rule_uid_range
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Rule"]
 

@@ -19,7 +19,11 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TextIO
+
+from ...codec.types import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 __all__ = ["machine", "machine_line", "timeit", "peak_rss_kib", "print_table", "command_line",
            "print_footer", "peer_venv_dir"]

@@ -7,12 +7,15 @@ import os
 import resource
 import socket
 import time
-from typing import Any
 
 from ...codec import NETLINK, NLM_F, Builder
 from ...codec.constants import SO
+from ...codec.types import TYPE_CHECKING
 from ...netns import socket_in
 from ...subsystems.rtnetlink.constants import RTM
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["usersock", "fork", "reap", "cpu", "dump_request"]
 

@@ -26,9 +26,9 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Any, TextIO
 
 from ...codec import NETLINK, NLMSG, iter_messages
+from ...codec.types import TYPE_CHECKING
 from ...netns import socket_in
 from ...nlmmap.edge.factory import default_geometry, open_ring
 from ...nlmmap.edge.uring import UringRing, support
@@ -40,6 +40,9 @@ from ._ringkit import dump_request as _dump_request
 from ._ringkit import fork as _fork
 from ._ringkit import reap as _reap
 from ._ringkit import usersock as _usersock
+
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 __all__ = ["section", "run"]
 

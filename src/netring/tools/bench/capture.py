@@ -55,9 +55,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TextIO
 
+from ...codec.types import TYPE_CHECKING
 from ._common import command_line, machine, peer_venv_dir, print_footer, print_table
+
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 __all__ = ["run", "GEN_C", "FRAME_SIZE", "PEERS"]
 

@@ -15,11 +15,14 @@ import struct
 import subprocess
 import sys
 import tempfile
-from typing import Any, TextIO
 
 from ...codec import iter_messages
 from ...codec.structs import nlmsghdr
+from ...codec.types import TYPE_CHECKING
 from ._common import command_line, machine, print_footer, print_table, timeit
+
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 __all__ = ["run", "record_route_dump"]
 

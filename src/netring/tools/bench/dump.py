@@ -35,9 +35,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, TextIO
 
+from ...codec.types import TYPE_CHECKING
 from ._common import command_line, machine
+
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 __all__ = ["run", "PYROUTE2_MAX"]
 

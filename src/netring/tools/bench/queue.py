@@ -68,9 +68,12 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
 
+from ...codec.types import TYPE_CHECKING
 from ._common import command_line, machine, peer_venv_dir, print_footer, print_table
+
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 __all__ = ["run", "Consumer", "CONSUMERS", "consumer_argv", "PLACEHOLDERS", "TRAFFIC_C",
            "CONSUMER_C", "RAW_PY", "NETFILTERQUEUE_PY", "NETRING_COMPAT_PY", "FNFQUEUE_PY",

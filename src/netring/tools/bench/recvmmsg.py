@@ -28,12 +28,15 @@ import socket
 import struct
 import sys
 import time
-from typing import Any, TextIO
 
 from ..._sys import MMsgBatch, sockaddr_nl_bytes
 from ...codec.constants import NETLINK, SO
+from ...codec.types import TYPE_CHECKING
 from ..sandbox import run_in_new_netns
 from ._common import command_line, machine, print_footer, print_table
+
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 __all__ = ["run"]
 

@@ -41,10 +41,10 @@ import subprocess
 import sys
 import time
 from array import array
-from typing import Any, TextIO
 
 from ...codec import NETLINK, NLMSG, iter_messages
 from ...codec.structs import nlmsghdr
+from ...codec.types import TYPE_CHECKING
 from ...netns import socket_in
 from ...nlmmap.edge.factory import default_geometry, open_ring, ring_support
 from ...nlmmap.edge.fanout import Feeder
@@ -60,6 +60,9 @@ from ._ringkit import dump_request as _dump_request
 from ._ringkit import fork as _fork
 from ._ringkit import reap as _reap
 from ._ringkit import usersock as _usersock
+
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 __all__ = ["run"]
 

@@ -61,11 +61,11 @@ import select
 import signal
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from .... import nlmmap
 from ...._sys import eventfd
 from ....codec.structs import u32
+from ....codec.types import TYPE_CHECKING
 from ....errors import DecodeError, EncodeError, NetringError, RingError
 from ..constants import NF
 from ..queue.checksum import fix_packet
@@ -93,6 +93,9 @@ from ..queue.pool import (
 )
 from ..queue.requests import NFQNL_VERDICT_TYPE
 from .queue import Queue
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["QueuePool", "DEFAULT_DEPTH", "DEFAULT_WORKER_TIMEOUT"]
 

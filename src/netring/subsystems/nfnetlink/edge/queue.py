@@ -51,13 +51,13 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from typing import Any
 
 from .... import _sys
 from ...._sys.poll import Readable
 from ....codec import NETLINK, NLMSG, Message
 from ....codec.errmsg import parse_error
 from ....codec.reply import classify
+from ....codec.types import TYPE_CHECKING
 from ....conn import Chunk, Connection
 from ....errors import DecodeError, EncodeError, NetlinkError, NotSupportedError
 from ....netns import netns_path, run_in_netns
@@ -75,6 +75,9 @@ from ..queue.requests import (
     config_body,
 )
 from ..queue.stats import VERDICT_KINDS, KernelQueueStats, QueueStats, parse_proc_nfnetlink_queue
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Queue", "PacketBatch", "DEFAULT_WINDOW", "DEFAULT_DELAY", "DEFAULT_RCVBUF",
            "PROC_NFNETLINK_QUEUE"]

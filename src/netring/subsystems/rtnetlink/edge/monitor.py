@@ -37,9 +37,9 @@ from __future__ import annotations
 import collections
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
 
 from ....codec import NETLINK, Message
+from ....codec.types import TYPE_CHECKING, Protocol
 from ....conn import Connection
 from ....errors import DumpInterrupted, EncodeError, Overrun
 from ....socket import NetlinkSocket
@@ -50,6 +50,7 @@ from ..state import State, diff
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from typing import Any
 
 #: Receive buffer the monitor asks for by default (``SO_RCVBUFFORCE``; the kernel
 #: doubles it).  Each notification is its own skb, charged at its truesize: about

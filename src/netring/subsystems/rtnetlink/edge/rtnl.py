@@ -31,11 +31,11 @@ import errno as _errno
 import gc
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from ....codec import NETLINK, NLA_F, NLM_F
 from ....codec.structs import nlattr
 from ....codec.structs import u32 as _u32
+from ....codec.types import TYPE_CHECKING, TypeVar
 from ....conn import Connection
 from ....errors import EncodeError, NetlinkError
 from ....netns import netns_path
@@ -57,6 +57,8 @@ from ..dump import DumpReader, dump_request
 from ..structs import fib_rule_hdr, ifaddrmsg, ifinfomsg, ndmsg, rtgenmsg, rtmsg
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..address import Address
     from ..base import RtnlObject
     from ..link import Link

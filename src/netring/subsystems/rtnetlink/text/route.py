@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Collection, Mapping
-from typing import Any
 
 from ....codec.inet import ntop6
+from ....codec.types import TYPE_CHECKING
 from .. import names as _n
 from ..constants import (
     AF_INET,
@@ -47,6 +47,9 @@ from ..constants import (
 from ..jsonfmt import dev_name, host_prefix_len, split_realms
 from ..route import Route, cache_flag_names
 from .context import TextContext
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["route_line", "route_json", "RouteStream", "cache_flag_names"]
 
