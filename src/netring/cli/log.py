@@ -33,6 +33,7 @@ import signal
 import sys
 import threading
 import time
+from array import array
 
 from ..codec.types import TYPE_CHECKING
 from .args import one_line_error as _one_line_error
@@ -44,9 +45,10 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import Any, BinaryIO, TextIO
 
-    from ..subsystems.nfnetlink.edge.log import Log
+    from ..subsystems.nfnetlink.edge.log import Batch, Log
     from ..subsystems.nfnetlink.log.message import LogMessage
     from ..subsystems.nfnetlink.log.reader import Record
+    from ..subsystems.nfnetlink.log.run import Run
 
 __all__ = ["register", "parse_groups", "stats_line", "CaptureSink"]
 
@@ -196,6 +198,41 @@ class CaptureSink:
         """Write one message (``ts_ns``: the time when the kernel sent none)."""
         data = msg.tobytes()
         self.write_batch(_one(msg), memoryview(data), ts_ns)
+
+    def write_datagram(self, batch: Batch, now: int, limit: int | None = None) -> int:
+        """Write the messages of one received datagram (at most ``limit``); returns
+        how many.  For pcap, a run of alike IPv4/IPv6 messages (a flood) goes to the
+        writer as columns (:meth:`Batch.take_run
+        <netring.subsystems.nfnetlink.edge.log.Batch.take_run>`), the rest as records."""
+        n = 0
+        if not self.pcapng:
+            run = batch.take_run(limit)
+            if run is not None:
+                n = self._write_run(run, now)
+                if limit is not None:
+                    limit -= n
+        if limit is not None and limit <= 0:
+            return n
+        walk = batch.records()
+        try:
+            return n + self.write_batch(walk if limit is None else _upto(walk, limit),
+                                        batch.data, now)
+        finally:
+            walk.close()  # a walk cut short by the limit counts what it took, now
+
+    def _write_run(self, run: Run, now: int) -> int:
+        """A run to the pcap writer: columns when its packets are IP of one version."""
+        ip = run.ip_wirelen()
+        if ip is None:
+            return self.write_batch(run.records(), memoryview(run.data), now)
+        k = run.count
+        sec, nsec = run.sec, run.nsec()
+        if sec is None or nsec is None:
+            s, ns = divmod(now, 1_000_000_000)
+            sec, nsec = array("I", [s]) * k, array("I", [ns]) * k
+        self.writer.write_columns(sec, nsec, ip[1], run.data, run.payload, run.step, run.size)
+        self.written += k
+        return k
 
     def write_batch(self, records: Iterable[Record], data: memoryview, now: int) -> int:
         """Write the messages of one datagram (``records`` of
@@ -397,10 +434,8 @@ def _run(args: argparse.Namespace) -> int:
             now = time.time_ns()
             chunk: list[str] = []
             if sink is not None and not lines:
-                records: Iterator[Record] = batch.records()
-                if count is not None:
-                    records = _upto(records, count - packets)
-                packets += sink.write_batch(records, batch.data, now)
+                packets += sink.write_datagram(
+                    batch, now, None if count is None else count - packets)
                 if live.on and time.monotonic() >= live.next:
                     live.tick(stats_line(packets, log))
                 if count is not None and packets >= count:

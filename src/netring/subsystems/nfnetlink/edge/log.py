@@ -78,7 +78,10 @@ from ..log.reader import LogReader, LogStats, datagram_bound
 from ..log.requests import config_request
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
     from ..log.reader import Record
+    from ..log.run import Run
 
 __all__ = ["Log", "Batch", "DEFAULT_RCVBUF", "MAX_RCVBUF", "PROC_PATH"]
 
@@ -117,34 +120,48 @@ class Batch:
             messages that arrived whole are still yielded).
     """
 
-    __slots__ = ("data", "truncated", "_reader", "_it")
+    __slots__ = ("data", "truncated", "_reader", "_it", "_start")
 
     def __init__(self, data: memoryview, reader: LogReader, truncated: bool) -> None:
         self.data = data
         self.truncated = truncated
         self._reader = reader
         self._it: Iterator[object] | None = None
+        self._start = 0
 
     def __iter__(self) -> Iterator[LogMessage]:
-        if self._it is None:
+        if self._it is None and not self._start:
             it = self._reader.feed(self.data)
             self._it = it
             return it
         raise EncodeError("a batch is iterated once")
 
-    def records(self) -> Iterator[Record]:
+    def records(self) -> Generator[Record, None, None]:
         """:meth:`LogReader.records <netring.subsystems.nfnetlink.log.LogReader.records>`
-        of the datagram (offsets into :attr:`data`)."""
+        of the datagram (offsets into :attr:`data`), after the run :meth:`take_run`
+        took if it took one."""
         if self._it is not None:
             raise EncodeError("a batch is iterated once")
-        it = self._reader.records(self.data)
+        it = self._reader.records(self.data, self._start)
         self._it = it
         return it
+
+    def take_run(self, limit: int | None = None) -> Run | None:
+        """The datagram's leading alike messages as columns
+        (:meth:`LogReader.take_run <netring.subsystems.nfnetlink.log.LogReader.take_run>`),
+        before :meth:`records`, which then yields the rest; at most once."""
+        if self._it is not None or self._start:
+            raise EncodeError("take_run comes first, once, before records()")
+        run = self._reader.take_run(self.data, limit)
+        if run is not None:
+            self._start = run.end
+        return run
 
     def finish(self) -> None:
         """Walk the messages not taken yet (so they are counted)."""
         if self._it is None:
-            self._it = self._reader.feed(self.data)
+            self._it = (self._reader.records(self.data, self._start) if self._start
+                        else self._reader.feed(self.data))
         for _ in self._it:
             pass
 
