@@ -12,7 +12,7 @@ import pytest
 from netring.codec import NLMSG, Builder
 from netring.errors import DecodeError, EncodeError
 from netring.pcap.format import LINKTYPE
-from netring.pcap.writer import PcapWriter
+from netring.pcap.writer import PcapngWriter, PcapWriter
 from netring.subsystems.nfnetlink.edge.log import Batch
 from netring.subsystems.nfnetlink.log import NFULA, NFULNL_MSG_TYPE_PACKET, LogReader
 from netring.subsystems.nfnetlink.log.run import RUN_MIN
@@ -189,19 +189,50 @@ def test_write_columns_refuses_what_does_not_fit() -> None:
         w.write_columns(one * 2, one * 2, one * 2, bytes(15), 0, 10, 10)
 
 
-def test_the_capture_sink_writes_the_same_file_either_way() -> None:
+def _pcapng(cols: bool, comment: str | None, snaplen: int = 0xFFFF, tsresol: int = 9) -> bytes:
+    f = io.BytesIO()
+    w = PcapngWriter(f)
+    iface = w.add_interface(int(LINKTYPE.RAW), snaplen, tsresol=tsresol)
+    packets = [(bytes([i & 0xFF]) * 70, (T0 + i // 7) * 10**9 + i * 12_345, 70 + i)
+               for i in range(300)]
+    if cols:
+        buf = b"".join(d + b"\xee" * 8 for d, _, _ in packets)
+        w.write_columns(array("I", [t // 10**9 for _, t, _ in packets]),
+                        array("I", [t % 10**9 for _, t, _ in packets]),
+                        array("I", [wl for _, _, wl in packets]), buf, 0, 78, 70, iface,
+                        comment=comment)
+    else:
+        for d, t, wl in packets:
+            w.write(d, t, wl, iface, comment=comment)
+    w.flush()
+    return f.getvalue()
+
+
+@pytest.mark.parametrize("comment,snaplen,tsresol", [(None, 0xFFFF, 9), ("in: ", 0xFFFF, 9),
+                                                     ("x", 50, 9), (None, 0xFFFF, 6)])
+def test_pcapng_write_columns_writes_what_write_writes(comment: str | None, snaplen: int,
+                                                       tsresol: int) -> None:
+    assert _pcapng(True, comment, snaplen, tsresol) == _pcapng(False, comment, snaplen, tsresol)
+
+
+@pytest.mark.parametrize("pcapng", [False, True])
+def test_the_capture_sink_writes_the_same_file_either_way(pcapng: bool) -> None:
     from netring.cli.log import CaptureSink
 
     datagrams = [flood(30, seq=None), flood(30), flood(30, payload=udp6(100)),
-                 flood(30, payload=b"\x99" * 40), flood(5)]
+                 flood(30, payload=b"\x99" * 40), flood(5), flood(30, prefix="in: "),
+                 flood(30, prefix="")]
+    seqs = [b"".join(msg(i, seq=s + i, prefix="p") for i in range(20)) + DONE
+            for s in (0, 20, 47, 67)]  # 40..46 lost: the third run starts after a gap
     now = T0 * 10**9 + 5
 
     def write(use_runs: bool) -> bytes:
         f = io.BytesIO()
-        w = PcapWriter(f, int(LINKTYPE.RAW), 0xFFFF)
-        sink = CaptureSink(w, False, [5], 0xFFFF)
+        w: PcapWriter | PcapngWriter = PcapngWriter(f) if pcapng else \
+            PcapWriter(f, int(LINKTYPE.RAW), 0xFFFF)
+        sink = CaptureSink(w, pcapng, [5], 0xFFFF)
         r = LogReader()
-        for d in datagrams * 2:
+        for d in datagrams * 2 + seqs:
             if use_runs:
                 sink.write_datagram(Batch(memoryview(d), r, False), now)
             else:

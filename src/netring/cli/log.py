@@ -201,16 +201,15 @@ class CaptureSink:
 
     def write_datagram(self, batch: Batch, now: int, limit: int | None = None) -> int:
         """Write the messages of one received datagram (at most ``limit``); returns
-        how many.  For pcap, a run of alike IPv4/IPv6 messages (a flood) goes to the
-        writer as columns (:meth:`Batch.take_run
+        how many.  A run of alike IPv4/IPv6 messages (a flood) goes to the writer as
+        columns (:meth:`Batch.take_run
         <netring.subsystems.nfnetlink.edge.log.Batch.take_run>`), the rest as records."""
         n = 0
-        if not self.pcapng:
-            run = batch.take_run(limit)
-            if run is not None:
-                n = self._write_run(run, now)
-                if limit is not None:
-                    limit -= n
+        run = batch.take_run(limit)
+        if run is not None:
+            n = self._write_run(run, now)
+            if limit is not None:
+                limit -= n
         if limit is not None and limit <= 0:
             return n
         walk = batch.records()
@@ -221,16 +220,33 @@ class CaptureSink:
             walk.close()  # a walk cut short by the limit counts what it took, now
 
     def _write_run(self, run: Run, now: int) -> int:
-        """A run to the pcap writer: columns when its packets are IP of one version."""
+        """A run to the writer: columns when its packets are IP of one version (for
+        pcapng on the group's raw interface, the prefix as every block's comment, the
+        gap before the run on its first block)."""
         ip = run.ip_wirelen()
         if ip is None:
             return self.write_batch(run.records(), memoryview(run.data), now)
         k = run.count
+        wire = ip[1]
         sec, nsec = run.sec, run.nsec()
         if sec is None or nsec is None:
             s, ns = divmod(now, 1_000_000_000)
             sec, nsec = array("I", [s]) * k, array("I", [ns]) * k
-        self.writer.write_columns(sec, nsec, ip[1], run.data, run.payload, run.step, run.size)
+        first = run.payload
+        if not self.pcapng:
+            self.writer.write_columns(sec, nsec, wire, run.data, first, run.step, run.size)
+            self.written += k
+            return k
+        iface = self._raw[run.group]
+        comment = run.prefix or None
+        start = 0
+        if run.gap:  # the first block carries the loss before it
+            self.writer.write(memoryview(run.data)[first:first + run.size],
+                              sec[0] * 1_000_000_000 + nsec[0], wire[0], iface,
+                              comment=comment, dropcount=run.gap)
+            start, first = 1, first + run.step
+        self.writer.write_columns(sec[start:], nsec[start:], wire[start:], run.data, first,
+                                  run.step, run.size, iface, comment=comment)
         self.written += k
         return k
 

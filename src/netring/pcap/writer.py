@@ -1114,8 +1114,8 @@ class PcapngWriter(_BufferedWriter):
             stamps = _low_words(mv, h0, step, n)
             if stamps is not None:
                 hi, lows = stamps
-                return self._write_strided(mv, h0, d0, step, length, n, interface, hi, lows,
-                                           dirs)
+                return self._write_strided(mv, h0, step, mv, d0, step, length, n, interface,
+                                           hi, lows, dirs)
         if dirs is None:
             return self.write_many(_tuples_from(mv, heads, datas), interface)
         write = self.write
@@ -1123,15 +1123,19 @@ class PcapngWriter(_BufferedWriter):
             write(data, ts_ns, wirelen, interface, direction=d)
         return n
 
-    def _write_strided(self, mv: memoryview, h0: int, d0: int, step: int, length: int, n: int,
-                       interface: int, hi: int, lows: bytes, dirs: memoryview | None
-                       ) -> int:
+    def _write_strided(self, hmv: memoryview, h0: int, hstep: int, mv: memoryview, d0: int,
+                       step: int, length: int, n: int, interface: int, hi: int, lows: bytes,
+                       dirs: memoryview | None, opts: bytes = b"") -> int:
+        """``n`` blocks of ``length`` bytes at ``d0 + i * step`` in ``mv``, their captured
+        and wire lengths at ``h0 + 8 + i * hstep`` in ``hmv`` (a 16-byte head each), the
+        stamps' upper word ``hi`` and lower words ``lows``; each with the epb_flags of
+        ``dirs`` or the same options ``opts`` (ending in opt_endofopt), or none."""
         self._usable()
         pad = -length & 3
-        rec = (_EPB_FIXED if dirs is None else _EPB_FLAGS_FIXED) + length + pad
+        rec = (_EPB_FIXED + len(opts) if dirs is None else _EPB_FLAGS_FIXED) + length + pad
         head = pcapng_epb.pack(_EPB_BLOCK, rec, interface, hi, 0, length, 0)
         if dirs is None:
-            tail = _ZEROS[pad] + pcapng_block_trailer.pack(rec)
+            tail = _ZEROS[pad] + opts + pcapng_block_trailer.pack(rec)
         else:
             tail = (_ZEROS[pad] + pcapng_option_header.pack(PCAPNG_EPB_OPT.FLAGS, u32.size)
                     + u32.pack(0) + _ENDOFOPT + pcapng_block_trailer.pack(rec))
@@ -1149,13 +1153,53 @@ class PcapngWriter(_BufferedWriter):
             fill_repeated(region, template, m)
             # ts low word, then captured and wire length (the head's last 8 bytes), the data
             copy_strided(region, 16, rec, low_bytes, done * 4, 4, 4, m)
-            copy_strided(region, 20, rec, mv, h0 + 8 + done * step, step, 8, m)
+            copy_strided(region, 20, rec, hmv, h0 + 8 + done * hstep, hstep, 8, m)
             copy_strided(region, _EPB_HEAD, rec, mv, d0 + done * step, step, length, m)
             if dirs is not None:
                 copy_strided(region, flag_at, rec, dirs, done, 1, 1, m)
             self._off = off + m * rec
             self.packets += m
             done += m
+        return n
+
+    def write_columns(self, sec: Sequence[int], nsec: Sequence[int], wirelen: Sequence[int],
+                      buf: ReadableBuffer, first: int, step: int, length: int,
+                      interface: int = 0, *, comment: str | None = None) -> int:
+        """Append ``len(sec)`` enhanced packet blocks from columns, as
+        :meth:`PcapWriter.write_columns` (``comment``: the opt_comment of every block);
+        returns how many.  The file gets what :meth:`write` would make of each.
+
+        With the interface in nanoseconds, every ``nsec`` below 10**9, ``length``
+        within its snaplen and the stamps sharing their upper 32 bits, the blocks are
+        assembled by strided copies; anything else goes packet by packet.
+        """
+        n = len(sec)
+        if len(nsec) != n or len(wirelen) != n:
+            raise EncodeError(f"columns of {n}, {len(nsec)} and {len(wirelen)} packets")
+        self._iface(interface)
+        if not n:
+            return 0
+        mv = _byte_view(buf)
+        if first < 0 or step < length or first + (n - 1) * step + length > len(mv):
+            raise EncodeError(f"{n} packets of {length} bytes from offset {first}, {step} "
+                              f"apart, reach outside a buffer of {len(mv)} bytes")
+        cols = [c if isinstance(c, array) and c.typecode == "I" else array("I", c)
+                for c in (sec, nsec, wirelen)]
+        if length <= self._snaps[interface] and max(cols[1]) < _NS_PER_S:
+            heads = memoryview(bytearray(_REC * n))  # the 16-byte heads write_from reads
+            for at, col in ((0, cols[0]), (4, cols[1]), (12, cols[2])):
+                copy_strided(heads, at, _REC, memoryview(col).cast("B"), 0, 4, 4, n)
+            set_strided(heads, 8, _REC, u32.pack(length), n)
+            stamps = _low_words(heads, 0, _REC, n)
+            if stamps is not None:
+                opts = b"" if comment is None else self._epb_options(
+                    None, None, None, None, None, None, None, comment)
+                return self._write_strided(heads, 0, _REC, mv, first, step, length, n,
+                                           interface, stamps[0], stamps[1], None, opts)
+        write = self.write
+        for i, (s, ns, w) in enumerate(zip(*cols)):  # noqa: B905 (lengths checked)
+            at = first + i * step
+            write(mv[at:at + length], s * _NS_PER_S + ns, w, interface, comment=comment)
         return n
 
     def _tail(self, n: int) -> bytes:
