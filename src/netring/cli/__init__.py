@@ -256,6 +256,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+#: modules whose exit-time work (atexit handlers, joins) a finished command may need
+_EXIT_HOOKED = ("threading", "multiprocessing", "concurrent.futures", "logging", "asyncio")
+
+
 def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point.
+
+    A finished command's output is flushed, then the process ends with
+    ``os._exit``: Python's own teardown (clearing every module and freeing every
+    object, about 8 ms after a dump: a seventh of ``netring dump links``) does
+    nothing for it.  Every file a command writes is closed by the command itself.
+    When a module with exit-time work of its own was loaded (threads to join,
+    atexit handlers: :data:`_EXIT_HOOKED`), the normal exit is taken.
+    """
+    code = main()
+    if any(m in sys.modules for m in _EXIT_HOOKED):
+        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except BrokenPipeError:  # the reader went away (| head): the output is done
+            pass
+        except (OSError, ValueError):  # a closed or failing stream: the normal exit says so
+            sys.exit(code)
+    os._exit(code)
