@@ -1,0 +1,421 @@
+"""A queue's receive path: :class:`QueueReceive`, a part of :class:`~.queue.Queue`,
+and :class:`PacketBatch`, what one receive hands out.
+
+One ``recvmmsg`` fills up to ``batch`` slots of one arena (fixed stride, set up
+once); one big-endian ``unpack`` of the whole arena reads every slot's
+``nlmsg_type``, queue (``res_id``) and packet id at their fixed offsets, so a
+batch of whole packets from one queue costs no per-packet Python at all::
+
+    arena:  | slot 0 | slot 1 | ... |    stride: copy range + headroom, 64-aligned
+
+    a slot: 0         4           6        16        18       20       24          28
+            | nlmsg_len | nlmsg_type | ...  | nfgenmsg  | res_id | nlattr | packet_id | ...
+                        '--- H ----'         (fam,ver) '-- H --'         '--- I ----'
+            read as "4xH12xH4xI", padded to the stride, repeated per slot
+
+    all NFQNL_MSG_PACKET, none filling its slot  -> PacketBatch(queue, ids, slots)  (_take)
+    anything else (cut, several per datagram,    -> one message at a time over the
+      an error answering a verdict)                 connection's primitives   (_take_slow)
+
+The slow path keeps the one reply rule (:func:`~netring.codec.reply.classify`):
+with no request pending, a kernel message with a sequence number is a stale
+reply -- here, the error answering a verdict
+(:meth:`~.queue_verdicts.QueueVerdicts._verdict_reply`).  Packets that arrived while a
+request waited were kept by the connection and come first (:meth:`_take_kept`).
+Ids are followed per queue: a skipped id is a packet the kernel failed to send
+(counted: ``id_gaps``).
+
+Lifetimes: a :class:`PacketBatch` and its packets view the slots: **valid until
+the next receive**.
+
+The receive path is methods of the one ``Queue`` class (no per-packet call
+through another object); this module only keeps it apart from the verdict
+bookkeeping (:mod:`.queue_verdicts`) and the configuration (:mod:`.queue_config`).
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import struct
+import sys
+import time
+from collections.abc import Iterator, Sequence
+
+from .... import _sys
+from ....codec import NLMSG, Message
+from ....codec.reply import classify
+from ....codec.structs import be32 as _be32
+from ....codec.types import TYPE_CHECKING
+from ....conn import Chunk
+from ....errors import DecodeError, EncodeError, NetlinkError
+from ..constants import NF
+from ..queue.constants import NFQNL_COPY
+from ..queue.packet import NFQNL_PACKET_TYPE, PACKET_ID_OFFSET, Packet
+from .queue_verdicts import QueueVerdicts
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ...._sys.poll import Readable
+
+__all__ = ["PacketBatch", "QueueReceive"]
+
+#: slot bytes beyond the copy range: the nfnetlink header and metadata attributes
+#: (conntrack nest, secctx, L2 header ...)
+_SLOT_HEADROOM = 1024
+
+_NLMSG_ERROR = int(NLMSG.ERROR)
+_PACKET = int(NFQNL_PACKET_TYPE)
+#: a packet's nlmsg_type (host order) read as a big-endian u16
+_PACKET_BE = int.from_bytes(_PACKET.to_bytes(2, sys.byteorder), "big")
+_NO_REQUEST = -1  # a sequence number no message carries: "no request is pending"
+
+
+class PacketBatch:
+    """The packets of one ``recvmmsg``, one queue's ids in arrival order.
+
+    Nothing per packet is built unless asked for: :attr:`ids` were read at their
+    fixed offset in one ``unpack``; ``batch[i]`` / iteration make
+    :class:`~netring.subsystems.nfnetlink.queue.packet.Packet` views on demand,
+    :meth:`payload` slices one payload.  **Valid until the next receive.**
+
+    Verdicts: :meth:`accept` / :meth:`drop` / :meth:`verdict` give one verdict to
+    every packet of the batch that has none yet (one ``VERDICT_BATCH`` when the
+    whole batch is the queue's completed prefix), or per packet through the views.
+    Packets left without a verdict when the next batch is received get the
+    queue's policy verdict (counted).
+
+    Attributes:
+        queue: the queue number (``-1`` for a batch mixing queues: see :attr:`queues`).
+        ids: packet ids, arrival order.
+        queues: per packet its queue number (only for mixed batches; else ``None``).
+    """
+
+    __slots__ = ("_q", "queue", "ids", "queues", "_slots", "_done", "__weakref__")
+
+    def __init__(self, q: QueueVerdicts, queue: int, ids: Sequence[int], slots: Sequence[memoryview],
+                 queues: Sequence[int] | None = None) -> None:
+        self._q = q
+        self.queue = queue
+        self.ids = ids
+        self.queues = queues
+        self._slots = slots
+        self._done = False
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __bool__(self) -> bool:
+        return bool(self.ids)
+
+    def __getitem__(self, i: int) -> Packet:
+        if not -len(self.ids) <= i < len(self.ids):
+            raise IndexError(f"packet {i} of a batch of {len(self.ids)}")
+        i %= len(self.ids)
+        qs = self.queues
+        return Packet._make(self._slots[i], 0, self._q, self.ids[i],
+                            self.queue if qs is None else qs[i])
+
+    def __iter__(self) -> Iterator[Packet]:
+        q = self._q
+        make = Packet._make
+        slots = self._slots
+        ids = self.ids
+        qs = self.queues
+        if qs is None:
+            qn = self.queue
+            for i in range(len(ids)):
+                yield make(slots[i], 0, q, ids[i], qn)
+        else:
+            for i in range(len(ids)):
+                yield make(slots[i], 0, q, ids[i], qs[i])
+
+    def payload(self, i: int) -> memoryview:
+        """Packet ``i``'s payload (zero copy; valid until the next receive)."""
+        return self[i].payload
+
+    def data(self, i: int) -> memoryview:
+        """Packet ``i``'s whole netlink message (zero copy)."""
+        s = self._slots[i]
+        return s[:int.from_bytes(s[0:4], "little")]
+
+    def messages(self) -> list[memoryview]:
+        """Every packet's whole netlink message, in batch order (what :meth:`data` gives,
+        for the whole batch in one pass; zero copy, valid until the next receive)."""
+        from ....codec.structs import u32  # nlmsg_len, host order
+
+        slots = self._slots[:len(self.ids)]
+        return [s[:n] for s, (n,) in zip(slots, map(u32.unpack_from, slots), strict=True)]
+
+    def verdict(self, verdict: int = NF.ACCEPT, *, mark: int | None = None) -> None:
+        """Give ``verdict`` (and ``mark``) to every packet of the batch that has none yet."""
+        self._q._complete_batch(self, int(verdict), mark)
+
+    def accept(self, *, mark: int | None = None) -> None:
+        """Accept every packet of the batch that has no verdict yet."""
+        self._q._complete_batch(self, NF.ACCEPT, mark)
+
+    def drop(self) -> None:
+        """Drop every packet of the batch that has no verdict yet."""
+        self._q._complete_batch(self, NF.DROP, None)
+
+    # -- for owners that give the verdicts later (the NetfilterQueue drop-in, the pool) --
+    def hold(self) -> None:
+        """Its packets get their verdicts one by one, whenever their owner decides: the
+        next receive does not give the policy verdict to those still without one (the
+        window and :meth:`Queue.close` still do).  Batch-wide verdicts are off after it."""
+        self._done = True
+
+    def __repr__(self) -> str:
+        return f"<PacketBatch queue={self.queue} {len(self.ids)} packets>"
+
+
+
+class QueueReceive(QueueVerdicts):
+    """The receive hot path of a :class:`~.queue.Queue` (a mixin: the state it reads
+    is set up by ``Queue.__init__``; its receive slots by :meth:`_make_slots`).
+
+    Built on :class:`~.queue_verdicts.QueueVerdicts`: a receive first settles the
+    verdicts of what it handed out before (sends them, gives the policy verdict to
+    the packets left without one, keeps the window), and its batches give their
+    verdicts there.
+    """
+
+    _last_id: dict[int, int]
+    _fd: int
+    _poll: Readable
+    _mb: Any
+
+    def _make_slots(self, copy_mode: int, copy_range: int, batch: int) -> None:
+        """The receive slots: one arena, fixed stride (``Queue.__init__`` calls it)."""
+        full = copy_range if copy_mode == NFQNL_COPY.PACKET else 0
+        self._slot = ((full or 0) + _SLOT_HEADROOM + 63) & ~63
+        self._n = batch
+        self._arena = bytearray(self._slot * batch)
+        arena = memoryview(self._arena)
+        self._regions = [arena[i * self._slot:(i + 1) * self._slot] for i in range(batch)]
+        s = self._slot
+        # one big-endian unpack reads every slot's nlmsg_type (host order, so a packet's
+        # 0x0300 reads as _PACKET_BE on this host), res_id (the queue) and packet_id
+        self._qids = struct.Struct("!" + f"4xH12xH4xI{s - 28}x" * (batch - 1) + "4xH12xH4xI")
+
+    # -- receiving -----------------------------------------------------------------------
+    def _batch(self) -> Any:
+        mb = self._mb
+        if mb is None:
+            raise EncodeError("the queue is closed")
+        return mb
+
+    def recv_batch(self, timeout: float | None = None, *, block: bool = True,
+                   limit: int | None = None) -> PacketBatch:
+        """Receive up to ``batch`` packets with one ``recvmmsg`` (the hot path).
+
+        Verdicts recorded so far are sent first; packets of the previous batch without
+        a verdict get the policy verdict (counted).
+
+        Args:
+            timeout: seconds to wait for the first packet (``None``: forever).
+            block: ``False``: return at once (possibly an empty batch).
+            limit: receive at most this many packets.
+
+        Returns:
+            A :class:`PacketBatch` (empty after ``timeout``), valid until the next receive.
+        """
+        if self._current is not None:
+            self._release_current()
+        if self._released:
+            self._apply_released()
+        b = self.batcher
+        room = min(self._n, self.window, self._n if limit is None else max(1, limit))
+        if b.in_flight + room > self.window:
+            self._enforce_window(room)
+        if self.conn.pending:
+            kept = self._take_kept()
+            if kept is not None:
+                self._flush(force=False)
+                return kept
+        self._flush(force=False)
+        mb = self._batch()
+        fd = self._fd
+        got = 0
+        try:
+            got = mb.recv(fd, _sys.MSG_DONTWAIT, room)
+            if not got and block:
+                self._flush(force=True)  # nothing may wait while we sleep
+                deadline = None if timeout is None else time.monotonic() + timeout
+                while not got:
+                    if deadline is None:
+                        self._poll.wait(None)
+                    else:
+                        left = deadline - time.monotonic()
+                        if left <= 0 or not self._poll.wait(left):
+                            break
+                    got = mb.recv(fd, _sys.MSG_DONTWAIT, room)
+        except OSError as exc:
+            if exc.errno != _errno.ENOBUFS:
+                raise
+            self.conn.overrun()  # counted (stats().enobufs): packets were lost or failed open
+            got = 0
+        if not got:
+            return PacketBatch(self, -1, (), ())
+        return self._take(mb, got)
+
+    def _take(self, mb: Any, got: int) -> PacketBatch:
+        st = self._stats
+        st.batches += 1
+        qids = self._qids.unpack_from(self._arena)
+        lens = mb.lengths[:got]
+        # the socket is connected to the kernel (only it can send to us); a datagram
+        # that filled its slot may have been cut (MSG_TRUNC): the slow path looks
+        if qids[0:3 * got:3].count(_PACKET_BE) == got and max(lens) < self._slot:
+            qs = qids[1:3 * got:3]
+            ids = qids[2:3 * got:3]
+            slots = self._regions  # whole slots: a packet view reads within nlmsg_len
+            st.packets += got
+            st.bytes += sum(lens)
+            q = qs[0]
+            if qs.count(q) == got:
+                prev = self._last_id.get(q)
+                last = ids[-1]
+                if prev is not None and last - prev != got:  # else: no id was skipped
+                    self._gaps(q, ids[0], last, got)
+                else:
+                    self._last_id[q] = last
+                self.batcher.received_many(q, ids)
+                batch = PacketBatch(self, q, ids, slots)
+            else:
+                for q, i in zip(qs, ids, strict=True):
+                    self._gaps(q, i, i, 1)
+                    self.batcher.received(q, i)
+                batch = PacketBatch(self, -1, ids, slots, qs)
+            self._current = batch
+            return batch
+        return self._take_slow(mb, got)
+
+    def _gaps(self, queue: int, first: int, last: int, n: int) -> None:
+        prev = self._last_id.get(queue)
+        if prev is not None:
+            d = (first - prev) & 0xFFFFFFFF
+            if 0 < d < 0x80000000:
+                self._stats.id_gaps += d - 1
+        self._stats.id_gaps += ((last - first) & 0xFFFFFFFF) - (n - 1)
+        self._last_id[queue] = last
+
+    def _take_slow(self, mb: Any, got: int) -> PacketBatch:
+        """A batch holding something other than whole packets from the kernel."""
+        ids: list[int] = []
+        qs: list[int] = []
+        slots: list[memoryview] = []
+        conn = self.conn
+        for i in range(got):
+            view = mb.view(i)
+            sender, group = 0, 0  # connected to the kernel: nobody else reaches us
+            if mb.truncated(i):
+                self._stats.truncated += 1
+                if (sender == 0 and not group and len(view) >= PACKET_ID_OFFSET + 4
+                        and int.from_bytes(view[4:6], "little") == _PACKET):
+                    q = int.from_bytes(view[18:20], "big")
+                    pid = int(_be32.unpack_from(view, PACKET_ID_OFFSET)[0])
+                    self._gaps(q, pid, pid, 1)
+                    self.batcher.received(q, pid)
+                    self._stats.packets += 1
+                    self._released.append((q, pid))  # cannot be shown whole: the policy
+                continue
+            try:
+                self._dispatch(Chunk(view, sender, group, None), ids, qs, slots)
+            except DecodeError as exc:
+                self.errors.append(NetlinkError(_errno.EBADMSG, "receive", 0, ext_msg=str(exc)))
+                conn.stale += 1
+        if not ids:
+            self._apply_released()
+            return PacketBatch(self, -1, (), ())
+        if qs.count(qs[0]) == len(qs):
+            batch = PacketBatch(self, qs[0], ids, slots)
+        else:
+            batch = PacketBatch(self, -1, ids, slots, qs)
+        self._current = batch
+        return batch
+
+    def _dispatch(self, chunk: Chunk, ids: list[int], qs: list[int],
+                  slots: list[memoryview]) -> None:
+        conn = self.conn
+        sender, group = chunk.sender, chunk.group
+        for msg in conn.chunk_messages(chunk):
+            if msg.type == _PACKET and sender == 0 and not group:
+                self._add_packet(msg, ids, qs, slots)
+                continue
+            v = classify(msg.seq, msg.portid, sender, group, _NO_REQUEST, conn.portid, 0)
+            if msg.type == _NLMSG_ERROR and sender == 0 and not group and msg.seq:
+                if self._verdict_reply(msg):
+                    continue
+            conn.route(msg, v)
+
+    def _add_packet(self, msg: Message, ids: list[int], qs: list[int],
+                    slots: list[memoryview]) -> None:
+        if msg.len < PACKET_ID_OFFSET + 4:
+            raise DecodeError(f"packet message of {msg.len} bytes has no packet id", msg.offset)
+        data = msg.data
+        q = int.from_bytes(data[18:20], "big")
+        pid = int(_be32.unpack_from(data, PACKET_ID_OFFSET)[0])
+        self._gaps(q, pid, pid, 1)
+        self.batcher.received(q, pid)
+        self._stats.packets += 1
+        ids.append(pid)
+        qs.append(q)
+        slots.append(data)
+
+    def _take_kept(self) -> PacketBatch | None:
+        """Packets the connection kept while a request waited (copies), oldest first."""
+        conn = self.conn
+        if not conn.pending:
+            return None
+        ids: list[int] = []
+        qs: list[int] = []
+        slots: list[memoryview] = []
+        for msg in conn.take_pending():
+            if msg.type == _PACKET:
+                self._add_packet(msg, ids, qs, slots)
+            elif msg.type == _NLMSG_ERROR and msg.seq and self._verdict_reply(msg):
+                continue
+            else:
+                conn.stale += 1  # nothing else is expected on a queue socket
+        if not ids:
+            return None
+        if qs.count(qs[0]) == len(qs):
+            batch = PacketBatch(self, qs[0], ids, slots)
+        else:
+            batch = PacketBatch(self, -1, ids, slots, qs)
+        self._current = batch
+        return batch
+
+    # -- for callers that read the socket themselves (NetfilterQueue's run_socket) ---------
+    def feed(self, datagram: Any) -> PacketBatch:
+        """The packets of one datagram the caller read from this queue's socket itself
+        (``socket.recv`` of an object an event library patched, say), as
+        :meth:`recv_batch` would hand them out: verdicts recorded so far are sent first,
+        the previous batch is released, and anything that is not a packet (a refused
+        verdict) goes the receive path's way.  The batch views ``datagram``.
+        """
+        if self._current is not None:
+            self._release_current()
+        if self._released:
+            self._apply_released()
+        self._flush(force=False)
+        ids: list[int] = []
+        qs: list[int] = []
+        slots: list[memoryview] = []
+        self._stats.batches += 1
+        self._stats.bytes += len(datagram)
+        try:
+            self._dispatch(Chunk(memoryview(datagram), 0, 0, None), ids, qs, slots)
+        except DecodeError as exc:
+            self.errors.append(NetlinkError(_errno.EBADMSG, "receive", 0, ext_msg=str(exc)))
+            self.conn.stale += 1
+        if not ids:
+            return PacketBatch(self, -1, (), ())
+        if qs.count(qs[0]) == len(qs):
+            batch = PacketBatch(self, qs[0], ids, slots)
+        else:
+            batch = PacketBatch(self, -1, ids, slots, qs)
+        self._current = batch
+        return batch
