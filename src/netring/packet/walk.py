@@ -108,7 +108,9 @@ class Packet:
     (offsets from the header), ``data``, ``offset``.
     """
 
-    __slots__ = ("_off", "_w", "_h", "_b", "_end", "_cap", "_ll")
+    # _dm, _dn: where every packet's data starts and ends from its header in the
+    # current block when they all share tp_mac and tp_snaplen (0, 0: read per packet)
+    __slots__ = ("_off", "_w", "_h", "_b", "_end", "_cap", "_ll", "_dm", "_dn")
 
     version = -1
 
@@ -121,6 +123,7 @@ class Packet:
         self._end = 0
         self._cap = cap
         self._ll = ll  # offset of sockaddr_ll from the header
+        self._dm = self._dn = 0
 
     # fields every version computes from _off; subclasses override the getters
     @property
@@ -328,6 +331,9 @@ class PacketV3(Packet):
     @property
     def data(self) -> memoryview:
         o = self._off
+        e = self._dn
+        if e:  # a block whose packets share tp_mac and tp_snaplen (checked for all)
+            return self._b[o + self._dm:o + e]
         w = self._w
         s = w[(o >> 2) + 3]
         if s > self._cap:
@@ -458,6 +464,7 @@ def _views_at(pkt: Packet, offsets: Iterable[int]) -> Iterator[Packet]:
 
 
 _SLICE_LAYOUTS = 4  # block layouts whose slices Block.datas() keeps
+_WINDOW_MIN = 8  # packets in a block before Packet.data looks for a shared window
 
 #: tpacket3_hdr fields by 32-bit word (Block.column)
 _COLUMNS = {"sec": 1, "nsec": 2, "snaplen": 3, "wirelen": 4, "status": 5, "rxhash": 7,
@@ -509,7 +516,9 @@ class Block:
         pkt._end = self._end
         offs = wk.uniform_offsets(self._first, self.num_pkts, self._end)
         if offs is not None:
+            pkt._dm, pkt._dn = wk.data_window(offs, self._end)
             return _views_at(pkt, offs)
+        pkt._dm = pkt._dn = 0
         return self._chain(pkt)
 
     def _chain(self, pkt: Packet) -> Iterator[Packet]:
@@ -785,6 +794,25 @@ class V3Walker(_Walker):
         """True when the block at the cursor belongs to user space."""
         return bool(self.words[self.cursor * self._bwords + 2] & _USER)
 
+    def data_window(self, offsets: range, end: int) -> tuple[int, int]:
+        """``(start, end)`` of every packet's data from its header when the packets at
+        ``offsets`` (a block's, of one stride) share ``tp_mac`` and ``tp_snaplen``,
+        within the ring's snaplen and the block (``end``), all checked in C;
+        ``(0, 0)`` otherwise, and for blocks too small to be worth the look."""
+        n = len(offsets)
+        if n < _WINDOW_MIN:
+            return 0, 0
+        first, last, step = offsets.start, offsets[-1], offsets.step
+        macs = self.halves[(first >> 1) + 12:(last >> 1) + 13:step >> 1].tobytes()
+        snaps = self.words[(first >> 2) + 3:(last >> 2) + 4:step >> 2].tobytes()
+        if macs != macs[:2] * n or snaps != snaps[:4] * n:
+            return 0, 0
+        mac = self.halves[(first >> 1) + 12]
+        snap = self.words[(first >> 2) + 3]
+        if snap > self.packet._cap or last + mac + snap > end:
+            return 0, 0
+        return mac, mac + snap
+
     def uniform_offsets(self, first: int, num: int, end: int) -> range | None:
         """The packet offsets of a block as a ``range`` when every packet but the last
         has the same ``tp_next_offset`` (all checked, in C), else ``None``."""
@@ -885,10 +913,12 @@ class V3Walker(_Walker):
             try:
                 offs = self.uniform_offsets(off, n, end)
                 if offs is not None:
+                    pkt._dm, pkt._dn = self.data_window(offs, end)
                     for off in offs:
                         pkt._off = off
                         callback(pkt)
                 else:
+                    pkt._dm = pkt._dn = 0
                     for _ in range(n):
                         if off > lim:
                             raise RingError(f"block {wi // bw}: packet offset {off} outside it")
