@@ -86,7 +86,7 @@ def test_capture_timeout_exits_zero(veth: Netns) -> None:
 @pytest.mark.parametrize("args, code, text", [
     (["-i", "nosuch"], 1, "no interface named 'nosuch'"),
     (["-i", "veth1", "-c", "-1"], 2, "count -1"),
-    (["-i", "veth1", "-c", "x"], 2, "not a number"),
+    (["-i", "veth1", "-c", "x"], 2, "count 'x': not a whole number"),
     (["-i", "veth1", "--snaplen", "999999"], 2, "snaplen 999999"),
     (["-i", "veth1", "--tpacket", "4"], 2, "invalid choice: 4"),
     (["-i", "veth1", "--timeout", "-2"], 2, "timeout -2"),

@@ -111,11 +111,11 @@ def test_one_line_errors(netns: Netns) -> None:
                                       "group 33: EPERM")
         assert f"bound by port id {holder.conn.portid}" in proc.stderr
     for args, text in (
-        (["-g", "70000"], "netring log: argument -g/--group: group 70000: must be 0..65535"),
+        (["-g", "70000"], "netring log: argument -g/--group: group 70000: must be between 0 and 65535"),
         (["-g", "1,x"], "netring log: argument -g/--group: group 'x': not a whole number"),
         (["-g", "1", "--format", "pcap"], "netring log: --format needs -w FILE"),
         (["-g", "1", "--nlbufsiz", "1k"], "netring log: argument --nlbufsiz: nlbufsiz '1k': "
-                                          "must be 4096..131072 bytes"),
+                                          "must be between 4096 and 131072 bytes"),
         (["-g", "1", "--netns", "nrt-none-such"], "netring log: no network namespace named "
                                                   "'nrt-none-such'"),
     ):

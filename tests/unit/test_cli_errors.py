@@ -168,7 +168,7 @@ def test_namespace_error_classes() -> None:
 
 def test_demo_count_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--count", "0"]) == EXIT_USAGE
-    assert capsys.readouterr().err == "netring demo: --count must be at least 1, not 0\n"
+    assert capsys.readouterr().err == "netring demo: argument --count: count 0: must be at least 1\n"
 
 
 def test_bench_unknown_name_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,11 +10,11 @@ from netring.cli.log import parse_groups
 
 @pytest.mark.parametrize(("args", "text"), [
     (["log"], "netring log: the following arguments are required: -g/--group"),
-    (["log", "-g", "70000"], "netring log: argument -g/--group: group 70000: must be 0..65535"),
+    (["log", "-g", "70000"], "netring log: argument -g/--group: group 70000: must be between 0 and 65535"),
     (["log", "-g", "5,5"], "netring log: argument -g/--group: group 5 given twice"),
     (["log", "-g", "5,"], "netring log: argument -g/--group: group list '5,': an empty group"),
     (["log", "-g", "1", "-s", "70000"], "netring log: argument -s/--snaplen: snaplen 70000: "
-                                         "must be 0..65531"),
+                                         "must be between 0 and 65531"),
     (["log", "-g", "1", "--timeout", "0"], "netring log: argument --timeout: timeout 0: must "
                                             "be a finite number of seconds > 0"),
     (["log", "-g", "1", "--rcvbuf", "lots"], "netring log: argument --rcvbuf: rcvbuf 'lots': "

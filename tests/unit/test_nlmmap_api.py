@@ -112,3 +112,53 @@ def test_tx_send_frames_and_errors() -> None:
         bare.recv(timeout=0)
     with pytest.raises(RingError, match="no TX ring"):
         bare.tx_frame()
+
+
+class RunRing(MemRing):
+    """MemRing plus datagrams handed out in place (what io_uring's completions are):
+    ``_take_run`` offers them before any frame, ``_settle_run`` drops the taken ones."""
+
+    def __init__(self, g: RingGeometry) -> None:
+        super().__init__(g)
+        self.area = bytearray()
+        self.lying: list[tuple[int, int]] = []  # (start, length) of datagrams not taken
+        self.limits: list[int] = []
+        self.settled: list[int] = []
+
+    def lay(self, datagram: bytes) -> None:
+        self.lying.append((len(self.area), len(datagram)))
+        self.area += datagram
+
+    def _take_run(self, limit: int) -> tuple[bytearray, list[int], list[int]] | None:
+        self.limits.append(limit)
+        if not self.lying:
+            return None
+        run = self.lying[:limit]
+        return self.area, [d for d, _ in run], [n for _, n in run]
+
+    def _settle_run(self, taken: int) -> None:
+        self.settled.append(taken)
+        del self.lying[:taken]
+
+
+def test_data_reads_runs_in_place_then_frames_in_one_loop() -> None:
+    r = RunRing(G)
+    for i in range(10):
+        r.lay(_msg(i))
+    r.queue.extend(_msg(i) for i in range(10, 13))  # frames, once the runs are read
+    assert [bytes(v) for v in r.data(timeout=0, batch=4)] == [_msg(i) for i in range(13)]
+    assert r.settled == [4, 4, 2] and r.limits[:4] == [4, 4, 4, 4]
+    assert r.rx is not None and r.rx.delivered == 3
+
+
+def test_data_count_bounds_a_run_and_a_closed_iterator_settles_what_was_taken() -> None:
+    r = RunRing(G)
+    for i in range(10):
+        r.lay(_msg(i))
+    assert [bytes(v) for v in r.data(timeout=0, count=3, batch=8)] == [_msg(i) for i in range(3)]
+    assert r.limits == [3] and r.settled == [3]
+    it = r.data(timeout=0, batch=8)
+    assert [bytes(next(it)), bytes(next(it))] == [_msg(3), _msg(4)]
+    it.close()  # the second view was out: taken
+    assert r.settled == [3, 2]
+    assert [bytes(v) for v in r.data(timeout=0)] == [_msg(i) for i in range(5, 10)]

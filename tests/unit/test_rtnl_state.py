@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from netring import Rtnl
-from netring.cli import main
+from netring.cli import build_parser, main
 from netring.cli import monitor as cli_monitor
 from netring.codec import NLM_F, Message
 from netring.subsystems.rtnetlink import AF_INET, IFA, IFF, RTA, RTM, RTNLGRP, Address, Link, Route
@@ -283,9 +283,9 @@ def test_cli_help_shows_the_default_receive_buffer(capsys: pytest.CaptureFixture
 
 
 def test_cli_rcvbuf_sizes() -> None:
-    assert cli_monitor._bytes("4096") == 4096
-    assert cli_monitor._bytes("512K") == 512 << 10
-    assert cli_monitor._bytes("64m") == 64 << 20
+    parser = build_parser("monitor")
+    for text, size in (("4096", 4096), ("512K", 512 << 10), ("64m", 64 << 20)):
+        assert parser.parse_args(["monitor", "--rcvbuf", text]).rcvbuf == size
 
 
 def test_event_lines_text_json_and_timestamps() -> None:

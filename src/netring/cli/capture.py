@@ -27,7 +27,9 @@ import sys
 import time
 
 from ..codec.types import TYPE_CHECKING
+from .args import integer as _integer
 from .args import one_line_error as _one_line_error
+from .args import seconds as _seconds
 
 if TYPE_CHECKING:
     from typing import Any
@@ -35,32 +37,12 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 _MAX_SNAPLEN = 262144
-
-
-def _positive(what: str, cast: Any = int, *, zero: bool = False) -> Any:
-    def parse(text: str) -> Any:
-        try:
-            v = cast(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} {text!r}: not a number") from None
-        if v < 0 or (v == 0 and not zero) or v != v or v == float("inf"):
-            raise argparse.ArgumentTypeError(
-                f"{what} {text}: must be {'>= 0' if zero else '> 0'}")
-        return v
-    return parse
+_snaplen_range = _integer("snaplen", 0, _MAX_SNAPLEN)
 
 
 def _snaplen(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"snaplen {text!r}: not a whole number") from None
-    if n == 0:
-        return _MAX_SNAPLEN  # tcpdump: -s 0 means the largest
-    if not 1 <= n <= _MAX_SNAPLEN:
-        raise argparse.ArgumentTypeError(f"snaplen {n}: must be 1..{_MAX_SNAPLEN} (0: the largest)")
-    return n
-
+    """``-s N``: 1.._MAX_SNAPLEN, and 0 (tcpdump's way) for the largest."""
+    return _snaplen_range(text) or _MAX_SNAPLEN
 
 
 def register(sub: Any) -> None:
@@ -70,9 +52,9 @@ def register(sub: Any) -> None:
     p.add_argument("--netns", metavar="NAME", help="network namespace (name or path)")
     p.add_argument("-f", "--filter", metavar="FILTER",
                    help="tcpdump filter expression (or classic BPF bytecode)")
-    p.add_argument("-c", "--count", type=_positive("count"), metavar="N",
+    p.add_argument("-c", "--count", type=_integer("count", 1), metavar="N",
                    help="stop after N packets")
-    p.add_argument("--timeout", type=_positive("timeout", float), metavar="S",
+    p.add_argument("--timeout", type=_seconds(), metavar="S",
                    help="stop after S seconds")
     p.add_argument("-w", "--write", metavar="FILE", help="write packets to FILE ('-': stdout)")
     p.add_argument("--format", choices=("pcap", "pcapng"), default="pcap",
@@ -83,16 +65,16 @@ def register(sub: Any) -> None:
                    help=f"bytes kept per packet (default and 0: {_MAX_SNAPLEN})")
     p.add_argument("--tpacket", type=int, choices=(1, 2, 3), default=3,
                    help="ring version (default 3: blocks; 2 for the lowest latency)")
-    p.add_argument("--retire-ms", type=_positive("retire-ms"), default=10, metavar="MS",
+    p.add_argument("--retire-ms", type=_integer("retire-ms", 1), default=10, metavar="MS",
                    help="V3 block retire timeout in ms (default 10)")
-    p.add_argument("-B", "--buffer-size", type=_positive("buffer size"), default=32 << 10,
+    p.add_argument("-B", "--buffer-size", type=_integer("buffer size", 1), default=32 << 10,
                    metavar="KIB", help="ring size in KiB (default 32768)")
-    p.add_argument("--fanout", type=_positive("fanout group", zero=True), metavar="N",
-                   help="join fanout group N")
+    p.add_argument("--fanout", type=_integer("fanout group", 0, 0xFFFF), metavar="N",
+                   help="join fanout group N (0..65535)")
     p.add_argument("--fanout-mode", default="hash",
                    choices=("hash", "lb", "cpu", "rollover", "rnd", "qm"),
                    help="fanout mode (default hash: a flow, both ways, stays on one member)")
-    p.add_argument("--workers", type=_positive("workers"), default=1, metavar="W",
+    p.add_argument("--workers", type=_integer("workers", 1), default=1, metavar="W",
                    help="W capture processes in one fanout group")
     p.add_argument("--json", action="store_true", help="one JSON object per packet")
     p.add_argument("-p", "--no-promiscuous-mode", dest="promisc", action="store_false",

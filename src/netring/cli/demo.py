@@ -11,6 +11,8 @@ import argparse
 import sys
 
 from ..codec.types import TYPE_CHECKING
+from .args import integer as _integer
+from .args import one_line_error as _one_line_error
 from .output import json_dumps
 
 if TYPE_CHECKING:
@@ -21,18 +23,16 @@ __all__ = ["register"]
 
 def register(sub: Any) -> None:
     p = sub.add_parser("demo", help="a self-contained tour, in a private network namespace")
-    p.add_argument("--count", type=int, default=100_000, metavar="N",
+    p.add_argument("--count", type=_integer("count", 1), default=100_000, metavar="N",
                    help="messages per stream stage (at least 1; default 100000)")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    p.error = _one_line_error("netring demo")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from ..tools.demo import DemoInterrupted, run_demo
 
-    if args.count < 1:
-        print(f"netring demo: --count must be at least 1, not {args.count}", file=sys.stderr)
-        return 2
     try:
         results = run_demo(args.count, None if args.json else sys.stdout)
     except DemoInterrupted as exc:

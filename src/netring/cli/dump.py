@@ -20,6 +20,8 @@ import sys
 from collections.abc import Mapping
 
 from ..codec.types import TYPE_CHECKING
+from .args import integer as _integer
+from .args import one_line_error as _one_line_error
 from .output import json_dumps
 
 if TYPE_CHECKING:
@@ -81,7 +83,8 @@ def register(sub: Any) -> None:
                    help="links, addrs, neigh: ip -s statistics (twice: ip -s -s)")
     p.add_argument("-br", "--brief", action="store_true", help="links, addrs: ip -br")
     p.add_argument("-o", "--oneline", action="store_true", help="links, addrs: ip -o")
-    p.add_argument("-c", "--count", metavar="N", help="stop after N objects")
+    p.add_argument("-c", "--count", type=_integer("count", 1), metavar="N",
+                   help="stop after N objects")
     p.add_argument("--total", action="store_true", help="print only the number of objects")
     p.set_defaults(func=_run)
     base = p.parse_known_args
@@ -102,13 +105,7 @@ def register(sub: Any) -> None:
         return ns, [x for x in extras if x.startswith("-")]
 
     p.parse_known_args = parse_known_args
-
-    def error(message: str) -> Any:
-        # one line, not argparse's usage block
-        print(f"netring dump: {message}", file=sys.stderr)
-        sys.exit(2)
-
-    p.error = error
+    p.error = _one_line_error("netring dump")
 
 
 def format_line(kind: str, d: Mapping[str, Any]) -> str:
@@ -171,25 +168,13 @@ def _fail(args: argparse.Namespace, msg: str) -> int:
     return 2
 
 
-def _count(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        n = int(text, 10)
-    except ValueError:
-        raise UsageError(f"--count wants a positive number, not {text!r}") from None
-    if n < 1:
-        raise UsageError(f"--count wants a positive number, not {text!r}")
-    return n
-
-
 def _run(args: argparse.Namespace) -> int:
     from ..errors import DumpInterrupted, EncodeError, NetlinkError
     from ..subsystems.rtnetlink.names import family_of
 
     family = family_of(args.family)
     try:
-        limit = _count(args.count)
+        limit = args.count
         if args.total and limit is not None:
             raise UsageError("--total and --count exclude each other")
         opts = {key: getattr(args, dest) for dest, key in _ROUTE_OPTIONS

@@ -36,8 +36,11 @@ import time
 from array import array
 
 from ..codec.types import TYPE_CHECKING
+from .args import MAX_RCVBUF as _MAX_RCVBUF
+from .args import integer as _integer
 from .args import one_line_error as _one_line_error
 from .args import seconds as _seconds
+from .args import size as _size
 from .output import json_dumps
 
 if TYPE_CHECKING:
@@ -55,14 +58,15 @@ __all__ = ["register", "parse_groups", "stats_line", "CaptureSink"]
 #: the largest copy range (NFULNL_COPY_RANGE_MAX; kept here so --help loads nothing)
 _COPY_MAX = 0xFFFF - 4
 _NLBUF_MIN, _NLBUF_MAX = 4096, 131072
-_MAX_RCVBUF = (1 << 31) // 2 - 1
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 #: seconds between refreshes of the live statistics line
 _REFRESH = 0.5
 #: the CLI's kernel parameters: big batches, flushed within 50 ms
 _CLI_NLBUFSIZ = 65536
 _CLI_QTHRESH = 1024
 _CLI_FLUSH = 0.05
+
+
+_group = _integer("group", 0, 0xFFFF)
 
 
 def parse_groups(text: str) -> list[int]:
@@ -72,45 +76,11 @@ def parse_groups(text: str) -> list[int]:
         p = part.strip()
         if not p:
             raise argparse.ArgumentTypeError(f"group list {text!r}: an empty group")
-        try:
-            g = int(p)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"group {p!r}: not a whole number") from None
-        if not 0 <= g <= 0xFFFF:
-            raise argparse.ArgumentTypeError(f"group {g}: must be 0..65535")
+        g = _group(p)
         if g in out:
             raise argparse.ArgumentTypeError(f"group {g} given twice")
         out.append(g)
     return out
-
-
-def _int_range(what: str, lo: int, hi: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            n = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} {text!r}: not a whole number") from None
-        if not lo <= n <= hi:
-            raise argparse.ArgumentTypeError(f"{what} {n}: must be {lo}..{hi}")
-        return n
-    return parse
-
-
-
-def _size(what: str, lo: int, hi: int) -> Any:
-    def parse(text: str) -> int:
-        t = text.strip().lower()
-        unit = t[-1:] if t[-1:] in ("k", "m", "g") else ""
-        try:
-            n = int(t[:-1] if unit else t) * _UNITS[unit]
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{what} {text!r}: not a size in bytes (e.g. 65536, 64K, 32M)") from None
-        if not lo <= n <= hi:
-            raise argparse.ArgumentTypeError(f"{what} {text!r}: must be {lo}..{hi} bytes")
-        return n
-    return parse
-
 
 
 def register(sub: Any) -> None:
@@ -122,15 +92,15 @@ def register(sub: Any) -> None:
                    help="write the packets to FILE (pcapng; '-': standard output)")
     p.add_argument("--format", choices=("pcapng", "pcap"), help="capture format for -w "
                    "(default pcapng; pcap holds IPv4/IPv6 packets only, LINKTYPE_RAW)")
-    p.add_argument("-c", "--count", type=_int_range("count", 1, 1 << 62), metavar="N",
+    p.add_argument("-c", "--count", type=_integer("count", 1, 1 << 62), metavar="N",
                    help="stop after N packets")
     p.add_argument("--timeout", type=_seconds("timeout"), metavar="S",
                    help="stop after S seconds (> 0)")
     p.add_argument("--netns", metavar="NAME", help="network namespace (name or path)")
     p.add_argument("--json", action="store_true", help="one JSON object per packet")
-    p.add_argument("-s", "--snaplen", type=_int_range("snaplen", 0, _COPY_MAX), default=0,
+    p.add_argument("-s", "--snaplen", type=_integer("snaplen", 0, _COPY_MAX), default=0,
                    metavar="N", help=f"bytes of each packet to copy (0: all, at most {_COPY_MAX})")
-    p.add_argument("--qthresh", type=_int_range("qthresh", 1, 0xFFFFFFFF),
+    p.add_argument("--qthresh", type=_integer("qthresh", 1, 0xFFFFFFFF),
                    default=_CLI_QTHRESH, metavar="N",
                    help=f"packets per kernel batch at most (default {_CLI_QTHRESH})")
     p.add_argument("--flush-timeout", type=_seconds("flush timeout", zero=True),

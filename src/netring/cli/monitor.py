@@ -31,8 +31,11 @@ import threading
 import time
 
 from ..codec.types import TYPE_CHECKING
+from .args import MAX_RCVBUF as _MAX_RCVBUF
+from .args import integer as _integer
 from .args import one_line_error as _one_line_error
 from .args import seconds as _seconds
+from .args import size as _size
 from .dump import KIND_CHOICES, add_common, format_line, open_rtnl
 from .output import json_dumps
 
@@ -48,9 +51,6 @@ __all__ = ["register", "event_lines", "timestamp_text", "timestamp_json"]
 #: the default receive buffer (kept equal to monitor.DEFAULT_RCVBUF, which this
 #: module does not import so that ``--help`` stays quick; a unit test checks it)
 _DEFAULT_RCVBUF = 128 << 20
-#: the largest request accepted (SO_RCVBUF is an int, and the kernel doubles it)
-_MAX_RCVBUF = (1 << 31) // 2 - 1
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
 def _kinds(text: str) -> list[str]:
@@ -64,33 +64,6 @@ def _kinds(text: str) -> list[str]:
     return list(dict.fromkeys(kinds))
 
 
-def _count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"count {text!r}: not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"count {n}: must be at least 1")
-    return n
-
-
-
-def _bytes(text: str) -> int:
-    t = text.strip().lower()
-    unit = t[-1:] if t[-1:] in ("k", "m", "g") else ""
-    num = t[:-1] if unit else t
-    try:
-        n = int(num) * _UNITS[unit]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"rcvbuf {text!r}: not a size in bytes (e.g. 4096, 512K, 64M)") from None
-    if n < 1 or n > _MAX_RCVBUF:
-        raise argparse.ArgumentTypeError(
-            f"rcvbuf {text!r}: must be between 1 byte and {_MAX_RCVBUF} bytes")
-    return n
-
-
-
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "monitor", help="print rtnetlink change notifications (state kept exact across overruns)")
@@ -100,9 +73,10 @@ def register(sub: Any) -> None:
     p.add_argument("-t", "--timestamp", action="store_true",
                    help="a timestamp with each event (text: ip -t monitor's line; JSON: "
                         "\"timestamp\", ISO 8601 local time with microseconds and offset)")
-    p.add_argument("-c", "--count", type=_count, metavar="N", help="stop after N events (N >= 1)")
+    p.add_argument("-c", "--count", type=_integer("count", 1), metavar="N",
+                   help="stop after N events (N >= 1)")
     p.add_argument("--timeout", type=_seconds(), metavar="S", help="stop after S seconds (> 0)")
-    p.add_argument("--rcvbuf", type=_bytes, metavar="BYTES",
+    p.add_argument("--rcvbuf", type=_size("rcvbuf", 1, _MAX_RCVBUF), metavar="BYTES",
                    help=f"socket receive buffer to ask for (default {_DEFAULT_RCVBUF >> 20}M "
                         "via SO_RCVBUFFORCE, or SO_RCVBUF capped by net.core.rmem_max; the "
                         f"kernel doubles it: {2 * _DEFAULT_RCVBUF} bytes effective "

@@ -26,6 +26,7 @@ import threading
 import time
 
 from ..codec.types import TYPE_CHECKING
+from .args import integer as _integer
 from .args import one_line_error as _one_line_error
 from .args import seconds as _seconds
 from .output import json_dumps
@@ -61,19 +62,6 @@ def parse_queues(text: str) -> list[int]:
     return list(dict.fromkeys(out))
 
 
-def _whole(name: str, lo: int, hi: int) -> Any:
-    def conv(text: str) -> int:
-        try:
-            n = int(text, 0)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} {text!r}: not a whole number") from None
-        if not lo <= n <= hi:
-            raise argparse.ArgumentTypeError(f"{name} {n}: must be between {lo} and {hi}")
-        return n
-    return conv
-
-
-
 def register(sub: Any) -> None:
     p = sub.add_parser("queue", help="nfnetlink_queue: give queued packets a verdict, count, "
                                      "capture")
@@ -81,24 +69,24 @@ def register(sub: Any) -> None:
                    help="queue numbers to bind: N, a list N,M or a range N:M (inclusive)")
     p.add_argument("--verdict", choices=("accept", "drop"), default="accept",
                    help="the verdict every packet gets (default accept)")
-    p.add_argument("--mark", type=_whole("mark", 0, 0xFFFFFFFF), metavar="M",
+    p.add_argument("--mark", type=_integer("mark", 0, 0xFFFFFFFF), metavar="M",
                    help="set skb->mark with the verdict (decimal or 0x...)")
-    p.add_argument("--batch", type=_whole("batch", 1, 1024), default=64, metavar="K",
+    p.add_argument("--batch", type=_integer("batch", 1, 1024), default=64, metavar="K",
                    help="datagrams per recvmmsg, so at most K packets per batch verdict "
                         "(default 64)")
     p.add_argument("--fail-open", action="store_true",
                    help="NFQA_CFG_F_FAIL_OPEN: the kernel accepts packets when the queue is "
                         "full or this socket's buffer overflows, instead of dropping them")
-    p.add_argument("--maxlen", type=_whole("maxlen", 1, 0xFFFFFFFF), metavar="N",
+    p.add_argument("--maxlen", type=_integer("maxlen", 1, 0xFFFFFFFF), metavar="N",
                    help="the kernel's queue length limit (default: the kernel's 1024)")
-    p.add_argument("--copy-range", type=_whole("copy range", 0, 65531), default=65531,
+    p.add_argument("--copy-range", type=_integer("copy range", 0, 65531), default=65531,
                    metavar="BYTES", help="bytes of each packet to copy (default 65531: all)")
     p.add_argument("-w", "--write", metavar="FILE",
                    help="write the packets to a pcapng file (with verdict, queue, packet id)")
-    p.add_argument("-c", "--count", type=_whole("count", 1, 1 << 62), metavar="N",
+    p.add_argument("-c", "--count", type=_integer("count", 1, 1 << 62), metavar="N",
                    help="stop after N packets (N >= 1)")
     p.add_argument("--timeout", type=_seconds(), metavar="S", help="stop after S seconds (> 0)")
-    p.add_argument("--workers", type=_whole("workers", 1, 64), metavar="W",
+    p.add_argument("--workers", type=_integer("workers", 1, 64), metavar="W",
                    help="give the verdicts in W worker processes behind the one queue socket "
                         "(a worker pool, docs/nfqueue.md)")
     p.add_argument("--fanout", choices=("flow", "rr"), default="flow",

@@ -10,6 +10,8 @@ import argparse
 import sys
 
 from ..codec.types import TYPE_CHECKING
+from .args import integer as _integer
+from .args import one_line_error as _one_line_error
 from .dump import add_common, open_rtnl
 from .output import json_dumps
 
@@ -20,6 +22,7 @@ __all__ = ["register"]
 
 #: ``ip route get`` words that take a value, and the get_route keyword they fill
 _WORDS = {"from": "src", "iif": "iif", "oif": "oif", "dev": "oif", "mark": "mark"}
+_mark = _integer("mark", 0, 0xFFFFFFFF)
 
 
 def register(sub: Any) -> None:
@@ -32,13 +35,7 @@ def register(sub: Any) -> None:
                    help="ADDR [from A] [iif DEV] [oif DEV] [mark M] [fibmatch]")
     add_common(g)
     g.set_defaults(func=_get)
-
-    def error(message: str) -> Any:
-        print(f"netring route: {message}", file=sys.stderr)
-        sys.exit(2)
-
-    p.error = error
-    g.error = error
+    p.error = g.error = _one_line_error("netring route")
     p.set_defaults(func=_usage)
 
 
@@ -66,11 +63,9 @@ def _parse(words: list[str]) -> dict[str, Any]:
             value: Any = words[i + 1]
             if key == "mark":
                 try:
-                    value = int(value, 0)
-                except ValueError:
-                    raise ValueError(f"bad mark {words[i + 1]!r}") from None
-                if not 0 <= value < 1 << 32:
-                    raise ValueError(f"mark {words[i + 1]!r} outside 0..0xffffffff")
+                    value = _mark(value)
+                except argparse.ArgumentTypeError as exc:
+                    raise ValueError(str(exc)) from None
             kw[key] = value
             i += 2
             continue

@@ -13,8 +13,9 @@ import sys
 import time
 
 from ..codec.types import TYPE_CHECKING
+from .args import integer as _integer
+from .args import number as _number
 from .args import one_line_error as _one_line_error
-from .capture import _positive
 
 if TYPE_CHECKING:
     from typing import Any
@@ -27,9 +28,9 @@ def register(sub: Any) -> None:
     p.add_argument("-i", "--interface", required=True, metavar="IFACE", help="interface to send on")
     p.add_argument("file", metavar="FILE", help="pcap or pcapng file")
     p.add_argument("--netns", metavar="NAME", help="network namespace (name or path)")
-    p.add_argument("--rate", type=_positive("rate", float), metavar="PPS",
+    p.add_argument("--rate", type=_number("rate", "packets per second"), metavar="PPS",
                    help="at most PPS packets per second (default: as fast as the ring goes)")
-    p.add_argument("--loop", type=_positive("loop"), default=1, metavar="N",
+    p.add_argument("--loop", type=_integer("loop", 1), default=1, metavar="N",
                    help="send the file N times (default 1)")
     p.add_argument("--method", choices=("ring", "sendmmsg", "auto"), default="auto",
                    help="TX ring (default auto: the ring, sendmmsg where the kernel has none)")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 import time
 from collections.abc import Iterator
+from operator import length_hint
 
 from ..codec.message import Message, iter_messages
 from ..errors import Overrun, RingError
@@ -62,7 +63,10 @@ class RingBase:
 
     Subclasses set ``rx`` (an :class:`RxConsumer` or ``None``), ``tx`` (a
     :class:`TxProducer` or ``None``), ``backend`` and ``reason``, and implement
-    :meth:`_wait` and :meth:`flush`.
+    :meth:`_wait` and :meth:`flush`.  A backend that can hand :meth:`data` its
+    datagrams where they lie overrides :meth:`_take_run` and :meth:`_settle_run`;
+    the receive loop itself (idle time, deadline, room, overruns, waiting) is
+    written once, here.
     """
 
     backend = "?"
@@ -81,6 +85,17 @@ class RingBase:
 
     def _room(self) -> None:
         """Called after frames were released (user-space engine: wake a paused producer)."""
+
+    def _take_run(self, limit: int) -> tuple[Any, list[int], list[int]] | None:
+        """Up to ``limit`` datagrams :meth:`data` may read where they lie, as
+        ``(buffer, starts, lengths)`` (each view ``buffer[start : start + length]``),
+        or ``None`` (the default): read the consumer's frames.  A backend that returns
+        runs (io_uring: datagrams straight from the completions, no frame header
+        written) learns from :meth:`_settle_run` how many were taken."""
+        return None
+
+    def _settle_run(self, taken: int) -> None:
+        """``taken`` datagrams of the last :meth:`_take_run` were delivered."""
 
     def flush(self, portid: int = 0, groups: int = 0) -> FlushResult:
         """Send every VALID TX frame in ring order with one ``sendmsg``."""
@@ -175,13 +190,33 @@ class RingBase:
         Each view is valid until the next iteration step; the frame is released
         then.  Stops after ``count`` frames, or when nothing arrives for
         ``timeout`` seconds (None: never).
+
+        Each step reads up to ``batch`` messages: a run the backend hands out in
+        place (:meth:`_take_run`), one generator step per datagram, or else the
+        consumer's frames (:meth:`~netring.nlmmap.cursor.RxConsumer.iter_data`);
+        only when neither has anything does it release room, check for overruns
+        and wait.
         """
         rx = self._rx()
+        take_run, settle_run = self._take_run, self._settle_run
         left = -1 if count is None else count
         deadline = None if timeout is None else time.monotonic() + timeout
         tried = False
         while left != 0:
-            got = yield from rx.iter_data(batch if left < 0 else min(batch, left))
+            lim = batch if left < 0 else min(batch, left)
+            run = take_run(lim)
+            if run is None:
+                got = yield from rx.iter_data(lim)
+            else:
+                buf, starts, lens = run
+                got = len(starts)
+                li = iter(lens)
+                try:
+                    for d, ln in zip(starts, li):  # noqa: B905 (li's length tells the count)
+                        yield buf[d : d + ln]
+                finally:
+                    got -= length_hint(li)  # the view out at a close was taken
+                    settle_run(got)
             if got:
                 tried = False
                 left -= got if left > 0 else 0

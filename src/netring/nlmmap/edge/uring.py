@@ -43,8 +43,6 @@ import os
 import socket
 import time
 from array import array
-from collections.abc import Iterator
-from operator import length_hint
 
 from ..._sys import uring as _u
 from ..._sys.cmsg import (
@@ -63,7 +61,7 @@ from ...codec.structs import nl_pktinfo, nlmsghdr, sockaddr_nl
 from ...codec.types import TYPE_CHECKING
 from ...errors import NotSupportedError, RingError, TruncatedError
 from ..base import FlushResult, RingBase
-from ..cursor import Frame
+from ..cursor import Frame, RxConsumer
 from ..geometry import MappingLayout, RingGeometry
 from ..uring_abi import (
     IO_URING_OP_SUPPORTED,
@@ -254,7 +252,7 @@ class UringRing(RingBase):
 
         rxc = UringRxConsumer(self.mm, self.layout, 0, producer_position=published,
                               commit_slot=(self._commit, 0))
-        self.rx = rxc
+        self.rx = self._urx = rxc
         self.producer = producer = UringProducer(
             self.mm, self.layout, 0, buffers=buffers, cq=self.cq,
             committed=lambda: int(self._commit[0]), consumed=lambda: rxc.position,
@@ -425,58 +423,24 @@ class UringRing(RingBase):
         self._enter_wait(timeout)
         return self.producer.head_ordinary() or self._harvest()
 
-    def data(self, timeout: float | None = None, count: int | None = None,
-             batch: int = 256) -> Iterator[memoryview]:
-        """Yield each datagram's bytes in ring order (:meth:`RingBase.data`, same contract:
-        a view is valid until the next step; ``count`` frames; ``timeout`` idle seconds).
+    def _rx(self) -> RxConsumer:
+        """The consumer; a closed ring's memory is gone, so it refuses (RingError)."""
+        if self.rx is None or self._closed:
+            raise RingError(f"{self!r} is closed")
+        return self.rx
 
-        The common case reads datagrams where the kernel put them, straight from the
-        completions, with one generator step per datagram: no frame header is written
-        for them and no status word changes (:meth:`UringRxConsumer.take_run`).
-        Published frames, kept frames and everything unusual go through the common
-        consumer (:meth:`~netring.nlmmap.cursor.RxConsumer.iter_data`).
-        """
-        rx = self.rx
-        if rx is None or self._closed:
-            raise RingError(f"{self!r} has no RX ring")
-        assert isinstance(rx, UringRxConsumer)
-        buf = self.producer.buf
-        left = -1 if count is None else count
-        deadline = None if timeout is None else time.monotonic() + timeout
-        tried = False
-        while left != 0:
-            lim = batch if left < 0 else min(batch, left)
-            run = rx.take_run(lim)
-            if run is not None:
-                starts, lens = run
-                got = len(starts)
-                li = iter(lens)
-                try:
-                    for d, ln in zip(starts, li):  # noqa: B905 (li's length tells the count)
-                        yield buf[d : d + ln]
-                finally:
-                    got -= length_hint(li)  # the view out at a close was taken
-                    rx.settle_run(got)
-            else:
-                got = yield from rx.iter_data(lim)
-            if got:
-                tried = False
-                left -= got if left > 0 else 0
-                self._room()
-                if timeout is not None:
-                    deadline = time.monotonic() + timeout
-                continue
-            if rx.ready():
-                continue
-            self._room()
-            self._check_overrun()
-            wait = None if deadline is None else deadline - time.monotonic()
-            if wait is not None and wait <= 0:
-                if tried:
-                    return
-                wait = 0.0  # one non-blocking look before giving up
-            self._wait(wait)
-            tried = True
+    def _take_run(self, limit: int) -> tuple[Any, list[int], list[int]] | None:
+        """The common case of :meth:`data`: datagrams read where the kernel put them,
+        straight from the completions: no frame header is written for them and no
+        status word changes (:meth:`UringRxConsumer.take_run`).  Published frames,
+        kept frames and everything unusual go through the common consumer."""
+        run = self._urx.take_run(limit)
+        return None if run is None else (self.producer.buf, run[0], run[1])
+
+    def _settle_run(self, taken: int) -> None:
+        """``taken`` datagrams of the last run were delivered
+        (:meth:`UringRxConsumer.settle_run`)."""
+        self._urx.settle_run(taken)
 
     def fileno(self) -> int:
         """The io_uring descriptor: readable (POLLIN) when completions wait."""
