@@ -265,7 +265,9 @@ def test_sleeping_consumer_is_woken_without_a_syscall_per_message() -> None:
         assert 0.2 < waited < 5
         assert [seq_of(v) for v in ring.data(timeout=2, count=999)] == list(range(1, 1000))
         assert reap(writer) == 0
-        assert 1 <= shared.stats()["wakeups"] <= 2  # the first send_many woke it; no more
+        # the first send_many woke it; a writer descheduled mid-burst on a busy machine
+        # may cost a few more (the consumer caught up and slept), never one per message
+        assert 1 <= shared.stats()["wakeups"] <= 16
         assert shared.q[HeaderWord.WAITING] == 0
         ring.close()
 
