@@ -498,17 +498,9 @@ class PcapWriter(_BufferedWriter):
         Raises:
             EncodeError: the columns' lengths differ, or a packet reaches outside ``buf``.
         """
-        n = len(sec)
-        if len(nsec) != n or len(wirelen) != n:
-            raise EncodeError(f"columns of {n}, {len(nsec)} and {len(wirelen)} packets")
+        n, mv, cols = _columns(sec, nsec, wirelen, buf, first, step, length)
         if not n:
             return 0
-        mv = _byte_view(buf)
-        if first < 0 or step < length or first + (n - 1) * step + length > len(mv):
-            raise EncodeError(f"{n} packets of {length} bytes from offset {first}, {step} "
-                              f"apart, reach outside a buffer of {len(mv)} bytes")
-        cols = [c if isinstance(c, array) and c.typecode == "I" else array("I", c)
-                for c in (sec, nsec, wirelen)]
         if not self.nanoseconds or length > self.snaplen or max(cols[1]) >= _NS_PER_S:
             return self.write_many((mv[first + i * step:first + i * step + length],
                                     s * _NS_PER_S + ns, w)
@@ -554,6 +546,23 @@ class PcapWriter(_BufferedWriter):
             self.packets += m
             done += m
         return n
+
+def _columns(sec: Sequence[int], nsec: Sequence[int], wirelen: Sequence[int],
+             buf: ReadableBuffer, first: int, step: int, length: int
+             ) -> tuple[int, memoryview, list[array[int]]]:
+    """``write_columns``' arguments checked: the packet count, ``buf`` as bytes, the
+    columns as ``array('I')`` (converted where they are not)."""
+    n = len(sec)
+    if len(nsec) != n or len(wirelen) != n:
+        raise EncodeError(f"columns of {n}, {len(nsec)} and {len(wirelen)} packets")
+    mv = _byte_view(buf)
+    if n and (first < 0 or step < length or first + (n - 1) * step + length > len(mv)):
+        raise EncodeError(f"{n} packets of {length} bytes from offset {first}, {step} "
+                          f"apart, reach outside a buffer of {len(mv)} bytes")
+    cols = [c if isinstance(c, array) and c.typecode == "I" else array("I", c)
+            for c in (sec, nsec, wirelen)]
+    return n, mv, cols
+
 
 def _not_bytes(data: object) -> EncodeError:
     return EncodeError(f"packet data must be flat buffers of bytes, not {data!r:.60}")
@@ -1173,18 +1182,10 @@ class PcapngWriter(_BufferedWriter):
         within its snaplen and the stamps sharing their upper 32 bits, the blocks are
         assembled by strided copies; anything else goes packet by packet.
         """
-        n = len(sec)
-        if len(nsec) != n or len(wirelen) != n:
-            raise EncodeError(f"columns of {n}, {len(nsec)} and {len(wirelen)} packets")
         self._iface(interface)
+        n, mv, cols = _columns(sec, nsec, wirelen, buf, first, step, length)
         if not n:
             return 0
-        mv = _byte_view(buf)
-        if first < 0 or step < length or first + (n - 1) * step + length > len(mv):
-            raise EncodeError(f"{n} packets of {length} bytes from offset {first}, {step} "
-                              f"apart, reach outside a buffer of {len(mv)} bytes")
-        cols = [c if isinstance(c, array) and c.typecode == "I" else array("I", c)
-                for c in (sec, nsec, wirelen)]
         if length <= self._snaps[interface] and max(cols[1]) < _NS_PER_S:
             heads = memoryview(bytearray(_REC * n))  # the 16-byte heads write_from reads
             for at, col in ((0, cols[0]), (4, cols[1]), (12, cols[2])):

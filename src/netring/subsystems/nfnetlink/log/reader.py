@@ -374,17 +374,7 @@ class LogReader:
         g = st.groups.get(run.group) or st.groups.setdefault(run.group, GroupStats())
         seqs = run.seq
         if seqs is not None and self.track_seq:
-            seq = seqs[0]
-            want = g.next_seq
-            if want is not None and seq != want:
-                d = (seq - want) & _U32
-                if d < _HALF:
-                    run.gap = d
-                    g.gaps += d
-                    st.seq_gaps += d
-                else:
-                    g.backwards += 1
-            g.next_seq = (seq + k) & _U32
+            run.gap = _sequence(st, g, seqs[0], k)
         st.datagrams += 1
         g.messages += k
         g.bytes += k * length
@@ -431,20 +421,30 @@ class LogReader:
                 if track:
                     s = msg.seq_local
                     if s is not None:
-                        want = g.next_seq
-                        if want is not None and s != want:
-                            d = (s - want) & _U32
-                            if d < _HALF:
-                                msg.gap = d
-                                g.gaps += d
-                                st.seq_gaps += d
-                            else:
-                                g.backwards += 1
-                        g.next_seq = (s + 1) & _U32
+                        msg.gap = _sequence(st, g, s, 1)
                 yield msg
             elif type_ != _DONE:
                 st.other += 1
             off += (length + 3) & ~3
+
+
+def _sequence(st: LogStats, g: GroupStats, seq: int, count: int) -> int:
+    """``count`` messages of group ``g`` numbered from ``seq`` arrived: returns the gap
+    before them (messages lost, counted in ``g`` and ``st``; a number behind the
+    expected one is counted as going backwards, not as loss) and expects the next.
+    (:meth:`LogReader.records` does the same inline, on its per-message path.)"""
+    want = g.next_seq
+    gap = 0
+    if want is not None and seq != want:
+        d = (seq - want) & _U32
+        if d < _HALF:
+            gap = d
+            g.gaps += d
+            st.seq_gaps += d
+        else:
+            g.backwards += 1
+    g.next_seq = (seq + count) & _U32
+    return gap
 
 
 #: message layouts remembered (one per message length seen)
