@@ -479,7 +479,7 @@ class PcapWriter(_BufferedWriter):
         if layout is not None:
             h0, d0, step, length = layout
             if length <= self.snaplen and _u32_max(mv, h0 + 4, step, n, _NS_PER_S - 1):
-                return self._write_strided(mv, h0, d0, step, length, n)
+                return self._write_strided(mv, h0, step, mv, d0, step, length, n)
         return self.write_many(_tuples_from(mv, heads, datas))
 
     def write_columns(self, sec: Sequence[int], nsec: Sequence[int], wirelen: Sequence[int],
@@ -505,31 +505,12 @@ class PcapWriter(_BufferedWriter):
             return self.write_many((mv[first + i * step:first + i * step + length],
                                     s * _NS_PER_S + ns, w)
                                    for i, (s, ns, w) in enumerate(zip(*cols)))  # noqa: B905
-        secb, nsecb, wireb = (memoryview(c).cast("B") for c in cols)
-        self._usable()
-        rec = _REC + length
-        per = len(self._buf) // rec
-        caplen = u32.pack(length)
-        done = 0
-        while done < n:
-            m = min(per, n - done)
-            if self._off + m * rec > self._limit:
-                self._drain()
-            off = self._off
-            region = self._view[off:off + m * rec]
-            at = done * 4
-            copy_strided(region, 0, rec, secb, at, 4, 4, m)
-            copy_strided(region, 4, rec, nsecb, at, 4, 4, m)
-            set_strided(region, 8, rec, caplen, m)
-            copy_strided(region, 12, rec, wireb, at, 4, 4, m)
-            copy_strided(region, _REC, rec, mv, first + done * step, step, length, m)
-            self._off = off + m * rec
-            self.packets += m
-            done += m
-        return n
+        return self._write_strided(_heads(cols, length), 0, _REC, mv, first, step, length, n)
 
-    def _write_strided(self, mv: memoryview, h0: int, d0: int, step: int, length: int,
-                       n: int) -> int:
+    def _write_strided(self, hmv: memoryview, h0: int, hstep: int, mv: memoryview, d0: int,
+                       step: int, length: int, n: int) -> int:
+        """``n`` records: the 16-byte record headers at ``h0 + i * hstep`` in ``hmv``,
+        ``length`` bytes of data at ``d0 + i * step`` in ``mv``."""
         self._usable()
         rec = _REC + length
         per = len(self._buf) // rec
@@ -540,7 +521,7 @@ class PcapWriter(_BufferedWriter):
                 self._drain()
             off = self._off
             region = self._view[off:off + m * rec]
-            copy_strided(region, 0, rec, mv, h0 + done * step, step, _REC, m)
+            copy_strided(region, 0, rec, hmv, h0 + done * hstep, hstep, _REC, m)
             copy_strided(region, _REC, rec, mv, d0 + done * step, step, length, m)
             self._off = off + m * rec
             self.packets += m
@@ -562,6 +543,18 @@ def _columns(sec: Sequence[int], nsec: Sequence[int], wirelen: Sequence[int],
     cols = [c if isinstance(c, array) and c.typecode == "I" else array("I", c)
             for c in (sec, nsec, wirelen)]
     return n, mv, cols
+
+
+def _heads(cols: list[array[int]], length: int) -> memoryview:
+    """16-byte record heads (seconds, nanoseconds, captured and wire length, host-order
+    u32: a nanosecond pcap record header, the layout ``write_from`` reads) from the
+    columns of seconds, nanoseconds and wire lengths, every packet ``length`` bytes."""
+    n = len(cols[0])
+    heads = memoryview(bytearray(_REC * n))
+    for at, col in ((0, cols[0]), (4, cols[1]), (12, cols[2])):
+        copy_strided(heads, at, _REC, memoryview(col).cast("B"), 0, 4, 4, n)
+    set_strided(heads, 8, _REC, u32.pack(length), n)
+    return heads
 
 
 def _not_bytes(data: object) -> EncodeError:
@@ -1187,10 +1180,7 @@ class PcapngWriter(_BufferedWriter):
         if not n:
             return 0
         if length <= self._snaps[interface] and max(cols[1]) < _NS_PER_S:
-            heads = memoryview(bytearray(_REC * n))  # the 16-byte heads write_from reads
-            for at, col in ((0, cols[0]), (4, cols[1]), (12, cols[2])):
-                copy_strided(heads, at, _REC, memoryview(col).cast("B"), 0, 4, 4, n)
-            set_strided(heads, 8, _REC, u32.pack(length), n)
+            heads = _heads(cols, length)
             stamps = _low_words(heads, 0, _REC, n)
             if stamps is not None:
                 opts = b"" if comment is None else self._epb_options(
