@@ -89,7 +89,8 @@ from ..queue.pool import (
     frame_bytes,
 )
 from .pool_dispatch import COLLECT_FRAMES as COLLECT_FRAMES
-from .pool_slots import PoolSlots, _geometry, _Slot
+from .pool_slot import _geometry, _Slot
+from .pool_slots import PoolSlots
 from .pool_worker import COMMIT_AFTER as COMMIT_AFTER
 from .pool_worker import IDLE_SLICE as IDLE_SLICE
 from .pool_worker import VERDICT_TIMEOUT as VERDICT_TIMEOUT

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from ..queue.flow import MessageFlows
     from ..queue.pool import PoolStats, VerdictRecord
-    from .pool_slots import _Slot
+    from .pool_slot import _Slot
     from .queue import Queue
 
 __all__ = ["PoolDispatch", "COLLECT_FRAMES"]

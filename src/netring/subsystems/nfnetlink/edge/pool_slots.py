@@ -1,5 +1,5 @@
-"""The worker processes of a :class:`~.pool.QueuePool`: :class:`_Slot` (the owner's view
-of one worker slot) and :class:`PoolSlots`, a part of ``QueuePool``.
+"""The worker processes of a :class:`~.pool.QueuePool`: :class:`PoolSlots`, a part of
+``QueuePool`` (the owner's view of one worker slot, ``_Slot``, is in :mod:`.pool_slot`).
 
 A slot's life, seen from the owner::
 
@@ -28,8 +28,9 @@ import time
 from .... import nlmmap
 from ....codec.types import TYPE_CHECKING
 from ....errors import EncodeError
-from ..queue.pool import ERROR_BYTES, CtlWord, WorkerStats, error_offset, error_text
+from ..queue.pool import ERROR_BYTES, CtlWord, error_offset, error_text
 from .pool_dispatch import PoolDispatch
+from .pool_slot import _Slot
 from .pool_worker import _Worker
 
 if TYPE_CHECKING:
@@ -39,39 +40,6 @@ if TYPE_CHECKING:
     from ..queue.packet import Packet
 
 __all__ = ["PoolSlots"]
-
-
-def _geometry(data: int, frames: int) -> Any:
-    """A ring of at least ``frames`` frames holding ``data`` bytes each, evenly spaced
-    (no block tails, so the writer fills and the reader walks runs of frames with
-    strided slices): a power of two up to a page, whole pages beyond."""
-    page = mmap.PAGESIZE
-    need = data + nlmmap.NL_MMAP_HDRLEN
-    frame = page * -(-need // page) if need > page // 2 else 1 << (need - 1).bit_length()
-    return nlmmap.RingGeometry.for_frames(frame, frames, page_size=page,
-                                          block_size=max(frame, page))
-
-
-class _Slot:
-    """The owner's view of one worker slot: its process, rings and packets."""
-
-    __slots__ = ("index", "pid", "pidfd", "rx_shared", "rx_writer", "v_shared", "v_ring",
-                 "inflight", "pending", "stats", "progress", "alive", "ending")
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.pid = 0
-        self.pidfd = -1
-        self.rx_shared: Any = None
-        self.rx_writer: Any = None
-        self.v_shared: Any = None
-        self.v_ring: Any = None
-        self.inflight: set[int] = set()  # queue << 32 | packet id
-        self.pending: list[int] = []  # indices into the current batch (flow fanout)
-        self.stats = WorkerStats(index)
-        self.progress = 0.0
-        self.alive = False
-        self.ending = False  # the end frame is in its ring
 
 
 class PoolSlots(PoolDispatch):

@@ -44,9 +44,24 @@ from ..queue.pool import (
 from ..queue.requests import NFQNL_VERDICT_TYPE
 
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Callable
+    from typing import Any, Protocol
 
-    from .pool_slots import PoolSlots, _Slot
+    from .pool_slot import _Slot
+
+    class _Owner(Protocol):
+        """What a worker reads from its pool (set up by ``QueuePool`` before the fork)."""
+
+        callback: Callable[[Packet], object]
+        policy: int
+        flush_every: int
+        init: Callable[[int], object] | None
+        _v_geometry: Any
+        _owner: int
+        _words: memoryview | None
+        _wake: int
+
+        def _record_error(self, slot: int, exc: BaseException) -> None: ...
 
 __all__ = ["COMMIT_AFTER", "IDLE_SLICE", "VERDICT_TIMEOUT"]
 
@@ -68,7 +83,7 @@ class _Worker:
     callback, write verdict records.  It is the packets' verdict sink
     (:class:`~..queue.packet.Packet` hands its verdicts here)."""
 
-    def __init__(self, pool: PoolSlots, s: _Slot) -> None:
+    def __init__(self, pool: _Owner, s: _Slot) -> None:
         self.pool = pool
         self.slot = s.index
         self.callback = pool.callback
