@@ -41,11 +41,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Generator
     from typing import Any, TypeAlias
 
+    from .run import Record
+
     _Layout: TypeAlias = tuple[Callable[..., tuple[Any, ...]], tuple[int, ...], int, int, int,
                                Callable[..., tuple[Any, ...]], int, tuple[int, ...], int, int]
-
-    #: what :meth:`LogReader.records` yields (see there)
-    Record: TypeAlias = tuple[int, int, int, int, int, int, str | None, int]
 
 __all__ = ["LogReader", "LogStats", "GroupStats", "datagram_bound", "Record"]
 

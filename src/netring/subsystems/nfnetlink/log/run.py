@@ -29,8 +29,11 @@ from .constants import NFULNL_MSG_TYPE_PACKET
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+    from typing import TypeAlias
 
-    from .reader import Record
+    #: what :meth:`LogReader.records <.reader.LogReader.records>` yields for a message:
+    #: ``(offset, nlmsg_len, group, payload_start, payload_end, ts_ns, prefix, gap)``
+    Record: TypeAlias = tuple[int, int, int, int, int, int, str | None, int]
 
 __all__ = ["Run", "match_run", "RUN_MIN"]
 
