@@ -24,7 +24,10 @@ one reply rule: with no request pending, a kernel message with a sequence
 number is a stale reply -- here, the error answering a verdict, decoded into a
 named :class:`~netring.errors.NetlinkError` and counted.  Packets that arrive
 while a request waits are kept by the connection (notifications) and delivered
-first by the next receive.
+first by the next receive.  ``Queue(ring="uring")`` reads the datagrams from a
+netlink RX ring io_uring fills instead (each through the same per-datagram path;
+requests then read their replies from the ring too: see
+:meth:`~.queue_receive.QueueReceive._recv_ring`).
 
 Verdicts go through the :class:`~netring.subsystems.nfnetlink.queue.batch.Batcher`:
 a ``VERDICT_BATCH`` only for the contiguous completed prefix, every other verdict
