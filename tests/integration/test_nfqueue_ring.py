@@ -4,6 +4,7 @@ checked at a receiving UDP socket, fields compared with the ``recvmmsg`` path.""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import os
@@ -215,3 +216,60 @@ def test_uring_refused_raises_and_auto_falls_back(netns: Netns,
             batch.accept()
         assert n == 5
     assert _seqs(drain(rx)) == list(range(5))
+
+
+@pytest.mark.parametrize("ring", [None, "uring"])
+def test_verdict_errors_and_packets_during_a_request_take_the_usual_way(
+        netns: Netns, ring: str | None) -> None:
+    """The reply rule over the ring: an acknowledged verdict's error is raised, a batched
+    verdict's error arriving later in a frame is counted and named, and packets that
+    arrive while a request waits are kept and handed out first."""
+    from netring.errors import NetlinkError
+    from netring.subsystems.nfnetlink.constants import NF
+
+    queue_rule(netns, PORT, 38)
+    rx, tx = udp_pair(netns, PORT)
+    with Queue(38, netns=netns.path, ring=ring) as q:
+        _send(tx, 1, 1)
+        pid = q.recv_batch(timeout=5).ids[0]
+        with pytest.raises(NetlinkError) as ei:
+            q.verdict_now(38, pid + 1000, NF.ACCEPT)  # the ENOENT is read from the ring
+        assert ei.value.errno == errno.ENOENT
+        q.batcher.complete(38, pid, NF.ACCEPT)  # recorded...
+        q.verdict_now(38, pid, NF.ACCEPT)  # ...but the packet leaves first
+        q.flush()  # the batch message finds nothing: ENOENT comes back in a frame
+        assert not q.recv_batch(timeout=0.2)  # ...which the next receive reads
+        assert q.stats().verdict_errors == 1 and q.errors[-1].errno == errno.ENOENT
+        _send(tx, 2, 3)
+        time.sleep(0.1)
+        q.set_maxlen(38, 2048)  # a request while packets wait: they are kept
+        got = []
+        for b in q.batches(count=3, timeout=5):
+            got += [int(bytes(p.payload[28:]).split(b":")[1]) for p in b]
+            b.accept()
+        assert got == [2, 3, 4]
+        s = q.stats()
+        assert s.verdict_errors == 1 and q.errors[-1].errno == errno.ENOENT
+        assert s.kernel[38].queue_total == 0
+    assert _seqs(drain(rx)) == [1, 2, 3, 4]
+
+
+def test_asyncio_consumer_waits_on_the_ring(netns: Netns) -> None:
+    queue_rule(netns, PORT, 39)
+    rx, tx = udp_pair(netns, PORT)
+
+    async def main() -> int:
+        n = 0
+        with Queue(39, netns=netns.path, ring="uring") as q:
+            assert q.fileno() == q.ring.fileno()  # type: ignore[union-attr]
+            _send(tx, 0, 20)
+            async with asyncio.timeout(10):
+                async for pkt in q.apackets():
+                    pkt.accept()
+                    n += 1
+                    if n == 20:
+                        break
+        return n
+
+    assert asyncio.run(main()) == 20
+    assert _seqs(drain(rx)) == list(range(20))
