@@ -515,6 +515,7 @@ class UringProducer:
         self._const = {v: memoryview(array("I", [v]) * self.n) for v in values}
         self.handed = 0
         self.truncated = 0
+        self.cut_frame = -1  # frame of the last datagram cut (its head stays until refilled)
         self.ctrunc = 0
         self.corrupt = 0
         self.empty = 0
@@ -824,6 +825,7 @@ class UringProducer:
                     out.stopped = True  # report it once everything before it is read
                     return False
                 self.truncated += 1
+                self.cut_frame = i
                 out.truncation = trunc
                 out.stopped = True  # stop right after it
             if ctrunc:

@@ -451,6 +451,18 @@ class UringRing(RingBase):
         d = self.producer.prod.ring.data[frame.index] + 16
         return int(sockaddr_nl.unpack_from(self.mm, d)[2])
 
+    def truncated_head(self, size: int = 64) -> bytes | None:
+        """The first ``size`` bytes of the datagram the last :class:`TruncatedError` reported
+        (its frame is published empty, but the kernel copied :attr:`capacity` bytes of it),
+        or ``None`` when nothing was cut.  Read it before the next receive: the frame goes
+        back to the kernel then.  A consumer that must answer every message (an nfqueue
+        packet needs its verdict) finds the message's header and id here."""
+        i = self.producer.cut_frame
+        if i < 0 or self._closed:
+            return None
+        d = self.producer.prod.ring.data[i] + self.layout.prefix
+        return bytes(self.mm[d : d + min(size, self.layout.capacity)])
+
     @property
     def capacity(self) -> int:
         """The largest datagram a frame holds whole."""

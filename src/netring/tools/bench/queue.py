@@ -662,6 +662,19 @@ finally:
 """netring's hot path: ``recvmmsg`` of up to BATCH packets, ``batch.accept()`` (one
 ``NFQNL_MSG_VERDICT_BATCH`` per receive when the packets are in order)."""
 
+NETRING_RING_PY = _NETRING_REPORT + """\
+q = Queue(int(sys.argv[1]), batch=int(sys.argv[2]), ring="uring")
+signal.signal(signal.SIGTERM, stop)
+try:
+    for batch in q.batches():
+        batch.accept()
+finally:
+    report(q)
+"""
+""":data:`NETRING_BATCHES_PY` reading from an io_uring-filled netlink RX ring
+(``Queue(ring="uring")``): up to BATCH datagrams from the ring's frames per receive,
+``batch.accept()``; batch 1 is one verdict message per packet."""
+
 NETRING_RUN_PY = _NETRING_REPORT + """\
 q = Queue(int(sys.argv[1]))
 q.run(lambda pkt: pkt.accept())  # SIGTERM ends it (the queue is unbound)
@@ -716,9 +729,6 @@ PLACEHOLDERS = {
     "$peer_python": "the cache venv's interpreter (NetfilterQueue, fnfqueue)",
 }
 
-_RING_TODO = ("netring's Queue has no ring path yet: this row will run NETRING_BATCHES_PY "
-              "with the ring option added to Queue(...)")
-
 CONSUMERS: tuple[Consumer, ...] = (
     Consumer("c", "C reference: recv + one verdict per packet",
              ("$c_consumer", "$queue", "1"), latency=True),
@@ -749,10 +759,10 @@ CONSUMERS: tuple[Consumer, ...] = (
              ("$python", "-c", NETRING_RUN_PY, "$queue"), needs="netring", latency=True,
              single="netring"),
     Consumer("netring_ring", "netring: ring, one verdict per packet",
-             ("$python", "-c", "TODO", "$queue", "1"), needs="netring", todo=_RING_TODO,
+             ("$python", "-c", NETRING_RING_PY, "$queue", "1"), needs="netring",
              seed=("ring", 0)),
     Consumer("netring_ring_b10", "netring: ring, batch 10",
-             ("$python", "-c", "TODO", "$queue", "10"), needs="netring", todo=_RING_TODO,
+             ("$python", "-c", NETRING_RING_PY, "$queue", "10"), needs="netring",
              seed=("ring", 10)),
 )
 """Every consumer, in the order of the tables.  Adding one is one entry."""

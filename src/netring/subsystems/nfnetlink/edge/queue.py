@@ -24,7 +24,10 @@ one reply rule: with no request pending, a kernel message with a sequence
 number is a stale reply -- here, the error answering a verdict, decoded into a
 named :class:`~netring.errors.NetlinkError` and counted.  Packets that arrive
 while a request waits are kept by the connection (notifications) and delivered
-first by the next receive.
+first by the next receive.  ``Queue(ring="uring")`` reads the datagrams from a
+netlink RX ring io_uring fills instead (each through the same per-datagram path;
+requests then read their replies from the ring too: see
+:meth:`~.queue_receive.QueueReceive._recv_ring`).
 
 Verdicts go through the :class:`~netring.subsystems.nfnetlink.queue.batch.Batcher`:
 a ``VERDICT_BATCH`` only for the contiguous completed prefix, every other verdict
@@ -66,6 +69,7 @@ from ....codec.types import TYPE_CHECKING
 from ....conn import Connection
 from ....errors import EncodeError, NetlinkError
 from ....netns import netns_path
+from ....nlmmap.edge.transport import RingTransport
 from ....socket import NetlinkSocket
 from ..constants import NF
 from ..queue.batch import Batcher
@@ -74,10 +78,12 @@ from ..queue.packet import Packet
 from ..queue.requests import VerdictWriter
 from ..queue.stats import QueueStats
 from .queue_config import PROC_NFNETLINK_QUEUE, QueueConfig, _queue_list
-from .queue_receive import PacketBatch, QueueReceive
+from .queue_receive import PacketBatch, QueueReceive, open_queue_ring
 
 if TYPE_CHECKING:
     from typing import Any
+
+    from ....nlmmap.base import RingBase
 
 __all__ = ["Queue", "PacketBatch", "DEFAULT_WINDOW", "DEFAULT_DELAY", "DEFAULT_RCVBUF",
            "PROC_NFNETLINK_QUEUE"]
@@ -130,10 +136,17 @@ class Queue(QueueReceive, QueueConfig):
             (accepted and ignored by current ones).
         sock: use this connection instead of opening a socket (a NETLINK_NETFILTER
             :class:`~netring.socket.NetlinkSocket`).
+        ring: receive from a netlink RX ring instead of ``recvmmsg``: ``"uring"``
+            (io_uring fills the frames), ``"auto"`` (what
+            :func:`~netring.nlmmap.edge.factory.open_ring` picks here), ``"kernel"`` or
+            ``"user"``; ``None`` (the default): ``recvmmsg`` into fixed slots.  Frames hold
+            a ``copy_range`` packet whole; verdicts still go out with ``sendmsg``.
+            ``repr(q)`` and ``stats().receive`` name the path.
 
     Raises:
         NetlinkError: binding failed; EPERM names the port id holding the queue.
-        NotSupportedError: ``SECCTX``/``CONNTRACK`` unsupported by this kernel.
+        NotSupportedError: ``SECCTX``/``CONNTRACK`` unsupported by this kernel; the
+            ``ring`` backend asked for cannot be opened (io_uring disabled or refused).
     """
 
     def __init__(
@@ -158,6 +171,7 @@ class Queue(QueueReceive, QueueConfig):
         rcvbuf: int = DEFAULT_RCVBUF,
         pf_bind: bool = True,
         sock: NetlinkSocket | None = None,
+        ring: str | None = None,
     ) -> None:
         if policy not in _POLICY_OK:
             raise EncodeError(f"policy must be NF.ACCEPT or NF.DROP, not {policy!r}")
@@ -186,14 +200,30 @@ class Queue(QueueReceive, QueueConfig):
         self._pf_bound = not pf_bind
         self._closed = False
         # receive slots: one arena, fixed stride
-        self._make_slots(copy_mode, copy_range, batch)
+        self._make_slots(copy_mode, copy_range, batch, slots=ring is None)
         self._mb: Any = None  # MMsgBatch over the slots (made below, after the socket)
+        self._ring = None
+        self._rt: RingTransport | None = None
+        self._frames = []
         # connected to port id 0: the kernel refuses unicasts to us from anyone but
         # itself (ECONNREFUSED), so every datagram received is the kernel's
         self.sock.socket.connect((0, 0))
         self._fd = self.sock.fileno()
+        if ring is None:
+            self._mb = _sys.MMsgBatch(self._regions, name=False, control=0)
+        else:
+            try:
+                self._ring = open_queue_ring(self.sock.socket, ring, self._slot, batch)
+            except BaseException:
+                if sock is None:
+                    self.sock.close()
+                raise
+            # the ring takes every datagram the socket receives, the replies to our
+            # requests too: the conversation reads them from the ring's frames
+            self._rt = RingTransport(self._ring, self.sock)
+            self.conn = Connection(self._rt, debug_log=self.sock.debug_log)
+            self._fd = self._rt.fileno()  # the ring's own where it has one (io_uring's)
         self._poll = Readable(self._fd)
-        self._mb = _sys.MMsgBatch(self._regions, name=False, control=0)
         self._send = self.sock.socket.send
         self.writer = VerdictWriter(128 << 10)
         self.batcher = Batcher(self.writer, self.conn.next_seq, verdict=batch_verdict,
@@ -214,8 +244,20 @@ class Queue(QueueReceive, QueueConfig):
 
     # -- plumbing ------------------------------------------------------------------------
     def fileno(self) -> int:
-        """The socket's descriptor (poll it; readable when packets wait)."""
+        """The descriptor to poll (readable when packets wait): the socket's, or with a
+        ring the ring's own where it has one (io_uring's)."""
         return self._fd
+
+    @property
+    def receive_path(self) -> str:
+        """How packets are received: ``"recvmmsg"``, or the ring backend's name
+        (``"uring"``, ``"kernel"``, ``"user"``)."""
+        return "recvmmsg" if self._ring is None else self._ring.backend
+
+    @property
+    def ring(self) -> RingBase | None:
+        """The RX ring packets are read from (``None`` on the ``recvmmsg`` path)."""
+        return self._ring
 
     @property
     def portid(self) -> int:
@@ -234,7 +276,8 @@ class Queue(QueueReceive, QueueConfig):
         self.close()
 
     def __repr__(self) -> str:
-        return f"<Queue queues={self.bound} portid={self.portid if not self._closed else None}>"
+        return (f"<Queue queues={self.bound} portid={self.portid if not self._closed else None}"
+                f" receive={self.receive_path}>")
 
     def close(self) -> None:
         """Give every packet still waiting the policy verdict, unbind, close (idempotent)."""
@@ -255,6 +298,11 @@ class Queue(QueueReceive, QueueConfig):
             if self._mb is not None:
                 self._mb.close()
                 self._mb = None
+            if self._ring is not None:
+                self._release_frames()
+                if self._rt is not None:
+                    self._rt.release()
+                self._ring.close()  # stops the receive before the socket goes
             self.sock.close()
 
     # -- consumption styles --------------------------------------------------------------

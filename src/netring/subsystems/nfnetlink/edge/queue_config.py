@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from ....conn import Connection
+    from ....nlmmap.base import RingBase
     from ..queue.batch import Batcher
 
 __all__ = ["QueueConfig", "PROC_NFNETLINK_QUEUE"]
@@ -70,6 +71,12 @@ class QueueConfig:
 
     if TYPE_CHECKING:
         def _flush(self, force: bool) -> None: ...  # QueueVerdicts
+
+        @property
+        def receive_path(self) -> str: ...  # Queue
+
+        @property
+        def ring(self) -> RingBase | None: ...  # Queue
 
     # -- configuration -------------------------------------------------------------------
     def _request(self, body: bytes, op: str) -> None:
@@ -185,6 +192,9 @@ class QueueConfig:
         out.enobufs = self.conn.overruns
         out.in_flight = b.in_flight
         out.socket_drops = self.conn.drops()
+        out.receive = self.receive_path
+        ring = self.ring
+        out.ring = None if ring is None else dict(ring.stats())
         if kernel:
             ks = self.kernel_stats()
             out.kernel = {q: ks[q] for q in self.bound if q in ks}

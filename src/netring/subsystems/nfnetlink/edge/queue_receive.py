@@ -28,6 +28,17 @@ Ids are followed per queue: a skipped id is a packet the kernel failed to send
 Lifetimes: a :class:`PacketBatch` and its packets view the slots: **valid until
 the next receive**.
 
+The ring receive path (``Queue(ring="uring")``, :meth:`QueueReceive._recv_ring`)
+reads the datagrams from netlink RX ring frames instead (io_uring fills them
+without a system call per datagram; :func:`~netring.nlmmap.edge.factory.open_ring`
+picks the backend).  Each datagram goes through the same per-datagram path
+(:meth:`QueueReceive._dispatch`), so verdict errors, stale replies and
+notifications are handled as on the slow path; the frames of a batch are held
+until the next receive, then released (the same lifetime as the slots)::
+
+    ring frame: | nl_mmap_hdr | io_uring_recvmsg_out | sockaddr_nl | datagram ... |
+                 <--------------- RING_PREFIX ----------------------> <- slot ->
+
 The receive path is methods of the one ``Queue`` class (no per-packet call
 through another object); this module only keeps it apart from the verdict
 bookkeeping (:mod:`.queue_verdicts`) and the configuration (:mod:`.queue_config`).
@@ -47,7 +58,7 @@ from ....codec.reply import classify
 from ....codec.structs import be32 as _be32
 from ....codec.types import TYPE_CHECKING
 from ....conn import Chunk
-from ....errors import DecodeError, EncodeError, NetlinkError
+from ....errors import DecodeError, EncodeError, NetlinkError, Overrun, TruncatedError
 from ..constants import NF
 from ..queue.constants import NFQNL_COPY
 from ..queue.packet import NFQNL_PACKET_TYPE, PACKET_ID_OFFSET, Packet
@@ -57,8 +68,12 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ...._sys.poll import Readable
+    from ....nlmmap.base import RingBase
+    from ....nlmmap.cursor import Frame
+    from ....nlmmap.edge.transport import RingTransport
+    from ....nlmmap.geometry import RingGeometry
 
-__all__ = ["PacketBatch", "QueueReceive"]
+__all__ = ["PacketBatch", "QueueReceive", "ring_geometry", "open_queue_ring", "RING_BACKENDS"]
 
 #: slot bytes beyond the copy range: the nfnetlink header and metadata attributes
 #: (conntrack nest, secctx, L2 header ...)
@@ -69,6 +84,50 @@ _PACKET = int(NFQNL_PACKET_TYPE)
 #: a packet's nlmsg_type (host order) read as a big-endian u16
 _PACKET_BE = int.from_bytes(_PACKET.to_bytes(2, sys.byteorder), "big")
 _NO_REQUEST = -1  # a sequence number no message carries: "no request is pending"
+
+#: what ``Queue(ring=...)`` takes (:func:`~netring.nlmmap.edge.factory.open_ring`'s backends)
+RING_BACKENDS = ("auto", "kernel", "uring", "user")
+#: bytes the largest ring prefix puts before a datagram in a frame: ``nl_mmap_hdr`` (24),
+#: then, for io_uring, ``io_uring_recvmsg_out`` (16) and the ``sockaddr_nl`` name (12)
+RING_PREFIX = 24 + 16 + 12
+
+
+def slot_size(copy_mode: int, copy_range: int) -> int:
+    """Bytes one datagram may take: the copy range (PACKET mode) plus the headroom for
+    the nfnetlink header and metadata attributes, 64-aligned (a receive slot; a larger
+    datagram is cut)."""
+    full = copy_range if copy_mode == NFQNL_COPY.PACKET else 0
+    return (full + _SLOT_HEADROOM + 63) & ~63
+
+
+def ring_geometry(slot: int, batch: int, page_size: int) -> RingGeometry:
+    """The RX ring geometry of a queue: frames that hold a ``slot``-byte datagram behind
+    any backend's prefix (:data:`RING_PREFIX`), whole pages each, and room for two
+    batches (at least 64 frames, a power of two: io_uring's buffer ring never rewrites
+    an entry then)."""
+    from ....nlmmap.geometry import RingGeometry
+
+    frame = -(-(slot + RING_PREFIX) // page_size) * page_size
+    n = 1 << max(0, (max(2 * batch, 64) - 1).bit_length())
+    return RingGeometry.for_frames(frame, n, page_size=page_size)
+
+
+def open_queue_ring(sock: Any, backend: str, slot: int, batch: int) -> RingBase:
+    """A netlink RX ring on the queue's socket (no TX ring: verdicts go out with
+    ``sendmsg``; no group or credential cmsgs: the socket is connected to the kernel).
+
+    Raises:
+        EncodeError: ``backend`` is not one of :data:`RING_BACKENDS`.
+        NotSupportedError: the backend asked for cannot be opened here (``"auto"``
+            falls back as :func:`~netring.nlmmap.edge.factory.open_ring` does).
+    """
+    if backend not in RING_BACKENDS:
+        raise EncodeError(f"ring must be None or one of {RING_BACKENDS}, not {backend!r}")
+    from ...._sys.mapping import PAGE_SIZE
+    from ....nlmmap.edge.factory import open_ring
+
+    return open_ring(sock, ring_geometry(slot, batch, PAGE_SIZE), None, backend=backend,
+                     meta=False)
 
 
 class PacketBatch:
@@ -186,11 +245,18 @@ class QueueReceive(QueueVerdicts):
     _poll: Readable
     _mb: Any
 
-    def _make_slots(self, copy_mode: int, copy_range: int, batch: int) -> None:
-        """The receive slots: one arena, fixed stride (``Queue.__init__`` calls it)."""
-        full = copy_range if copy_mode == NFQNL_COPY.PACKET else 0
-        self._slot = ((full or 0) + _SLOT_HEADROOM + 63) & ~63
+    _ring: RingBase | None
+    _rt: RingTransport | None
+    _frames: list[Frame]
+
+    def _make_slots(self, copy_mode: int, copy_range: int, batch: int,
+                    slots: bool = True) -> None:
+        """The receive slots: one arena, fixed stride (``Queue.__init__`` calls it;
+        ``slots=False`` for a ring receive: only the sizes)."""
+        self._slot = slot_size(copy_mode, copy_range)
         self._n = batch
+        if not slots:
+            return
         self._arena = bytearray(self._slot * batch)
         arena = memoryview(self._arena)
         self._regions = [arena[i * self._slot:(i + 1) * self._slot] for i in range(batch)]
@@ -223,6 +289,8 @@ class QueueReceive(QueueVerdicts):
         """
         if self._current is not None:
             self._release_current()
+        if self._frames:
+            self._release_frames()
         if self._released:
             self._apply_released()
         b = self.batcher
@@ -235,6 +303,8 @@ class QueueReceive(QueueVerdicts):
                 self._flush(force=False)
                 return kept
         self._flush(force=False)
+        if self._ring is not None:
+            return self._recv_ring(self._ring, timeout, block, room)
         mb = self._batch()
         fd = self._fd
         got = 0
@@ -309,20 +379,11 @@ class QueueReceive(QueueVerdicts):
         conn = self.conn
         for i in range(got):
             view = mb.view(i)
-            sender, group = 0, 0  # connected to the kernel: nobody else reaches us
             if mb.truncated(i):
-                self._stats.truncated += 1
-                if (sender == 0 and not group and len(view) >= PACKET_ID_OFFSET + 4
-                        and int.from_bytes(view[4:6], "little") == _PACKET):
-                    q = int.from_bytes(view[18:20], "big")
-                    pid = int(_be32.unpack_from(view, PACKET_ID_OFFSET)[0])
-                    self._gaps(q, pid, pid, 1)
-                    self.batcher.received(q, pid)
-                    self._stats.packets += 1
-                    self._released.append((q, pid))  # cannot be shown whole: the policy
+                self._cut(view)
                 continue
             try:
-                self._dispatch(Chunk(view, sender, group, None), ids, qs, slots)
+                self._dispatch(Chunk(view, 0, 0, None), ids, qs, slots)
             except DecodeError as exc:
                 self.errors.append(NetlinkError(_errno.EBADMSG, "receive", 0, ext_msg=str(exc)))
                 conn.stale += 1
@@ -335,6 +396,93 @@ class QueueReceive(QueueVerdicts):
             batch = PacketBatch(self, -1, ids, slots, qs)
         self._current = batch
         return batch
+
+    def _cut(self, head: Any) -> None:
+        """A datagram larger than its slot or frame (MSG_TRUNC): counted; a packet (its
+        header and id are in ``head``, the datagram's first bytes) cannot be shown whole,
+        so it gets the policy verdict.  The socket is connected to the kernel: nobody
+        else reaches it, so a packet message is the kernel's."""
+        self._stats.truncated += 1
+        if (head is not None and len(head) >= PACKET_ID_OFFSET + 4
+                and int.from_bytes(head[4:6], sys.byteorder) == _PACKET):
+            q = int.from_bytes(head[18:20], "big")
+            pid = int(_be32.unpack_from(head, PACKET_ID_OFFSET)[0])
+            self._gaps(q, pid, pid, 1)
+            self.batcher.received(q, pid)
+            self._stats.packets += 1
+            self._released.append((q, pid))
+
+    # -- the ring receive path ---------------------------------------------------------
+    def _recv_ring(self, ring: RingBase, timeout: float | None, block: bool,
+                   room: int) -> PacketBatch:
+        """Up to ``room`` datagrams from the ring's frames, each through :meth:`_dispatch`.
+
+        The frames stay held (the batch's packets view them) until the next receive
+        releases them (:meth:`_release_frames`).  A ring overrun (the kernel dropped
+        datagrams: ENOBUFS) is counted as the socket's (``stats().enobufs``); a cut
+        datagram is counted and its packet given the policy verdict (:meth:`_cut`).
+        """
+        rt = self._rt
+        if rt is not None:
+            rt.release()  # the frame of the last reply a request read (else it stalls the ring)
+        held = self._frames
+        st = self._stats
+        ids: list[int] = []
+        qs: list[int] = []
+        slots: list[memoryview] = []
+        got = 0
+        wait: float | None = 0.0  # a look first; the timeout only after sending verdicts
+        slept = False
+        while got < room:
+            try:
+                f = ring.recv(wait)
+            except TruncatedError:
+                head = getattr(ring, "truncated_head", None)
+                self._cut(head() if head is not None else None)
+                got += 1
+                wait = 0.0
+                continue
+            except Overrun:
+                self.conn.overrun()  # counted (stats().enobufs); the ring stays usable
+                break
+            if f is None:
+                if got or not block or slept:
+                    break
+                self._flush(force=True)  # nothing may wait while we sleep
+                wait, slept = timeout, True
+                continue
+            held.append(f)
+            got += 1
+            wait = 0.0  # the rest of the batch: only what is there already
+            data = f.data
+            st.bytes += len(data)
+            try:
+                self._dispatch(Chunk(data, 0, 0, None), ids, qs, slots)
+            except DecodeError as exc:
+                self.errors.append(NetlinkError(_errno.EBADMSG, "receive", 0, ext_msg=str(exc)))
+                self.conn.stale += 1
+        if got:
+            st.batches += 1
+        if not ids:
+            if held:
+                self._release_frames()
+            self._apply_released()
+            return PacketBatch(self, -1, (), ())
+        if qs.count(qs[0]) == len(qs):
+            batch = PacketBatch(self, qs[0], ids, slots)
+        else:
+            batch = PacketBatch(self, -1, ids, slots, qs)
+        self._current = batch
+        return batch
+
+    def _release_frames(self) -> None:
+        """Give the ring back the frames of the last ring receive (their views end)."""
+        ring = self._ring
+        frames = self._frames
+        self._frames = []
+        if ring is not None:
+            for f in frames:
+                ring.release(f)
 
     def _dispatch(self, chunk: Chunk, ids: list[int], qs: list[int],
                   slots: list[memoryview]) -> None:

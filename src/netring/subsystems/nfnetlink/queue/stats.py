@@ -20,6 +20,9 @@
                                queue's network namespace): queue_total, copy_mode,
                                copy_range, queue_dropped, user_dropped, id_sequence
     socket_drops               the socket's SO_MEMINFO drop counter
+    receive                    the receive path: "recvmmsg", or the RX ring's backend
+                               ("uring", "kernel", "user")
+    ring                       the RX ring's own counters (None on the recvmmsg path)
 """
 
 from __future__ import annotations
@@ -74,7 +77,8 @@ class QueueStats:
 
     __slots__ = ("packets", "bytes", "batches", "verdicts", "batch_messages", "single_messages",
                  "released_without_verdict", "truncated", "enobufs", "id_gaps",
-                 "fail_open_accepts", "verdict_errors", "kernel", "socket_drops", "in_flight")
+                 "fail_open_accepts", "verdict_errors", "kernel", "socket_drops", "in_flight",
+                 "receive", "ring")
 
     def __init__(self) -> None:
         self.packets = 0
@@ -92,6 +96,8 @@ class QueueStats:
         self.kernel: dict[int, KernelQueueStats] = {}
         self.socket_drops: int | None = None
         self.in_flight = 0
+        self.receive = "recvmmsg"
+        self.ring: dict[str, object] | None = None
 
     @property
     def kernel_dropped(self) -> int:
