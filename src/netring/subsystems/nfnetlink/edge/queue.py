@@ -46,10 +46,11 @@ of parts, one module each::
 
     queue.py           Queue: the constructor, lifetime (close), consumption styles
                        (batches, packets, run, abatches, apackets)
-    queue_receive.py   QueueReceive: recv_batch, feed and taking datagrams apart;
-                       PacketBatch                         (built on QueueVerdicts)
+    queue_receive.py   QueueReceive: recv_batch, feed and taking datagrams apart,
+                       from slots or ring frames           (built on QueueVerdicts)
     queue_verdicts.py  QueueVerdicts: set_verdict, verdict_now, flush and the
-                       bookkeeping that gives every packet exactly one verdict
+                       bookkeeping that gives every packet exactly one verdict;
+                       PacketBatch, what a receive hands out and its verdicts
     queue_config.py    QueueConfig: bind/unbind, queue parameters, statistics, ifname
 """
 
@@ -78,7 +79,8 @@ from ..queue.packet import Packet
 from ..queue.requests import VerdictWriter
 from ..queue.stats import QueueStats
 from .queue_config import PROC_NFNETLINK_QUEUE, QueueConfig, _queue_list
-from .queue_receive import PacketBatch, QueueReceive, open_queue_ring
+from .queue_receive import QueueReceive, open_queue_ring
+from .queue_verdicts import PacketBatch
 
 if TYPE_CHECKING:
     from typing import Any

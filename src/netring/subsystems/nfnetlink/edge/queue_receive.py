@@ -1,5 +1,5 @@
-"""A queue's receive path: :class:`QueueReceive`, a part of :class:`~.queue.Queue`,
-and :class:`PacketBatch`, what one receive hands out.
+"""A queue's receive path: :class:`QueueReceive`, a part of :class:`~.queue.Queue`;
+what one receive hands out is a :class:`~.queue_verdicts.PacketBatch`.
 
 One ``recvmmsg`` fills up to ``batch`` slots of one arena (fixed stride, set up
 once); one big-endian ``unpack`` of the whole arena reads every slot's
@@ -50,7 +50,6 @@ import errno as _errno
 import struct
 import sys
 import time
-from collections.abc import Iterator, Sequence
 
 from .... import _sys
 from ....codec import NLMSG, Message
@@ -59,10 +58,9 @@ from ....codec.structs import be32 as _be32
 from ....codec.types import TYPE_CHECKING
 from ....conn import Chunk
 from ....errors import DecodeError, EncodeError, NetlinkError, Overrun, TruncatedError
-from ..constants import NF
 from ..queue.constants import NFQNL_COPY
-from ..queue.packet import NFQNL_PACKET_TYPE, PACKET_ID_OFFSET, Packet
-from .queue_verdicts import QueueVerdicts
+from ..queue.packet import NFQNL_PACKET_TYPE, PACKET_ID_OFFSET
+from .queue_verdicts import PacketBatch, QueueVerdicts
 
 if TYPE_CHECKING:
     from typing import Any
@@ -73,7 +71,7 @@ if TYPE_CHECKING:
     from ....nlmmap.edge.transport import RingTransport
     from ....nlmmap.geometry import RingGeometry
 
-__all__ = ["PacketBatch", "QueueReceive", "ring_geometry", "open_queue_ring", "RING_BACKENDS"]
+__all__ = ["QueueReceive", "ring_geometry", "open_queue_ring", "RING_BACKENDS"]
 
 #: slot bytes beyond the copy range: the nfnetlink header and metadata attributes
 #: (conntrack nest, secctx, L2 header ...)
@@ -128,106 +126,6 @@ def open_queue_ring(sock: Any, backend: str, slot: int, batch: int) -> RingBase:
 
     return open_ring(sock, ring_geometry(slot, batch, PAGE_SIZE), None, backend=backend,
                      meta=False)
-
-
-class PacketBatch:
-    """The packets of one ``recvmmsg``, one queue's ids in arrival order.
-
-    Nothing per packet is built unless asked for: :attr:`ids` were read at their
-    fixed offset in one ``unpack``; ``batch[i]`` / iteration make
-    :class:`~netring.subsystems.nfnetlink.queue.packet.Packet` views on demand,
-    :meth:`payload` slices one payload.  **Valid until the next receive.**
-
-    Verdicts: :meth:`accept` / :meth:`drop` / :meth:`verdict` give one verdict to
-    every packet of the batch that has none yet (one ``VERDICT_BATCH`` when the
-    whole batch is the queue's completed prefix), or per packet through the views.
-    Packets left without a verdict when the next batch is received get the
-    queue's policy verdict (counted).
-
-    Attributes:
-        queue: the queue number (``-1`` for a batch mixing queues: see :attr:`queues`).
-        ids: packet ids, arrival order.
-        queues: per packet its queue number (only for mixed batches; else ``None``).
-    """
-
-    __slots__ = ("_q", "queue", "ids", "queues", "_slots", "_done", "__weakref__")
-
-    def __init__(self, q: QueueVerdicts, queue: int, ids: Sequence[int], slots: Sequence[memoryview],
-                 queues: Sequence[int] | None = None) -> None:
-        self._q = q
-        self.queue = queue
-        self.ids = ids
-        self.queues = queues
-        self._slots = slots
-        self._done = False
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __bool__(self) -> bool:
-        return bool(self.ids)
-
-    def __getitem__(self, i: int) -> Packet:
-        if not -len(self.ids) <= i < len(self.ids):
-            raise IndexError(f"packet {i} of a batch of {len(self.ids)}")
-        i %= len(self.ids)
-        qs = self.queues
-        return Packet._make(self._slots[i], 0, self._q, self.ids[i],
-                            self.queue if qs is None else qs[i])
-
-    def __iter__(self) -> Iterator[Packet]:
-        q = self._q
-        make = Packet._make
-        slots = self._slots
-        ids = self.ids
-        qs = self.queues
-        if qs is None:
-            qn = self.queue
-            for i in range(len(ids)):
-                yield make(slots[i], 0, q, ids[i], qn)
-        else:
-            for i in range(len(ids)):
-                yield make(slots[i], 0, q, ids[i], qs[i])
-
-    def payload(self, i: int) -> memoryview:
-        """Packet ``i``'s payload (zero copy; valid until the next receive)."""
-        return self[i].payload
-
-    def data(self, i: int) -> memoryview:
-        """Packet ``i``'s whole netlink message (zero copy)."""
-        s = self._slots[i]
-        return s[:int.from_bytes(s[0:4], "little")]
-
-    def messages(self) -> list[memoryview]:
-        """Every packet's whole netlink message, in batch order (what :meth:`data` gives,
-        for the whole batch in one pass; zero copy, valid until the next receive)."""
-        from ....codec.structs import u32  # nlmsg_len, host order
-
-        slots = self._slots[:len(self.ids)]
-        return [s[:n] for s, (n,) in zip(slots, map(u32.unpack_from, slots), strict=True)]
-
-    def verdict(self, verdict: int = NF.ACCEPT, *, mark: int | None = None) -> None:
-        """Give ``verdict`` (and ``mark``) to every packet of the batch that has none yet."""
-        self._q._complete_batch(self, int(verdict), mark)
-
-    def accept(self, *, mark: int | None = None) -> None:
-        """Accept every packet of the batch that has no verdict yet."""
-        self._q._complete_batch(self, NF.ACCEPT, mark)
-
-    def drop(self) -> None:
-        """Drop every packet of the batch that has no verdict yet."""
-        self._q._complete_batch(self, NF.DROP, None)
-
-    # -- for owners that give the verdicts later (the NetfilterQueue drop-in, the pool) --
-    def hold(self) -> None:
-        """Its packets get their verdicts one by one, whenever their owner decides: the
-        next receive does not give the policy verdict to those still without one (the
-        window and :meth:`Queue.close` still do).  Batch-wide verdicts are off after it."""
-        self._done = True
-
-    def __repr__(self) -> str:
-        return f"<PacketBatch queue={self.queue} {len(self.ids)} packets>"
-
 
 
 class QueueReceive(QueueVerdicts):
