@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netring.errors import DecodeError, EncodeError
+from netring.errors import DecodeError, EncodeError, NetringError
 from netring.subsystems.nfnetlink.constants import NF, NF_VERDICT_FLAG_QUEUE_BYPASS, nf_queue_nr
 from netring.subsystems.nfnetlink.queue import pool as P
 from netring.subsystems.nfnetlink.queue.flow import (
@@ -319,5 +319,5 @@ def test_pool_ring_frames_hold_the_queues_largest_message() -> None:
     assert pool._rx_geometry.uniform and pool._v_geometry.frame_nr >= 17
     assert "workers=0/3" in repr(pool) and "fanout=custom" in repr(pool)
     pool.close()  # never started: nothing to stop
-    with pytest.raises(Exception, match="closed"):
+    with pytest.raises(NetringError, match="closed"):
         pool.start()
