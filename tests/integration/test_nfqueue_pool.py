@@ -551,3 +551,39 @@ def test_sigterm_ends_the_run_after_the_workers_finished_what_they_hold(netns: N
         seen = traffic.finish()
     assert all(x == 1 for x in seen)
     assert _kernel(netns).get(58) is None  # unbound when the queue closed
+
+
+def test_workers_leave_with_their_owner_and_the_queue_goes_too(netns: Netns) -> None:
+    """The owner SIGKILLed: its workers closed the queue socket after the fork, so the
+    kernel destroys the queue at once, and they exit by themselves."""
+    queue_rule(netns, PORT, 59, bypass=True)
+    r, w = os.pipe()
+
+    def owner() -> None:
+        q = Queue(59, netns=netns.path)
+        pool = QueuePool(q, lambda pkt: pkt.accept(), workers=2)
+        pool.start()
+        os.write(w, struct.pack("=II", *(x.pid for x in pool.stats(kernel=False).workers)))
+        pool.run(timeout=60)
+
+    pid = fork(owner)
+    workers = struct.unpack("=II", os.read(r, 8))
+    assert 59 in _kernel(netns)
+    os.kill(pid, signal.SIGKILL)
+    assert reap(pid, 10) == -signal.SIGKILL
+    def running(p: int) -> bool:  # neither gone nor a zombie waiting for init
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and (59 in _kernel(netns) or any(map(running, workers))):
+        time.sleep(0.05)
+    assert 59 not in _kernel(netns)
+    assert not any(map(running, workers))
+    tx = _tx(netns)
+    rx = _rx(netns)
+    tx.sendto(b"after", ("127.0.0.1", PORT))
+    assert drain(rx) == [b"after"]  # bypass: nobody listens, the packet passes

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netring.errors import DecodeError, EncodeError
+from netring.errors import DecodeError, EncodeError, NetringError
 from netring.subsystems.nfnetlink.constants import NF, NF_VERDICT_FLAG_QUEUE_BYPASS, nf_queue_nr
 from netring.subsystems.nfnetlink.queue import pool as P
 from netring.subsystems.nfnetlink.queue.flow import (
@@ -283,3 +283,41 @@ def test_pool_stats_are_json_and_one_line() -> None:
     assert d["verdicts"] == 21 and d["in_flight"] == 1 and d["workers"][1]["slot"] == 1
     line = P.pool_line(s)
     assert "workers 2 (flow): w0 10 w1 11 (down)" in line and "dead-worker verdicts 3" in line
+
+
+class _StubQueue:
+    """What QueuePool reads of a queue before it starts."""
+
+    policy = int(NF.ACCEPT)
+    copy_mode = 2
+    copy_range = 65531
+    bound: list[int] = []
+    closed = False
+
+
+@pytest.mark.parametrize(("kw", "text"), [
+    ({"workers": 0}, "workers 0 outside 1..64"),
+    ({"workers": 65}, "workers 65 outside 1..64"),
+    ({"fanout": "hash"}, "fanout 'hash'"),
+    ({"depth": 0}, "depth 0 outside"),
+    ({"flush_every": 0}, "flush_every 0 outside"),
+    ({"policy": NF.REPEAT}, "policy must be NF.ACCEPT or NF.DROP"),
+])
+def test_pool_arguments_are_checked_before_anything_starts(kw: dict, text: str) -> None:  # type: ignore[type-arg]
+    from netring.subsystems.nfnetlink.edge.pool import QueuePool
+
+    with pytest.raises(EncodeError, match=text):
+        QueuePool(_StubQueue(), lambda pkt: None, **kw)  # type: ignore[arg-type]
+
+
+def test_pool_ring_frames_hold_the_queues_largest_message() -> None:
+    from netring.subsystems.nfnetlink.edge.pool import QueuePool
+
+    pool = QueuePool(_StubQueue(), lambda pkt: None, workers=3, depth=16,  # type: ignore[arg-type]
+                     fanout=lambda msg: 0)
+    assert pool._rx_geometry.data_size >= P.frame_bytes(True, 65531)
+    assert pool._rx_geometry.uniform and pool._v_geometry.frame_nr >= 17
+    assert "workers=0/3" in repr(pool) and "fanout=custom" in repr(pool)
+    pool.close()  # never started: nothing to stop
+    with pytest.raises(NetringError, match="closed"):
+        pool.start()

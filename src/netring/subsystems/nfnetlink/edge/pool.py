@@ -426,7 +426,7 @@ class QueuePool(PoolSlots):
                         s.rx_writer.send_many([END_MESSAGE], timeout=0)
                         s.ending = True
                     except nlmmap.RingTimeout:
-                        pass
+                        continue  # its ring is full: the next round tries again
             self.queue.flush(force=False)
             if not any(s.alive for s in self._slots):
                 return

@@ -44,6 +44,7 @@ from .constants import NFQA
 from .packet import NFQNL_PACKET_TYPE
 from .requests import NFQNL_VERDICT_TYPE, PLAIN_VERDICT_SIZE, VerdictWriter
 from .stats import QueueStats
+from .structs import nfqnl_msg_verdict_hdr
 
 __all__ = [
     "END_MESSAGE", "PACKET_HEADER", "PACKET_TYPE_BE", "is_end", "check_verdict", "VerdictRecords",
@@ -179,8 +180,9 @@ def _swapped32(v: int) -> int:
     return int.from_bytes(v.to_bytes(4, sys.byteorder), "big")
 
 
-# a plain 32-byte verdict read big-endian in one call: nlmsg_len and nlmsg_type (host
-# order, compared pre-swapped), res_id, the NFQA_VERDICT_HDR nlattr word, verdict, id
+# a plain 32-byte verdict read big-endian in one call: nlmsghdr's nlmsg_len and
+# nlmsg_type (host order, compared pre-swapped), nfgenmsg's res_id, the NFQA_VERDICT_HDR
+# nlattr word (pre-swapped too), then nfqnl_msg_verdict_hdr's verdict and id
 _PLAIN = struct.Struct("!IH12xHIII")
 assert _PLAIN.size == PLAIN_VERDICT_SIZE
 _PLAIN_LEN_BE = _swapped32(PLAIN_VERDICT_SIZE)
@@ -188,7 +190,7 @@ _TYPE_BE = _swapped16(NFQNL_VERDICT_TYPE)
 _VHDR_NLA_BE = _swapped32(12 | int(NFQA.VERDICT_HDR) << 16)
 _MARK_NLA_BE = _swapped32(8 | int(NFQA.MARK) << 16)
 _head = struct.Struct("=IH")  # nlmsg_len, nlmsg_type
-_vtail = struct.Struct("!III")  # the NFQA_VERDICT_HDR nlattr word (read big-endian), verdict, id
+_be_word = struct.Struct("!I")  # the NFQA_VERDICT_HDR nlattr word, read big-endian
 _nla = struct.Struct("=HH")
 _be32 = struct.Struct("!I")
 _NLA_TYPE_MASK = 0x3FFF
@@ -239,7 +241,8 @@ def _decode_slow(mv: memoryview, n: int) -> list[VerdictRecord]:
             raise DecodeError(f"message type {ty:#06x} in a verdict frame (not "
                               f"NFQNL_MSG_VERDICT)", pos)
         queue = int.from_bytes(mv[pos + 18:pos + 20], "big")
-        nla, verdict, pid = _vtail.unpack_from(mv, pos + 20)
+        (nla,) = _be_word.unpack_from(mv, pos + 20)
+        verdict, pid = nfqnl_msg_verdict_hdr.unpack_from(mv, pos + 24)
         if nla != _VHDR_NLA_BE:
             raise DecodeError("a verdict message must start with NFQA_VERDICT_HDR", pos + 20)
         try:
