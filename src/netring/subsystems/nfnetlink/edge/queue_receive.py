@@ -288,12 +288,7 @@ class QueueReceive(QueueVerdicts):
         if not ids:
             self._apply_released()
             return PacketBatch(self, -1, (), ())
-        if qs.count(qs[0]) == len(qs):
-            batch = PacketBatch(self, qs[0], ids, slots)
-        else:
-            batch = PacketBatch(self, -1, ids, slots, qs)
-        self._current = batch
-        return batch
+        return self._hand_out(ids, qs, slots)
 
     def _cut(self, head: Any) -> None:
         """A datagram larger than its slot or frame (MSG_TRUNC): counted; a packet (its
@@ -366,12 +361,7 @@ class QueueReceive(QueueVerdicts):
                 self._release_frames()
             self._apply_released()
             return PacketBatch(self, -1, (), ())
-        if qs.count(qs[0]) == len(qs):
-            batch = PacketBatch(self, qs[0], ids, slots)
-        else:
-            batch = PacketBatch(self, -1, ids, slots, qs)
-        self._current = batch
-        return batch
+        return self._hand_out(ids, qs, slots)
 
     def _release_frames(self) -> None:
         """Give the ring back the frames of the last ring receive (their views end)."""
@@ -381,6 +371,16 @@ class QueueReceive(QueueVerdicts):
         if ring is not None:
             for f in frames:
                 ring.release(f)
+
+    def _hand_out(self, ids: list[int], qs: list[int], slots: list[memoryview]
+                  ) -> PacketBatch:
+        """The batch of the packets taken (of one queue or several), now the current one."""
+        if qs.count(qs[0]) == len(qs):
+            batch = PacketBatch(self, qs[0], ids, slots)
+        else:
+            batch = PacketBatch(self, -1, ids, slots, qs)
+        self._current = batch
+        return batch
 
     def _dispatch(self, chunk: Chunk, ids: list[int], qs: list[int],
                   slots: list[memoryview]) -> None:
@@ -427,12 +427,7 @@ class QueueReceive(QueueVerdicts):
                 conn.stale += 1  # nothing else is expected on a queue socket
         if not ids:
             return None
-        if qs.count(qs[0]) == len(qs):
-            batch = PacketBatch(self, qs[0], ids, slots)
-        else:
-            batch = PacketBatch(self, -1, ids, slots, qs)
-        self._current = batch
-        return batch
+        return self._hand_out(ids, qs, slots)
 
     # -- for callers that read the socket themselves (NetfilterQueue's run_socket) ---------
     def feed(self, datagram: Any) -> PacketBatch:
@@ -459,9 +454,4 @@ class QueueReceive(QueueVerdicts):
             self.conn.stale += 1
         if not ids:
             return PacketBatch(self, -1, (), ())
-        if qs.count(qs[0]) == len(qs):
-            batch = PacketBatch(self, qs[0], ids, slots)
-        else:
-            batch = PacketBatch(self, -1, ids, slots, qs)
-        self._current = batch
-        return batch
+        return self._hand_out(ids, qs, slots)
