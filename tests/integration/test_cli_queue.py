@@ -159,3 +159,29 @@ def test_workers_give_the_verdicts_in_a_pool(netns: Netns, capsys: pytest.Captur
     assert err[-2].startswith("netring queue: 200 packets") and "accept 200" in err[-2]
     assert err[-1].startswith("netring queue: workers 2 (rr): w0 ")
     assert len(drain(rx)) == 200 and counters(netns, "INPUT") == [200]
+
+
+def test_ring_receives_through_io_uring(netns: Netns, capsys: pytest.CaptureFixture[str]) -> None:
+    from netring.nlmmap.edge import uring
+
+    if not uring.support()["available"]:
+        pytest.skip("io_uring ring not available here")
+    queue_rule(netns, PORT, 36, bypass=True)
+    rx, tx = udp_pair(netns, PORT)
+    t = _send_later(tx, 12)
+    rc = main(["queue", "-q", "36", "--count", "12", "--timeout", "20", "--ring", "uring",
+               "--netns", netns.name, "--json"])
+    t.join()
+    assert rc == 0
+    cap = capsys.readouterr()
+    assert [json.loads(x)["id"] for x in cap.out.splitlines()] == list(range(1, 13))
+    assert "netring queue: received through the uring ring" in cap.err
+    assert len(drain(rx)) == 12
+
+
+def test_ring_and_workers_are_refused_in_one_line(netns: Netns,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["queue", "-q", "37", "--ring", "uring", "--workers", "2", "--netns", netns.name])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert err.startswith("netring queue: --ring cannot be combined with --workers")

@@ -1,6 +1,6 @@
 """``netring queue --queue N[,M|N:M] [--verdict accept|drop] [--mark M] [--batch K]
 [--fail-open] [-w FILE] [--count N] [--timeout S] [--workers W [--fanout flow|rr]]
-[--netns NAME] [--json]``.
+[--ring auto|uring|kernel|user] [--netns NAME] [--json]``.
 
 Binds the nfnetlink_queue queues named, gives every packet the verdict asked for
 (with ``--mark``, a new ``skb->mark``) and counts: a live statistics line on
@@ -92,6 +92,10 @@ def register(sub: Any) -> None:
     p.add_argument("--fanout", choices=("flow", "rr"), default="flow",
                    help="with --workers: both directions of a flow to one worker (flow, the "
                         "default) or round-robin (rr)")
+    p.add_argument("--ring", choices=("auto", "uring", "kernel", "user"),
+                   help="receive from a netlink RX ring instead of recvmmsg: uring (io_uring "
+                        "fills it), kernel (4.5 rings), user, or auto (the first the kernel "
+                        "allows; docs/nfqueue.md)")
     p.add_argument("--netns", metavar="NAME", help="network namespace (name or path)")
     p.add_argument("--json", action="store_true", help="one JSON object per packet on stdout")
     p.error = _one_line_error("netring queue")
@@ -151,6 +155,10 @@ def _run(args: argparse.Namespace) -> int:
     if conflict(args):
         print(f"netring queue: {conflict(args)}", file=sys.stderr)
         return 2
+    if args.ring and args.workers:
+        print("netring queue: --ring cannot be combined with --workers: the pool's owner "
+              "receives with recvmmsg", file=sys.stderr)
+        return 2
     if not args.fail_open:
         bypass = _bypass_queues(args.netns)
         unprotected = [q for q in args.queue if bypass is None or q not in bypass]
@@ -173,7 +181,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         q = Queue(args.queue, netns=args.netns, fail_open=args.fail_open, batch=args.batch,
                   maxlen=args.maxlen, copy_range=args.copy_range, batch_verdict=verdict,
-                  batch_mark=args.mark)
+                  batch_mark=args.mark, ring=args.ring)
         if args.write:
             writer = _open_pcapng(args.write)
         name = args.verdict
@@ -216,6 +224,8 @@ def _run(args: argparse.Namespace) -> int:
             if live:
                 sys.stderr.write("\r\x1b[K")
             print("netring queue: " + stats_line(s, time.monotonic() - start), file=sys.stderr)
+            if args.ring:
+                print(f"netring queue: received through the {s.receive} ring", file=sys.stderr)
             for line in pool_lines:
                 print("netring queue: " + line, file=sys.stderr)
         if writer is not None:
