@@ -34,14 +34,12 @@ from ....codec.types import TYPE_CHECKING
 from ....errors import DecodeError
 from .constants import NFULA, NFULNL_MSG_TYPE_PACKET
 from .message import LogMessage
-from .run import Run, match_run
+from .run import Record, Run, match_run
 from .structs import nfulnl_msg_packet_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
     from typing import Any, TypeAlias
-
-    from .run import Record
 
     _Layout: TypeAlias = tuple[Callable[..., tuple[Any, ...]], tuple[int, ...], int, int, int,
                                Callable[..., tuple[Any, ...]], int, tuple[int, ...], int, int]

@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from typing import TypeAlias
 
-    #: what :meth:`LogReader.records <.reader.LogReader.records>` yields for a message:
-    #: ``(offset, nlmsg_len, group, payload_start, payload_end, ts_ns, prefix, gap)``
-    Record: TypeAlias = tuple[int, int, int, int, int, int, str | None, int]
+#: what :meth:`LogReader.records <.reader.LogReader.records>` yields for a message:
+#: ``(offset, nlmsg_len, group, payload_start, payload_end, ts_ns, prefix, gap)``
+Record: TypeAlias = tuple[int, int, int, int, int, int, str | None, int]
 
 __all__ = ["Run", "match_run", "RUN_MIN"]
 
