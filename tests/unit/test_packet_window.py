@@ -62,3 +62,12 @@ def test_a_window_from_one_block_never_reads_the_next() -> None:
     assert b is not None
     pkt = next(iter(b))  # the reused view, now on the mixed block
     assert bytes(pkt.data) == MIXED[0].data and first[0] == EQUAL[0].data
+
+
+def test_datas_cuts_the_same_window_or_reads_each_packet() -> None:
+    w = _ring(BLOCKS)
+    for frames in BLOCKS:
+        b = w.next_block()
+        assert b is not None
+        assert [bytes(d) for d in b.datas()] == [f.data for f in frames]
+        b.release()

@@ -572,23 +572,23 @@ class Block:
         valid until the block is released.
 
         For a block of one stride, one ``tp_mac`` and one captured length (a flood of
-        equal frames) the views are cut in C (``map`` over slice objects made once per
-        layout and kept for the blocks that share it), no Python code per packet; any
-        other block goes through the reused view.
+        equal frames: :meth:`V3Walker.data_window`, the window ``pkt.data`` uses too)
+        the views are cut in C (``map`` over slice objects made once per layout and
+        kept for the blocks that share it), no Python code per packet; any other block
+        goes through the reused view.
         """
-        lay = self.layout()
-        if lay is not None:
-            offs, mac, snap = lay
-            w = self._walker.words
-            n = len(offs)
-            snaps = w[(offs.start >> 2) + 3:(offs[-1] >> 2) + 4:offs.step >> 2]
-            if snaps.tobytes() == _u32.pack(snap) * n:
-                wk = self._walker
+        if self.released:
+            raise RingError(f"block {self.index} was released; its packets are gone")
+        wk = self._walker
+        offs = wk.uniform_offsets(self._first, self.num_pkts, self._end)
+        if offs is not None:
+            mac, stop = wk.data_window(offs, self._end)  # (0, 0): not one window
+            if stop:
+                n, step, snap = len(offs), offs.step, stop - mac
                 rel = offs.start - self.offset + mac  # from the block's start
-                key = (rel, offs.step, n, snap)
+                key = (rel, step, n, snap)
                 slices = wk._slices.get(key)
                 if slices is None:  # blocks of a flood share their layout: cut once
-                    step = offs.step
                     slices = list(map(slice, range(rel, rel + n * step, step),
                                       range(rel + snap, rel + snap + n * step, step)))
                     if len(wk._slices) >= _SLICE_LAYOUTS:
