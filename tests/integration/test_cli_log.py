@@ -193,9 +193,9 @@ def test_a_flood_goes_to_pcap_as_columns_and_reads_back(netns: Netns, tmp_path: 
     tshark reads back every packet with its payload, and the counts add up."""
     if shutil.which("tshark") is None:
         pytest.skip("needs tshark to read the capture back")
-    from netring.cli.log import CaptureSink
     from netring.pcap.format import LINKTYPE
     from netring.pcap.writer import PcapWriter
+    from netring.subsystems.nfnetlink.log.capture import CaptureSink
     from netring.subsystems.nfnetlink.log.constants import NFULNL_CFG_F
 
     _setup(netns)

@@ -217,7 +217,7 @@ def test_pcapng_write_columns_writes_what_write_writes(comment: str | None, snap
 
 @pytest.mark.parametrize("pcapng", [False, True])
 def test_the_capture_sink_writes_the_same_file_either_way(pcapng: bool) -> None:
-    from netring.cli.log import CaptureSink
+    from netring.subsystems.nfnetlink.log.capture import CaptureSink
 
     datagrams = [flood(30, seq=None), flood(30), flood(30, payload=udp6(100)),
                  flood(30, payload=b"\x99" * 40), flood(5), flood(30, prefix="in: "),
