@@ -8,6 +8,9 @@ loads on first use of one of its names, so ``import netring`` and
 
 from __future__ import annotations
 
+import os as _os
+import sys as _sysmod
+
 from .codec import (
     NETLINK,
     NLA_F,
@@ -34,6 +37,12 @@ from .errors import (
     TruncatedError,
 )
 from .lazy import lazy_names
+
+if _os.environ.get("NETRING_PURE", "") not in ("", "0"):
+    # the pure-Python code even where the optional C accelerator is built (nothing
+    # above loads it: netring.strided picks its functions when first imported)
+    _sysmod.modules.setdefault(__name__ + "._accel", None)  # type: ignore[arg-type]
+del _os, _sysmod  # (netring._sys is a subpackage: no module attribute of that name here)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:

@@ -11,23 +11,32 @@ so no Python code runs per item::
 
 CPython copies a strided memoryview item by item with ``memcpy``, so the
 widest unit that divides both steps (8, 4, 2 or 1 bytes) is used.
+
+When netring's optional C accelerator is built (``netring._accel``, compiled by pip
+from source where a C compiler is present), :func:`copy_strided` and
+:func:`uniform_fields` are its versions: one ``memmove`` (``memcmp``) per item, the
+same results (every item must lie inside the buffers: ``ValueError`` otherwise).
+The ``*_py`` functions are the pure-Python originals, always available;
+``NETRING_PURE=1`` in the environment selects them.
 """
 
 from __future__ import annotations
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Literal
 
     _Unit = Literal["Q", "I", "H", "B"]
 
-__all__ = ["copy_strided", "fill_repeated", "set_strided"]
+__all__ = ["ACCELERATED", "copy_strided", "copy_strided_py", "fill_repeated", "set_strided",
+           "uniform_fields", "uniform_fields_py"]
 
 _WIDTHS: tuple[tuple[int, _Unit], ...] = ((8, "Q"), (4, "I"), (2, "H"), (1, "B"))
 
 
-def copy_strided(dst: memoryview, dpos: int, dstep: int, src: memoryview, spos: int,
-                 sstep: int, size: int, count: int) -> None:
+def copy_strided_py(dst: memoryview, dpos: int, dstep: int, src: memoryview, spos: int,
+                    sstep: int, size: int, count: int) -> None:
     """Copy ``size`` bytes of each of ``count`` items: item ``i`` from
     ``src[spos + i * sstep:][:size]`` to ``dst[dpos + i * dstep:][:size]``.
 
@@ -49,6 +58,54 @@ def copy_strided(dst: memoryview, dpos: int, dstep: int, src: memoryview, spos: 
             s += g
             done += g
 
+
+def uniform_fields_py(buf: memoryview | bytes, step: int, count: int,
+                      fields: Sequence[tuple[int, int]]) -> bool:
+    """True when, for every ``(offset, size)`` of ``fields``, the ``size`` bytes at
+    ``offset + i * step`` are the same for each item ``i < count`` (item 0's).
+
+    The check of a run of alike records (every header word equal), one strided
+    comparison per field unit, no Python code per item.
+
+    Raises:
+        ValueError: ``step`` not positive, or a field of the last item outside ``buf``.
+    """
+    mv = memoryview(buf).cast("B")
+    n = len(mv)
+    if count <= 0:
+        return True
+    if step <= 0:
+        raise ValueError(f"step {step} is not positive")
+    span = (count - 1) * step
+    for off, size in fields:
+        if off < 0 or size < 0 or span + off + size > n:
+            raise ValueError(f"field of {size} bytes at {off} in {count} items {step} apart "
+                             f"reaches outside {n} bytes")
+    for off, size in fields:
+        done = 0
+        while done < size:
+            g, fmt = next(w for w in _WIDTHS if size - done >= w[0] and not step % w[0])
+            for _ in range((size - done) // g):
+                a = off + done
+                col = mv[a:a + span + g].cast(fmt)[::step // g].tobytes()
+                if col != col[:g] * count:
+                    return False
+                done += g
+    return True
+
+try:
+    from . import _accel
+except ImportError:  # not built (no compiler), or NETRING_PURE=1 (see netring/__init__.py)
+    _accel = None  # type: ignore[assignment]
+
+#: True when :func:`copy_strided` and :func:`uniform_fields` are the C accelerator's.
+ACCELERATED = _accel is not None
+if _accel is None:
+    copy_strided = copy_strided_py
+    uniform_fields = uniform_fields_py
+else:
+    copy_strided = _accel.copy_strided
+    uniform_fields = _accel.uniform_fields
 
 def set_strided(dst: memoryview, dpos: int, dstep: int, value: bytes, count: int) -> None:
     """Write the bytes ``value`` at ``dpos + i * dstep`` for each ``i < count``."""

@@ -25,6 +25,7 @@ import sys
 from array import array
 
 from ....codec.types import TYPE_CHECKING
+from ....strided import uniform_fields
 from .constants import NFULNL_MSG_TYPE_PACKET
 
 if TYPE_CHECKING:
@@ -162,14 +163,12 @@ def match_run(data: memoryview | bytes, length: int, heads: Sequence[int], p0: i
         return None
     words = memoryview(data)[:k * length].cast("I")
     step = length >> 2
-    checks = [0, 1, 4, *(h >> 2 for h in heads)]  # nlmsg_len, type+flags, nfgenmsg
+    fields = [(0, 8), (16, 4), *((h, 4) for h in heads)]  # nlmsg_len, type+flags, nfgenmsg
     if pre >= 0:
         alen = int.from_bytes(bytes(data[pre:pre + 2]), sys.byteorder)
-        checks.extend(range((pre + 4) >> 2, (pre + alen + 3) >> 2))
-    for i in checks:
-        col = words[i::step].tobytes()
-        if col != col[:4] * k:
-            return None
+        fields.append((pre + 4, ((pre + alen + 3) & ~3) - pre - 4))
+    if not uniform_fields(data, length, k, fields):
+        return None
     head = bytes(data[:8])
     if int.from_bytes(head[:4], sys.byteorder) != length or \
             int.from_bytes(head[4:6], sys.byteorder) != NFULNL_MSG_TYPE_PACKET:

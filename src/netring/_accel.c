@@ -1,0 +1,170 @@
+/* netring._accel: optional C versions of a few pure-Python loops.
+ *
+ * Built by pip from this source when a C compiler and the Python headers are
+ * present; netring works without it (every function here has its pure-Python
+ * original, which stays the reference and is tested against this one).  Set
+ * NETRING_PURE=1 in the environment to use the pure-Python code even when this
+ * module is built.
+ *
+ * copy_strided(dst, dpos, dstep, src, spos, sstep, size, count)
+ *     netring.strided.copy_strided: item i's `size` bytes from
+ *     src[spos + i*sstep:] to dst[dpos + i*dstep:], for i < count.  One memmove
+ *     per item, where the pure version needs one strided memoryview assignment
+ *     per field unit (CPython copies those element by element).  Every item must
+ *     lie inside both buffers (ValueError otherwise, before anything is written).
+ *
+ * uniform_fields(buf, step, count, fields)
+ *     netring.strided.uniform_fields: True when every (offset, size) field of
+ *     `fields` holds the same bytes in each of `count` items `step` apart
+ *     (one memcmp per item and field).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+/* True when `count` items of `size` bytes, `step` apart from `pos`, fit in `len`. */
+static int
+items_fit(Py_ssize_t len, Py_ssize_t pos, Py_ssize_t step, Py_ssize_t size,
+          Py_ssize_t count)
+{
+    if (pos < 0 || step <= 0 || size < 0 || count <= 0 || pos > len || size > len - pos)
+        return 0;
+    /* last item: pos + (count - 1) * step + size <= len, without overflow */
+    return (count - 1) <= (len - pos - size) / step;
+}
+
+static PyObject *
+copy_strided(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer dst, src;
+    Py_ssize_t v[6]; /* dpos, dstep, spos, sstep, size, count */
+    static const int at[6] = {1, 2, 4, 5, 6, 7};
+    (void)self;
+    if (nargs != 8) {
+        PyErr_Format(PyExc_TypeError, "copy_strided() takes 8 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    for (int k = 0; k < 6; k++) {
+        v[k] = PyNumber_AsSsize_t(args[at[k]], PyExc_OverflowError);
+        if (v[k] == -1 && PyErr_Occurred())
+            return NULL;
+    }
+    Py_ssize_t dpos = v[0], dstep = v[1], spos = v[2], sstep = v[3], size = v[4];
+    Py_ssize_t count = v[5];
+    if (count <= 0 || size == 0)
+        return Py_NewRef(Py_None);
+    if (PyObject_GetBuffer(args[0], &dst, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[3], &src, PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&dst);
+        return NULL;
+    }
+    if (!items_fit(dst.len, dpos, dstep, size, count) ||
+        !items_fit(src.len, spos, sstep, size, count)) {
+        PyErr_Format(PyExc_ValueError,
+                     "%zd items of %zd bytes (source from %zd, %zd apart; destination "
+                     "from %zd, %zd apart) reach outside a source of %zd bytes or a "
+                     "destination of %zd bytes",
+                     count, size, spos, sstep, dpos, dstep, src.len, dst.len);
+        PyBuffer_Release(&src);
+        PyBuffer_Release(&dst);
+        return NULL;
+    }
+    char *d = (char *)dst.buf + dpos;
+    const char *s = (const char *)src.buf + spos;
+    for (Py_ssize_t i = 0; i < count; i++, d += dstep, s += sstep)
+        memmove(d, s, (size_t)size);
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    return Py_NewRef(Py_None);
+}
+
+static PyObject *
+uniform_fields(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer b;
+    (void)self;
+    if (nargs != 4) {
+        PyErr_Format(PyExc_TypeError, "uniform_fields() takes 4 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    Py_ssize_t step = PyNumber_AsSsize_t(args[1], PyExc_OverflowError);
+    if (step == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t count = PyNumber_AsSsize_t(args[2], PyExc_OverflowError);
+    if (count == -1 && PyErr_Occurred())
+        return NULL;
+    PyObject *seq = PySequence_Fast(args[3], "fields must be a sequence of (offset, size)");
+    if (seq == NULL)
+        return NULL;
+    if (PyObject_GetBuffer(args[0], &b, PyBUF_C_CONTIGUOUS) < 0) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    Py_ssize_t nf = PySequence_Fast_GET_SIZE(seq);
+    PyObject *result = Py_True;
+    if (count <= 0)
+        goto done;
+    if (step <= 0) {
+        PyErr_Format(PyExc_ValueError, "step %zd is not positive", step);
+        result = NULL;
+        goto done;
+    }
+    for (int pass = 0; pass < 2 && result == Py_True; pass++) {
+        /* pass 0 checks every field's bounds, pass 1 compares */
+        for (Py_ssize_t f = 0; f < nf; f++) {
+            Py_ssize_t off, size;
+            if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, f), "nn;a field is "
+                                  "(offset, size)", &off, &size)) {
+                result = NULL;
+                goto done;
+            }
+            if (pass == 0) {
+                if (off < 0 || size < 0 || !items_fit(b.len, off, step, size, count)) {
+                    PyErr_Format(PyExc_ValueError,
+                                 "field of %zd bytes at %zd in %zd items %zd apart reaches "
+                                 "outside %zd bytes", size, off, count, step, b.len);
+                    result = NULL;
+                    goto done;
+                }
+                continue;
+            }
+            const char *first = (const char *)b.buf + off;
+            const char *p = first + step;
+            for (Py_ssize_t i = 1; i < count; i++, p += step) {
+                if (memcmp(p, first, (size_t)size) != 0) {
+                    result = Py_False;
+                    break;
+                }
+            }
+            if (result != Py_True)
+                break;
+        }
+    }
+done:
+    PyBuffer_Release(&b);
+    Py_DECREF(seq);
+    return result == NULL ? NULL : Py_NewRef(result);
+}
+
+static PyMethodDef methods[] = {
+    {"copy_strided", (PyCFunction)(void (*)(void))copy_strided, METH_FASTCALL,
+     "copy_strided(dst, dpos, dstep, src, spos, sstep, size, count): item i's size bytes "
+     "from src[spos + i*sstep:] to dst[dpos + i*dstep:] (netring.strided.copy_strided)."},
+    {"uniform_fields", (PyCFunction)(void (*)(void))uniform_fields, METH_FASTCALL,
+     "uniform_fields(buf, step, count, fields): True when each (offset, size) field holds "
+     "the same bytes in all count items step apart (netring.strided.uniform_fields)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "netring._accel",
+    "Optional C versions of netring's strided copies (netring.strided).", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__accel(void)
+{
+    return PyModule_Create(&module);
+}
