@@ -92,6 +92,26 @@ def wait_bound(ns: str, group: int, timeout: float = 20) -> None:
     raise RuntimeError(f"group {group} was never bound")
 
 
+def default_sigint() -> None:
+    """A capture gets SIGINT's default action (the stop below is a SIGINT, as at a
+    terminal) even when this script runs in the background of a shell, which starts
+    it with SIGINT ignored: a capture that ignored it would be killed with its last
+    buffered records unwritten."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def wait_unbound(ns: str, group: int, timeout: float = 20) -> None:
+    """Until no process is bound to ``group`` (the previous capture has gone): a capture
+    that found the last one's instance still there would start the sender too early."""
+    deadline = time.monotonic() + timeout
+    with Log(netns=ns) as probe:
+        while time.monotonic() < deadline:
+            if not any(i.group == group for i in probe.instances()):
+                return
+            time.sleep(0.02)
+    raise RuntimeError(f"group {group} is still bound after {timeout} s")
+
+
 def wait_idle(ns: str, group: int, path: str, idle: float = 1.0, timeout: float = 60) -> None:
     """Until the capture has nothing left queued: the file stopped growing for ``idle`` s."""
     deadline = time.monotonic() + timeout
@@ -114,8 +134,10 @@ def cpu_seconds(pid: int) -> float:
 
 def one(ns: str, cmd: list[str], path: str, packets: int, env: dict[str, str]) -> dict[str, float]:
     # ip netns exec execs the command: the process is the capture itself
+    wait_unbound(ns, 5)
     proc = subprocess.Popen(["ip", "netns", "exec", ns, *cmd], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=default_sigint)
     try:
         wait_bound(ns, 5)
         cpu0 = cpu_seconds(proc.pid)
@@ -151,8 +173,10 @@ def netlink_rmem(ns: str, portid: int) -> int | None:
 
 def drain(ns: str, cmd: list[str], path: str, packets: int, env: dict[str, str]) -> dict[str, float]:
     """Queue ``packets`` messages while the capture is stopped, then time its drain."""
+    wait_unbound(ns, 5)
     proc = subprocess.Popen(["ip", "netns", "exec", ns, *cmd], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=default_sigint)
     try:
         wait_bound(ns, 5)
         with Log(netns=ns) as probe:

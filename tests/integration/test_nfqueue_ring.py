@@ -82,6 +82,36 @@ def test_a_batch_is_accepted_with_one_batch_verdict(netns: Netns) -> None:
         assert s.kernel[32].queue_total == 0
 
 
+def test_a_run_read_in_place_is_copied_out_so_a_request_meanwhile_reads_its_reply(
+        netns: Netns) -> None:
+    """Datagrams taken straight from the completions (no frame header written) are
+    copied and the run settled before the batch is handed out: a request made while
+    the batch is held (set_maxlen, whose ack comes through the same ring) and the next
+    receive both find the ring consistent, and the held packets keep their bytes."""
+    queue_rule(netns, PORT, 37)
+    rx, tx = udp_pair(netns, PORT)
+    with Queue(37, netns=netns.path, ring="uring", batch=64) as q:
+        _send(tx, 0, 30)
+        time.sleep(0.2)
+        before = q.stats().ring["delivered_in_place"]
+        batch = q.recv_batch(timeout=5)
+        assert len(batch) == 30
+        assert q.stats().ring["delivered_in_place"] - before == 30  # the run path
+        q.set_maxlen(37, 4096)  # its ack is read from the ring while the batch is held
+        _send(tx, 30, 10)
+        time.sleep(0.1)
+        assert [int(bytes(p.payload[28:]).split(b":")[1]) for p in batch] == list(range(30))
+        batch.accept()
+        more = []
+        for b in q.batches(count=10, timeout=5):
+            more += [int(bytes(p.payload[28:]).split(b":")[1]) for p in b]
+            b.accept()
+        assert more == list(range(30, 40))
+        s = q.stats()
+        assert s.verdicts["accept"] == 40 and s.id_gaps == 0 and s.kernel[37].queue_total == 0
+    assert _seqs(drain(rx)) == list(range(40))
+
+
 def _fields(ring: str | None, netns: Netns, queue: int, rx: socket.socket,
             tx: socket.socket) -> list[tuple[int, bytes, int, int]]:
     with Queue(queue, netns=netns.path, ring=ring) as q:

@@ -217,6 +217,10 @@ def _read_data(pkt: Any) -> None:
     pkt.data  # noqa: B018 - the view a reader would use
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _watchdog(p: subprocess.Popen[str], seconds: float) -> threading.Timer:
     """Kill ``p`` after ``seconds`` (a bound on every wait for a peer's line)."""
     t = threading.Timer(seconds, p.kill)
@@ -257,7 +261,9 @@ class Rig:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def popen(self, argv: list[str], **kw: Any) -> subprocess.Popen[str]:
-        p = subprocess.Popen(argv, text=True, **kw)
+        # SIGINT as the readers' terminal would deliver it, even when this benchmark runs
+        # in the background of a shell (which starts it with SIGINT ignored)
+        p = subprocess.Popen(argv, text=True, preexec_fn=_default_sigint, **kw)
         self.procs.append(p)
         return p
 

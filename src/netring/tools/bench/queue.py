@@ -663,7 +663,8 @@ finally:
 ``NFQNL_MSG_VERDICT_BATCH`` per receive when the packets are in order)."""
 
 NETRING_RING_PY = _NETRING_REPORT + """\
-q = Queue(int(sys.argv[1]), batch=int(sys.argv[2]), ring="uring")
+q = Queue(int(sys.argv[1]), batch=int(sys.argv[2]),
+          ring=sys.argv[3] if len(sys.argv) > 3 else "uring")
 signal.signal(signal.SIGTERM, stop)
 try:
     for batch in q.batches():
@@ -671,9 +672,10 @@ try:
 finally:
     report(q)
 """
-""":data:`NETRING_BATCHES_PY` reading from an io_uring-filled netlink RX ring
-(``Queue(ring="uring")``): up to BATCH datagrams from the ring's frames per receive,
-``batch.accept()``; batch 1 is one verdict message per packet."""
+""":data:`NETRING_BATCHES_PY` reading from a netlink RX ring: io_uring-filled
+(``Queue(ring="uring")``, the default) or the third argument's backend (``user``:
+the recvmmsg filler); up to BATCH datagrams per receive, ``batch.accept()``; batch 1
+is one verdict message per packet."""
 
 NETRING_RUN_PY = _NETRING_REPORT + """\
 q = Queue(int(sys.argv[1]))
@@ -764,6 +766,10 @@ CONSUMERS: tuple[Consumer, ...] = (
     Consumer("netring_ring_b10", "netring: ring, batch 10",
              ("$python", "-c", NETRING_RING_PY, "$queue", "10"), needs="netring",
              seed=("ring", 10)),
+    Consumer("netring_ring_b64", "netring: ring (io_uring), batch 64",
+             ("$python", "-c", NETRING_RING_PY, "$queue", "$batch"), needs="netring"),
+    Consumer("netring_filler_b64", "netring: ring (recvmmsg filler), batch 64",
+             ("$python", "-c", NETRING_RING_PY, "$queue", "$batch", "user"), needs="netring"),
 )
 """Every consumer, in the order of the tables.  Adding one is one entry."""
 

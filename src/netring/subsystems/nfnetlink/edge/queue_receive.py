@@ -50,6 +50,8 @@ import errno as _errno
 import struct
 import sys
 import time
+from itertools import repeat
+from operator import add as _add
 
 from .... import _sys
 from ....codec import NLMSG, Message
@@ -82,6 +84,10 @@ _PACKET = int(NFQNL_PACKET_TYPE)
 #: a packet's nlmsg_type (host order) read as a big-endian u16
 _PACKET_BE = int.from_bytes(_PACKET.to_bytes(2, sys.byteorder), "big")
 _NO_REQUEST = -1  # a sequence number no message carries: "no request is pending"
+#: a ring run's datagram: nlmsg_len and nlmsg_type (host order) ...
+_RUN_HEAD = struct.Struct("=IH")
+#: ... and, 18 bytes in, nfgenmsg's res_id (the queue) and the packet id (big-endian)
+_RUN_QID = struct.Struct("!H4xI")
 
 #: what ``Queue(ring=...)`` takes (:func:`~netring.nlmmap.edge.factory.open_ring`'s backends)
 RING_BACKENDS = ("auto", "kernel", "uring", "user")
@@ -326,6 +332,9 @@ class QueueReceive(QueueVerdicts):
         got = 0
         wait: float | None = 0.0  # a look first; the timeout only after sending verdicts
         slept = False
+        run = ring._take_run(room)
+        if run is not None:
+            return self._take_ring_run(ring, run)
         while got < room:
             try:
                 f = ring.recv(wait)
@@ -362,6 +371,56 @@ class QueueReceive(QueueVerdicts):
             self._apply_released()
             return PacketBatch(self, -1, (), ())
         return self._hand_out(ids, qs, slots)
+
+    def _take_ring_run(self, ring: RingBase, run: tuple[Any, list[int], list[int]]
+                       ) -> PacketBatch:
+        """A run of datagrams the ring hands out in place (io_uring: straight from the
+        completions, :meth:`~netring.nlmmap.base.RingBase._take_run`), copied out and
+        settled at once, so the frames go back to the kernel now and a request that
+        reads its reply from the ring meanwhile finds the ring consistent.  The copies
+        are the batch's slots (valid as long as they are referenced).  A run of single
+        whole packet messages from one queue takes the bulk bookkeeping of
+        :meth:`_take`; anything else goes through :meth:`_dispatch` one datagram at a time.
+        """
+        buf, starts, lens = run
+        copies = list(map(buf.__getitem__, map(slice, starts, map(_add, starts, lens))))
+        if copies and not isinstance(copies[0], bytes):
+            copies = list(map(bytes, copies))
+        ring._settle_run(len(copies))
+        st = self._stats
+        st.batches += 1
+        st.bytes += sum(lens)
+        heads = list(map(_RUN_HEAD.unpack_from, copies))  # (nlmsg_len, nlmsg_type)
+        got = len(copies)
+        if [h[1] for h in heads].count(_PACKET) == got and [h[0] for h in heads] == lens \
+                and min(lens) >= PACKET_ID_OFFSET + 4:
+            qi = list(map(_RUN_QID.unpack_from, copies, repeat(18)))  # (res_id, packet id)
+            q = qi[0][0]
+            if [x[0] for x in qi].count(q) == got:
+                ids = [x[1] for x in qi]
+                prev = self._last_id.get(q)
+                if prev is not None and ids[-1] - prev != got:
+                    self._gaps(q, ids[0], ids[-1], got)
+                else:
+                    self._last_id[q] = ids[-1]
+                st.packets += got
+                self.batcher.received_many(q, ids)
+                batch = PacketBatch(self, q, ids, [memoryview(c) for c in copies])
+                self._current = batch
+                return batch
+        ids_: list[int] = []
+        qs: list[int] = []
+        slots: list[memoryview] = []
+        for c in copies:
+            try:
+                self._dispatch(Chunk(memoryview(c), 0, 0, None), ids_, qs, slots)
+            except DecodeError as exc:
+                self.errors.append(NetlinkError(_errno.EBADMSG, "receive", 0, ext_msg=str(exc)))
+                self.conn.stale += 1
+        if not ids_:
+            self._apply_released()
+            return PacketBatch(self, -1, (), ())
+        return self._hand_out(ids_, qs, slots)
 
     def _release_frames(self) -> None:
         """Give the ring back the frames of the last ring receive (their views end)."""
