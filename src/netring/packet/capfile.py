@@ -27,6 +27,7 @@ import sys
 
 from ..pcap.format import PCAPNG_EPB_DIRECTION
 from ..pcap.writer import PcapngWriter, PcapWriter
+from ..strided import uniform_fields
 from .constants import PACKET_TYPE, TP_STATUS
 from .summary import insert_vlan_tag
 from .walk import Block, FrameBatch
@@ -114,9 +115,12 @@ def _write_strided(writer: PcapWriter | PcapngWriter, blk: Block, n: int, direct
     last = offs[-1]
     wk = blk._walker
     b = wk.bytes
-    tagged = b[first + 20 + _VLAN_BYTE:last + 21 + _VLAN_BYTE:step].tobytes()  # tp_status
-    if tagged.translate(None, _UNTAGGED):
-        return None  # a tag to put back
+    at = first + 20 + _VLAN_BYTE  # tp_status' byte with TP_STATUS_VLAN_VALID
+    if uniform_fields(b, step, n, ((at, 1),)):
+        if b[at] & _VLAN_VALID:
+            return None  # a tag to put back
+    elif b[at:last + 21 + _VLAN_BYTE:step].tobytes().translate(None, _UNTAGGED):
+        return None
     heads = range(first + TPACKET3_STAMP_OFFSET, last + TPACKET3_STAMP_OFFSET + 1, step)
     datas = range(first + mac, last + mac + 1, step)
     if not directions or not isinstance(writer, PcapngWriter):

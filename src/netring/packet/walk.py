@@ -46,6 +46,7 @@ import struct
 from collections.abc import Callable, Iterable, Iterator
 
 from ..errors import RingError
+from ..strided import uniform_fields
 from .constants import PACKET_TYPE, TP_STATUS, TPACKET_VERSION
 from .geometry import Geometry, blk_plus_priv
 from .structs import LONG_SIZE, tpacket_block_desc
@@ -252,7 +253,6 @@ class Packet:
 
 
 _i32 = struct.Struct("=i")
-_u32 = struct.Struct("=I")
 
 
 class PacketV3(Packet):
@@ -555,14 +555,13 @@ class Block:
             return None
         offs = offs[:n]
         first, last, step = offs.start, offs[-1], offs.step
-        macs = wk.halves[(first >> 1) + 12:(last >> 1) + 13:step >> 1]  # tp_mac
-        mac: int = macs[0]
-        if macs.tobytes() != macs[0:1].tobytes() * n:
+        b = wk.bytes
+        mac: int = wk.halves[(first >> 1) + 12]
+        if not uniform_fields(b, step, n, ((first + 24, 2),)):  # tp_mac
             return None
-        snaps = wk.words[(first >> 2) + 3:(last >> 2) + 4:step >> 2]  # tp_snaplen
-        snap: int = snaps[0]
-        if snaps.tobytes() != snaps[0:1].tobytes() * n:  # lengths differ: the largest
-            snap = max(snaps)
+        snap: int = wk.words[(first >> 2) + 3]
+        if not uniform_fields(b, step, n, ((first + 12, 4),)):  # tp_snaplen differ: the largest
+            snap = max(wk.words[(first >> 2) + 3:(last >> 2) + 4:step >> 2])
         if snap > wk.packet._cap or last + mac + snap > self._end:
             return None
         return offs, mac, snap
@@ -803,10 +802,8 @@ class V3Walker(_Walker):
         if n < _WINDOW_MIN:
             return 0, 0
         first, last, step = offsets.start, offsets[-1], offsets.step
-        macs = self.halves[(first >> 1) + 12:(last >> 1) + 13:step >> 1].tobytes()
-        snaps = self.words[(first >> 2) + 3:(last >> 2) + 4:step >> 2].tobytes()
-        if macs != macs[:2] * n or snaps != snaps[:4] * n:
-            return 0, 0
+        if not uniform_fields(self.bytes, step, n, ((first + 24, 2), (first + 12, 4))):
+            return 0, 0  # tp_mac or tp_snaplen differ
         mac = self.halves[(first >> 1) + 12]
         snap = self.words[(first >> 2) + 3]
         if snap > self.packet._cap or last + mac + snap > end:
@@ -825,10 +822,8 @@ class V3Walker(_Walker):
         last = first + (num - 1) * stride
         if last > end - 48:
             return None
-        q = stride >> 2
-        nexts = w[first >> 2: last >> 2: q]  # tp_next_offset of packets 0 .. num-2
-        if len(nexts) != num - 1 or nexts.tobytes() != _u32.pack(stride) * (num - 1):
-            return None
+        if num > 2 and not uniform_fields(self.bytes, stride, num - 1, ((first, 4),)):
+            return None  # tp_next_offset of packets 0 .. num-2 differ
         return range(first, last + 1, stride)
 
     def next_block(self) -> Block | None:

@@ -58,7 +58,7 @@ from array import array
 
 from ..codec.structs import s64, u32, u64
 from ..errors import EncodeError
-from ..strided import copy_strided, fill_repeated, set_strided
+from ..strided import copy_strided, fill_repeated, set_strided, uniform_fields
 from .format import (
     PCAP_MAGIC_NS,
     PCAP_MAGIC_US,
@@ -591,8 +591,7 @@ def _low_words(mv: memoryview, h0: int, step: int, n: int) -> tuple[int, bytes] 
     2**32 - 1, which the bound checked first guarantees.
     """
     secs = _u32_column(mv, h0, step, n)
-    sec_bytes = secs.tobytes()
-    if sec_bytes == sec_bytes[:4] * n:
+    if uniform_fields(mv, step, n, ((h0, 4),)):
         smin = smax = secs[0]
     else:
         smin, smax = min(secs), max(secs)
@@ -610,7 +609,7 @@ def _low_words(mv: memoryview, h0: int, step: int, n: int) -> tuple[int, bytes] 
     order = sys.byteorder
     lanes = int.from_bytes(_u32_column(mv, h0 + 4, step, n).tobytes(), order) + offset * ones
     if smax != smin:
-        lanes += (int.from_bytes(sec_bytes, order) - smin * ones) * _NS_PER_S
+        lanes += (int.from_bytes(secs.tobytes(), order) - smin * ones) * _NS_PER_S
     return hi_ns >> 32, lanes.to_bytes(4 * n, order)
 
 
