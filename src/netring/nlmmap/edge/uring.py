@@ -404,15 +404,13 @@ class UringRing(RingBase):
     def _wait(self, timeout: float | None) -> bool:
         if self._closed:
             raise RingError("the io_uring ring is closed")
-        if self.producer.head_ordinary():
-            return True  # the consumer reads those (in place or published on the way)
-        if self._harvest():
+        if self._look():
             return True
         self.producer.refill()
-        if self._arm() and self._harvest():  # the submission receives what is queued
+        if self._arm() and self._look():  # the submission received what was queued
             return True
         self._flush_overflow()
-        if self._harvest():
+        if self._look():
             return True
         if not self._armed:  # the consumer holds every frame: nothing can arrive
             if timeout is None or timeout > 0:
@@ -421,7 +419,18 @@ class UringRing(RingBase):
         if timeout is not None and timeout <= 0:
             return False
         self._enter_wait(timeout)
-        return self.producer.head_ordinary() or self._harvest()
+        return self._look()
+
+    def _look(self) -> bool:
+        """True when completions wait: ordinary ones at the CQ head are left where they
+        are (the consumer reads them in place, or publishes them itself); anything else
+        at the head (an end, a cut datagram) is walked here (:meth:`_harvest`)."""
+        p = self.producer
+        if p.head_ordinary():
+            return True
+        if not p.cq.pending():
+            return False
+        return self._harvest()
 
     def _rx(self) -> RxConsumer:
         """The consumer; a closed ring's memory is gone, so it refuses (RingError)."""

@@ -332,10 +332,32 @@ class QueueReceive(QueueVerdicts):
         got = 0
         wait: float | None = 0.0  # a look first; the timeout only after sending verdicts
         slept = False
+        rx = ring._rx()
         run = ring._take_run(room)
+        if run is None and block and not rx.ready():
+            # nothing published: wait for the kernel, then take what came in place (a
+            # look that found the receive ended re-arms it and waits once more)
+            self._flush(force=True)  # nothing may wait while we sleep
+            deadline = None if timeout is None else time.monotonic() + timeout
+            for _ in range(3):
+                ring._room()
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    woke = ring._wait(left)
+                except TruncatedError:  # found on the way (as ring.recv would raise it)
+                    head = getattr(ring, "truncated_head", None)
+                    self._cut(head() if head is not None else None)
+                    got = 1
+                    break
+                run = ring._take_run(room)
+                if run is not None or not woke or rx.ready():
+                    break
+            slept = True
         if run is not None:
             return self._take_ring_run(ring, run)
         while got < room:
+            if got and not rx.ready():
+                break  # the published frames are read: what follows is taken in place next
             try:
                 f = ring.recv(wait)
             except TruncatedError:
@@ -387,6 +409,7 @@ class QueueReceive(QueueVerdicts):
         if copies and not isinstance(copies[0], bytes):
             copies = list(map(bytes, copies))
         ring._settle_run(len(copies))
+        ring._room()  # buffers back to the kernel, the receive re-armed if it ended
         st = self._stats
         st.batches += 1
         st.bytes += sum(lens)
