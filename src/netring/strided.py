@@ -94,18 +94,17 @@ def uniform_fields_py(buf: memoryview | bytes, step: int, count: int,
     return True
 
 try:
-    from . import _accel
+    from ._accel import copy_strided as _copy_strided_c
+    from ._accel import uniform_fields as _uniform_fields_c
 except ImportError:  # not built (no compiler), or NETRING_PURE=1 (see netring/__init__.py)
-    _accel = None  # type: ignore[assignment]
-
-#: True when :func:`copy_strided` and :func:`uniform_fields` are the C accelerator's.
-ACCELERATED = _accel is not None
-if _accel is None:
+    ACCELERATED = False
     copy_strided = copy_strided_py
     uniform_fields = uniform_fields_py
 else:
-    copy_strided = _accel.copy_strided
-    uniform_fields = _accel.uniform_fields
+    #: True when :func:`copy_strided` and :func:`uniform_fields` are the C accelerator's.
+    ACCELERATED = True
+    copy_strided = _copy_strided_c
+    uniform_fields = _uniform_fields_c
 
 def set_strided(dst: memoryview, dpos: int, dstep: int, value: bytes, count: int) -> None:
     """Write the bytes ``value`` at ``dpos + i * dstep`` for each ``i < count``."""

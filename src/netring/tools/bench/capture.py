@@ -344,15 +344,28 @@ class Rig:
         os.kill(p.pid, signal.SIGSTOP)
         self.generate(self.frames)
         time.sleep(0.2)
+        cut: list[bool] = []
+
+        def interrupt() -> None:  # fewer than count arrived: stop it (said below)
+            cut.append(True)
+            p.send_signal(signal.SIGINT)
+
+        stop = threading.Timer(60, interrupt)
+        stop.daemon = True
+        dog = _watchdog(p, 90)
         t0 = time.perf_counter()
         os.kill(p.pid, signal.SIGCONT)
+        stop.start()
         try:
-            p.wait(60)
-        except subprocess.TimeoutExpired:  # fewer than count arrived: stop it, say so
-            p.send_signal(signal.SIGINT)
-            p.wait(30)
-            _say(f"{' '.join(argv[:6])}: fewer than {count} packets in its ring; interrupted")
+            # a blocking wait sees the exit at once (a wait with a timeout polls in
+            # steps of up to 50 ms, which would quantise every whole-process figure)
+            p.wait()
+        finally:
+            stop.cancel()
+            dog.cancel()
         dt = time.perf_counter() - t0
+        if cut:
+            _say(f"{' '.join(argv[:6])}: fewer than {count} packets in its ring; interrupted")
         return parse(p.stderr.read()), dt
 
     def tcpdump_argv(self, out: str, count: int, kib: int) -> list[str]:

@@ -280,17 +280,12 @@ class QueueReceive(QueueVerdicts):
         ids: list[int] = []
         qs: list[int] = []
         slots: list[memoryview] = []
-        conn = self.conn
         for i in range(got):
             view = mb.view(i)
             if mb.truncated(i):
                 self._cut(view)
                 continue
-            try:
-                self._dispatch(Chunk(view, 0, 0, None), ids, qs, slots)
-            except DecodeError as exc:
-                self.errors.append(NetlinkError(_errno.EBADMSG, "receive", 0, ext_msg=str(exc)))
-                conn.stale += 1
+            self._dispatch_datagram(view, ids, qs, slots)
         if not ids:
             self._apply_released()
             return PacketBatch(self, -1, (), ())
@@ -380,11 +375,7 @@ class QueueReceive(QueueVerdicts):
             wait = 0.0  # the rest of the batch: only what is there already
             data = f.data
             st.bytes += len(data)
-            try:
-                self._dispatch(Chunk(data, 0, 0, None), ids, qs, slots)
-            except DecodeError as exc:
-                self.errors.append(NetlinkError(_errno.EBADMSG, "receive", 0, ext_msg=str(exc)))
-                self.conn.stale += 1
+            self._dispatch_datagram(data, ids, qs, slots)
         if got:
             st.batches += 1
         if not ids:
@@ -435,11 +426,7 @@ class QueueReceive(QueueVerdicts):
         qs: list[int] = []
         slots: list[memoryview] = []
         for c in copies:
-            try:
-                self._dispatch(Chunk(memoryview(c), 0, 0, None), ids_, qs, slots)
-            except DecodeError as exc:
-                self.errors.append(NetlinkError(_errno.EBADMSG, "receive", 0, ext_msg=str(exc)))
-                self.conn.stale += 1
+            self._dispatch_datagram(memoryview(c), ids_, qs, slots)
         if not ids_:
             self._apply_released()
             return PacketBatch(self, -1, (), ())
@@ -463,6 +450,16 @@ class QueueReceive(QueueVerdicts):
             batch = PacketBatch(self, -1, ids, slots, qs)
         self._current = batch
         return batch
+
+    def _dispatch_datagram(self, view: memoryview, ids: list[int], qs: list[int],
+                           slots: list[memoryview]) -> None:
+        """One datagram through :meth:`_dispatch`; broken framing is recorded as an
+        EBADMSG error (``errors``) and counted as stale, and receiving goes on."""
+        try:
+            self._dispatch(Chunk(view, 0, 0, None), ids, qs, slots)
+        except DecodeError as exc:
+            self.errors.append(NetlinkError(_errno.EBADMSG, "receive", 0, ext_msg=str(exc)))
+            self.conn.stale += 1
 
     def _dispatch(self, chunk: Chunk, ids: list[int], qs: list[int],
                   slots: list[memoryview]) -> None:
@@ -529,11 +526,7 @@ class QueueReceive(QueueVerdicts):
         slots: list[memoryview] = []
         self._stats.batches += 1
         self._stats.bytes += len(datagram)
-        try:
-            self._dispatch(Chunk(memoryview(datagram), 0, 0, None), ids, qs, slots)
-        except DecodeError as exc:
-            self.errors.append(NetlinkError(_errno.EBADMSG, "receive", 0, ext_msg=str(exc)))
-            self.conn.stale += 1
+        self._dispatch_datagram(memoryview(datagram), ids, qs, slots)
         if not ids:
             return PacketBatch(self, -1, (), ())
         return self._hand_out(ids, qs, slots)
