@@ -658,3 +658,41 @@ def test_pcapng_write_from_stamps_out_of_order_across_seconds() -> None:
         wa.write_from(buf, heads, datas)
         _one_by_one(wb, buf, heads, datas)
     assert a.getvalue() == b.getvalue()
+
+
+@pytest.mark.parametrize("start_ns", [
+    ((1_700_000_003 * 10**9 >> 32) + 1 << 32) - 10**9 + 5,  # 1 s before a 2**32 ns boundary
+    ((1_700_000_003 * 10**9 >> 32) + 1 << 32) - 3_000,      # 3 us before it: all past it but two
+    ((1_700_000_003 * 10**9 >> 32) + 1 << 32) + 7,          # just after it
+])
+def test_pcapng_write_from_takes_the_bulk_path_wherever_a_second_lies(
+        monkeypatch: pytest.MonkeyPatch, start_ns: int) -> None:
+    """The stamps' shared upper word is found from the stamps themselves, not from a
+    bound on their seconds: a block of stamps within one 2**32 ns window takes the
+    bulk path even when its second starts late in that window (about a quarter of
+    all seconds), and one that straddles the window's end is written one by one;
+    both equal the per-packet path byte for byte."""
+    import netring.pcap.writer as writer_module
+
+    buf, heads, datas = _laid_out(400, 60)
+    stamps = [start_ns + i * 1_500 for i in range(400)]  # 1.5 us apart
+    for h, ts in zip(heads, stamps, strict=True):
+        struct.pack_into("=II", buf, h, ts // 10**9, ts % 10**9)
+    boundary = (start_ns >> 32) + 1 << 32
+    straddles = stamps[0] < boundary <= stamps[-1]
+    calls: list[int] = []
+    real = writer_module._tuples_from
+
+    def spy(*a: object) -> object:
+        calls.append(1)
+        return real(*a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer_module, "_tuples_from", spy)
+    a, b = io.BytesIO(), io.BytesIO()
+    with PcapngWriter(a) as wa, PcapngWriter(b) as wb:
+        wa.add_interface(1)
+        wb.add_interface(1)
+        wa.write_from(buf, heads, datas, direction=bytes(400))
+        _one_by_one(wb, buf, heads, datas, direction=bytes(400))
+    assert bool(calls) == straddles
+    assert a.getvalue() == b.getvalue()

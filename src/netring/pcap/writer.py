@@ -577,18 +577,23 @@ def _u32_max(mv: memoryview, start: int, step: int, n: int, bound: int) -> bool:
     return max(_u32_column(mv, start, step, n)) <= bound
 
 
-_REPUNITS: dict[int, int] = {}  # n -> sum of 2**(32 i) for i < n (a 1 in every u32 lane)
+_REPUNITS: dict[int, int] = {}  # n -> sum of 2**(64 i) for i < n (a 1 in every u64 lane)
+#: where a host-order u64 keeps its lower and its upper u32
+_LO, _HI = (0, 4) if sys.byteorder == "little" else (4, 0)
 
 
 def _low_words(mv: memoryview, h0: int, step: int, n: int) -> tuple[int, bytes] | None:
     """The upper 32 bits shared by every stamp ``sec * 10**9 + nsec`` (ns) of the record
     headers at ``h0 + i * step``, and the lower words as host-order u32 bytes; ``None``
-    when the stamps do not share them.
+    when the stamps do not share them (a 2**32 ns boundary, about every 4.3 s, lies
+    between them).
 
-    The arithmetic runs on the columns read as one big integer each (``int.from_bytes``:
-    lane ``i`` is bits ``32 i`` ..): adding a constant to every lane, or scaling every
-    lane, is one big-integer operation in C, exact as long as no lane leaves 0 ..
-    2**32 - 1, which the bound checked first guarantees.
+    The arithmetic runs on the columns spread into u64 lanes and read as one big
+    integer each (``int.from_bytes``: lane ``i`` is bits ``64 i`` ..): adding a
+    constant to every lane, or scaling every lane, is one big-integer operation in C,
+    exact because no lane can leave 0 .. 2**64 - 1 (each holds the stamp less the
+    first second's 2**32-aligned base: below 2**33 plus the seconds' spread).  The
+    lanes' upper halves then say whether the stamps share their upper word.
     """
     secs = _u32_column(mv, h0, step, n)
     if uniform_fields(mv, step, n, ((h0, 4),)):
@@ -598,19 +603,26 @@ def _low_words(mv: memoryview, h0: int, step: int, n: int) -> tuple[int, bytes] 
     base = smin * _NS_PER_S
     hi_ns = base >> 32 << 32
     offset = base - hi_ns  # added to every lane
-    room = _U32_MAX - (smax - smin) * _NS_PER_S - offset  # the largest nanoseconds that fit
-    if room < 0 or not _u32_max(mv, h0 + 4, step, n, room):
-        return None  # a 2**32 ns window boundary (about 4.3 s) lies between the stamps
     ones = _REPUNITS.get(n)
     if ones is None:
-        ones = int.from_bytes(b"\1\0\0\0" * n, "little")
+        ones = int.from_bytes(b"\1\0\0\0\0\0\0\0" * n, "little")
         if len(_REPUNITS) < 64:
             _REPUNITS[n] = ones
     order = sys.byteorder
-    lanes = int.from_bytes(_u32_column(mv, h0 + 4, step, n).tobytes(), order) + offset * ones
+    wide = memoryview(bytearray(8 * n))
+    copy_strided(wide, _LO, 8, mv, h0 + 4, step, 4, n)  # each nsec into a lane's lower half
+    lanes = int.from_bytes(wide, order) + offset * ones
     if smax != smin:
-        lanes += (int.from_bytes(secs.tobytes(), order) - smin * ones) * _NS_PER_S
-    return hi_ns >> 32, lanes.to_bytes(4 * n, order)
+        wide[:] = bytes(8 * n)
+        copy_strided(wide, _LO, 8, mv, h0, step, 4, n)
+        lanes += (int.from_bytes(wide, order) - smin * ones) * _NS_PER_S
+    out = memoryview(lanes.to_bytes(8 * n, order))
+    if not uniform_fields(out, 8, n, ((_HI, 4),)):
+        return None  # the stamps straddle a 2**32 ns boundary
+    carry = int.from_bytes(out[_HI:_HI + 4], order)  # 0, or 1 past the base's boundary
+    lows = memoryview(bytearray(4 * n))
+    copy_strided(lows, 0, 4, out, _LO, 8, 4, n)
+    return (hi_ns >> 32) + carry, bytes(lows)
 
 
 def _check_lengths(heads: Sequence[int], datas: Sequence[int]) -> int:
