@@ -209,6 +209,9 @@ def run_in_netns(
         except OSError as exc:
             box["setns"] = exc
             return
+        except BaseException as exc:  # not an OS refusal: handed to the caller as it is
+            box["error"] = exc
+            return
         try:
             box["result"] = fn(*args, **kwargs)
         except BaseException as exc:  # handed to the caller below

@@ -38,3 +38,21 @@ def test_socket_whose_namespace_was_deleted_says_so() -> None:
     finally:
         again.close()
         sock.close()
+
+
+def test_a_failure_inside_the_switch_reaches_the_caller_as_it_is(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Anything but an OS refusal raised while entering the namespace (a bug, an
+    interrupt) is raised to the caller unchanged, not lost in the helper thread."""
+    from netring import netns as netns_module
+
+    def broken(fd: int, nstype: int) -> None:
+        raise RuntimeError("setns wrapper broke")
+
+    monkeypatch.setattr(netns_module._sys, "setns", broken)
+    fd = os.open("/proc/self/ns/net", os.O_RDONLY)
+    try:
+        with pytest.raises(RuntimeError, match="setns wrapper broke"):
+            netns_module.run_in_netns(fd, lambda: None)
+    finally:
+        os.close(fd)
