@@ -42,11 +42,13 @@ def _seqs(datagrams: list[bytes]) -> list[int]:
     return sorted(int(d.split(b":")[1]) for d in datagrams)
 
 
-def test_accept_and_drop_reach_the_receiver_as_the_verdict_says(netns: Netns) -> None:
+@pytest.mark.parametrize("backend", ["uring", "user"])
+def test_accept_and_drop_reach_the_receiver_as_the_verdict_says(netns: Netns,
+                                                                backend: str) -> None:
     queue_rule(netns, PORT, 31)
     rx, tx = udp_pair(netns, PORT)
-    with Queue(31, netns=netns.path, ring="uring") as q:
-        assert q.receive_path == "uring" and "receive=uring" in repr(q)
+    with Queue(31, netns=netns.path, ring=backend) as q:
+        assert q.receive_path == backend and f"receive={backend}" in repr(q)
         _send(tx, 0, 40)
         seen = 0
         for pkt in q.packets(count=40, timeout=10):
@@ -56,7 +58,7 @@ def test_accept_and_drop_reach_the_receiver_as_the_verdict_says(netns: Netns) ->
         assert seen == 40
         assert _seqs(drain(rx)) == list(range(0, 40, 2))
         s = q.stats()
-        assert s.receive == "uring" and s.ring is not None and s.ring["truncated"] == 0
+        assert s.receive == backend and s.ring is not None and s.ring.get("truncated", 0) == 0
         assert s.verdicts["accept"] == 20 and s.verdicts["drop"] == 20
         assert s.released_without_verdict == 0 and s.truncated == 0 and s.enobufs == 0
         assert s.kernel[31].queue_total == 0 and s.in_flight == 0
@@ -248,7 +250,7 @@ def test_uring_refused_raises_and_auto_falls_back(netns: Netns,
     assert _seqs(drain(rx)) == list(range(5))
 
 
-@pytest.mark.parametrize("ring", [None, "uring"])
+@pytest.mark.parametrize("ring", [None, "uring", "user"])
 def test_verdict_errors_and_packets_during_a_request_take_the_usual_way(
         netns: Netns, ring: str | None) -> None:
     """The reply rule over the ring: an acknowledged verdict's error is raised, a batched

@@ -350,6 +350,8 @@ class QueueReceive(QueueVerdicts):
             slept = True
         if run is not None:
             return self._take_ring_run(ring, run)
+        if ring.backend == "user" and rx.ready():
+            return self._take_ring_frames(ring, rx, room)
         while got < room:
             if got and not rx.ready():
                 break  # the published frames are read: what follows is taken in place next
@@ -391,9 +393,8 @@ class QueueReceive(QueueVerdicts):
         completions, :meth:`~netring.nlmmap.base.RingBase._take_run`), copied out and
         settled at once, so the frames go back to the kernel now and a request that
         reads its reply from the ring meanwhile finds the ring consistent.  The copies
-        are the batch's slots (valid as long as they are referenced).  A run of single
-        whole packet messages from one queue takes the bulk bookkeeping of
-        :meth:`_take`; anything else goes through :meth:`_dispatch` one datagram at a time.
+        are the batch's slots (valid as long as they are referenced); then
+        :meth:`_take_copies`.
         """
         buf, starts, lens = run
         copies = list(map(buf.__getitem__, map(slice, starts, map(_add, starts, lens))))
@@ -401,6 +402,28 @@ class QueueReceive(QueueVerdicts):
             copies = list(map(bytes, copies))
         ring._settle_run(len(copies))
         ring._room()  # buffers back to the kernel, the receive re-armed if it ended
+        return self._take_copies(copies, lens)
+
+    def _take_ring_frames(self, ring: RingBase, rx: Any, room: int) -> PacketBatch:
+        """The published frames of the user-space engine's ring (the recvmmsg filler),
+        up to ``room``, copied out and released as they are read (the consumer's
+        ``iter_data``), then :meth:`_take_copies`.  An overrun the filler saw is counted
+        after them (``stats().enobufs``), as the per-frame path counts it."""
+        copies = [bytes(v) for v in rx.iter_data(room)]
+        ring._room()  # the filler may refill the frames now
+        try:
+            ring._check_overrun()
+        except Overrun:
+            self.conn.overrun()
+        if not copies:
+            self._apply_released()
+            return PacketBatch(self, -1, (), ())
+        return self._take_copies(copies, list(map(len, copies)))
+
+    def _take_copies(self, copies: list[bytes], lens: list[int]) -> PacketBatch:
+        """The packets of datagrams copied out of a ring: a run of single whole packet
+        messages from one queue takes the bulk bookkeeping of :meth:`_take`; anything
+        else goes through :meth:`_dispatch` one datagram at a time."""
         st = self._stats
         st.batches += 1
         st.bytes += sum(lens)
