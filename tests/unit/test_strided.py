@@ -120,12 +120,13 @@ def test_netring_pure_selects_the_python_code() -> None:
 
 @pytest.mark.skipif(PURE_ENV, reason="already running the pure-Python code")
 def test_bulk_writers_pass_on_the_pure_python_code() -> None:
-    """The pcap/pcapng bulk paths, nflog's runs and the V3 block walk through the
-    pure-Python ``*_py`` functions: the same unit tests, run with NETRING_PURE=1."""
+    """The pcap/pcapng bulk paths, nflog's runs, the V3 block walk and the io_uring
+    completion checks through the pure-Python ``*_py`` functions: the same unit tests,
+    run with NETRING_PURE=1."""
     here = os.path.dirname(__file__)
     tests = [os.path.join(here, t) for t in (
         "test_pcap_writer.py", "test_nflog_run.py", "test_packet_capfile.py", "test_packet_pure.py",
-        "test_packet_window.py", "test_strided.py")]
+        "test_packet_window.py", "test_nlmmap_uring.py", "test_strided.py")]
     env = dict(os.environ, NETRING_PURE="1")
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
                        env=env, capture_output=True, text=True, timeout=600)

@@ -74,6 +74,7 @@ from dataclasses import dataclass
 from operator import length_hint
 
 from ..errors import RingError
+from ..strided import uniform_fields
 from .abi import NL_MMAP_HDRLEN, NL_MMAP_STATUS, NM_GID, NM_GROUP, NM_LEN, NM_PID, NM_UID
 from .cursor import Frame, RxConsumer, RxProducer
 from .geometry import RingGeometry
@@ -513,6 +514,15 @@ class UringProducer:
             values.update(v for _w, v in layout.control.checks)
         #: a column of frame_nr copies of each value a fast-path check compares with
         self._const = {v: memoryview(array("I", [v]) * self.n) for v in values}
+        # what _columns checks in every frame of a run: ours and untouched since handed
+        # out (UNUSED), no MSG_TRUNC/MSG_CTRUNC, the whole sockaddr_nl, and (when control
+        # data is offered: else the kernel writes none) its length and fixed words
+        c = layout.control
+        want = [(0, UNUSED), (_FLAGS_W, 0), (_NAMELEN_W, layout.namelen)]
+        if c is not None:
+            want.append((_CONTROLLEN_W, layout.controllen))
+            want.extend((self._ctl_w + word, value) for word, value in c.checks)
+        self._want: tuple[tuple[int, int], ...] = tuple(want)
         self.handed = 0
         self.truncated = 0
         self.cut_frame = -1  # frame of the last datagram cut (its head stays until refilled)
@@ -689,26 +699,19 @@ class UringProducer:
                  ) -> tuple[list[tuple[int, int, int, int]], list[int]] | None:
         """``(segments, payload lengths)`` when frames ``i0 .. i0+k-1`` all hold ordinary
         datagrams (see :meth:`_ordinary`), else ``None``."""
-        lay = self.layout
         words = self.words
-        c = lay.control
-        ctl_w = self._ctl_w
-        const = self._const
+        want = self._want  # (word in the frame, value) every ordinary frame holds
         segs = list(self.prod.ring.segments(i0, k))
         pays: list[int] = []
         for _first, cnt, w, st in segs:
-            e = w + cnt * st
-            if (words[w : e : st] != const[UNUSED][:cnt]  # ours, untouched since handed out
-                    or words[w + _FLAGS_W : e : st] != const[0][:cnt]  # no MSG_TRUNC/CTRUNC
-                    or words[w + _NAMELEN_W : e : st] != const[lay.namelen][:cnt]
-                    or (c is not None  # (no control offered: the kernel writes none)
-                        and words[w + _CONTROLLEN_W : e : st] != const[lay.controllen][:cnt])):
+            # each word equal across the frames (one comparison per word, netring.strided),
+            # then the first frame's words equal what an ordinary datagram leaves
+            if not uniform_fields(words, st << 2, cnt, [(w + x << 2, 4) for x, _v in want]):
                 return None
-            if c is not None:
-                for word, value in c.checks:
-                    if words[w + ctl_w + word : e : st] != const[value][:cnt]:
-                        return None
-            pays += words[w + _PAYLOADLEN_W : e : st].tolist()
+            for x, v in want:
+                if words[w + x] != v:
+                    return None
+            pays += words[w + _PAYLOADLEN_W : w + cnt * st : st].tolist()
         if max(pays) > self.capacity or sum(res[at : at + k].tolist()) != k * self.prefix + sum(pays):
             return None  # some length is off
         return segs, pays
