@@ -40,7 +40,13 @@ import tempfile
 import time
 
 from netring.subsystems.nfnetlink.edge.log import Log
-from netring.tools.bench._common import command_line, machine, machine_line, print_table
+from netring.tools.bench._common import (
+    command_line,
+    default_sigint,
+    machine,
+    machine_line,
+    print_table,
+)
 
 RULES = """table ip bench {
   chain pre { type filter hook prerouting priority 0; udp dport 9999 log group 5 drop ; }
@@ -90,14 +96,6 @@ def wait_bound(ns: str, group: int, timeout: float = 20) -> None:
                 return
             time.sleep(0.02)
     raise RuntimeError(f"group {group} was never bound")
-
-
-def default_sigint() -> None:
-    """A capture gets SIGINT's default action (the stop below is a SIGINT, as at a
-    terminal) even when this script runs in the background of a shell, which starts
-    it with SIGINT ignored: a capture that ignored it would be killed with its last
-    buffered records unwritten."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_unbound(ns: str, group: int, timeout: float = 20) -> None:

@@ -93,6 +93,7 @@ def uniform_fields_py(buf: memoryview | bytes, step: int, count: int,
                 done += g
     return True
 
+
 try:
     from ._accel import copy_strided as _copy_strided_c
     from ._accel import uniform_fields as _uniform_fields_c
@@ -105,6 +106,7 @@ else:
     ACCELERATED = True
     copy_strided = _copy_strided_c
     uniform_fields = _uniform_fields_c
+
 
 def set_strided(dst: memoryview, dpos: int, dstep: int, value: bytes, count: int) -> None:
     """Write the bytes ``value`` at ``dpos + i * dstep`` for each ``i < count``."""

@@ -186,15 +186,16 @@ def test_overrun_is_counted_and_the_queue_recovers(netns: Netns) -> None:
 
 @pytest.mark.parametrize("batch", [1, 10])
 def test_the_benchmark_ring_row_runs(netns: Netns, batch: int) -> None:
-    """The benchmark's ring rows (``NETRING_RING_PY``), run as the benchmark runs them
-    (inside the namespace, ended with SIGTERM), on a handful of packets."""
-    from netring.tools.bench.queue import NETRING_RING_PY
+    """The benchmark's ring rows (``NETRING_BATCHES_PY`` with a ring backend), run as the
+    benchmark runs them (inside the namespace, ended with SIGTERM), on a few packets."""
+    from netring.tools.bench.queue import NETRING_BATCHES_PY
 
     queue_rule(netns, PORT, 36)
     rx, tx = udp_pair(netns, PORT)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     p = subprocess.Popen(["ip", "netns", "exec", netns.name, sys.executable, "-c",
-                          NETRING_RING_PY, "36", str(batch)], stdout=subprocess.PIPE, env=env)
+                          NETRING_BATCHES_PY, "36", str(batch), "uring"], stdout=subprocess.PIPE,
+                         env=env)
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not _bound(netns, 36):

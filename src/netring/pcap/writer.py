@@ -612,14 +612,13 @@ def _low_words(mv: memoryview, h0: int, step: int, n: int) -> tuple[int, bytes] 
     wide = memoryview(bytearray(8 * n))
     copy_strided(wide, _LO, 8, mv, h0 + 4, step, 4, n)  # each nsec into a lane's lower half
     lanes = int.from_bytes(wide, order) + offset * ones
-    if smax != smin:
-        wide[:] = bytes(8 * n)
+    if smax != smin:  # the upper halves are still zero: only the lower ones are rewritten
         copy_strided(wide, _LO, 8, mv, h0, step, 4, n)
         lanes += (int.from_bytes(wide, order) - smin * ones) * _NS_PER_S
     out = memoryview(lanes.to_bytes(8 * n, order))
     if not uniform_fields(out, 8, n, ((_HI, 4),)):
         return None  # the stamps straddle a 2**32 ns boundary
-    carry = int.from_bytes(out[_HI:_HI + 4], order)  # 0, or 1 past the base's boundary
+    carry = int.from_bytes(out[_HI:_HI + 4], order)  # windows past the base's (0 or 1)
     lows = memoryview(bytearray(4 * n))
     copy_strided(lows, 0, 4, out, _LO, 8, 4, n)
     return (hi_ns >> 32) + carry, bytes(lows)

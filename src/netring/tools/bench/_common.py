@@ -93,6 +93,16 @@ def timeit(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
     return best, result
 
 
+def default_sigint() -> None:
+    """``preexec_fn`` for a process a benchmark stops with SIGINT, as a terminal would:
+    SIGINT's default action, even when the benchmark runs in the background of a shell,
+    which starts it with SIGINT ignored (a capture that ignored it would be killed
+    later, its last buffered records unwritten)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def peak_rss_kib() -> int:
     """Peak resident set size of this process so far, in KiB."""
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

@@ -57,7 +57,14 @@ import time
 from collections.abc import Callable
 
 from ...codec.types import TYPE_CHECKING
-from ._common import command_line, machine, peer_venv_dir, print_footer, print_table
+from ._common import (
+    command_line,
+    default_sigint,
+    machine,
+    peer_venv_dir,
+    print_footer,
+    print_table,
+)
 
 if TYPE_CHECKING:
     from typing import Any, TextIO
@@ -217,10 +224,6 @@ def _read_data(pkt: Any) -> None:
     pkt.data  # noqa: B018 - the view a reader would use
 
 
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def _watchdog(p: subprocess.Popen[str], seconds: float) -> threading.Timer:
     """Kill ``p`` after ``seconds`` (a bound on every wait for a peer's line)."""
     t = threading.Timer(seconds, p.kill)
@@ -263,7 +266,7 @@ class Rig:
     def popen(self, argv: list[str], **kw: Any) -> subprocess.Popen[str]:
         # SIGINT as the readers' terminal would deliver it, even when this benchmark runs
         # in the background of a shell (which starts it with SIGINT ignored)
-        p = subprocess.Popen(argv, text=True, preexec_fn=_default_sigint, **kw)
+        p = subprocess.Popen(argv, text=True, preexec_fn=default_sigint, **kw)
         self.procs.append(p)
         return p
 

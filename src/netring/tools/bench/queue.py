@@ -651,7 +651,8 @@ finally:
 verdict message per packet."""
 
 NETRING_BATCHES_PY = _NETRING_REPORT + """\
-q = Queue(int(sys.argv[1]), batch=int(sys.argv[2]))
+q = Queue(int(sys.argv[1]), batch=int(sys.argv[2]),
+          ring=sys.argv[3] if len(sys.argv) > 3 else None)
 signal.signal(signal.SIGTERM, stop)
 try:
     for batch in q.batches():
@@ -660,22 +661,10 @@ finally:
     report(q)
 """
 """netring's hot path: ``recvmmsg`` of up to BATCH packets, ``batch.accept()`` (one
-``NFQNL_MSG_VERDICT_BATCH`` per receive when the packets are in order)."""
-
-NETRING_RING_PY = _NETRING_REPORT + """\
-q = Queue(int(sys.argv[1]), batch=int(sys.argv[2]),
-          ring=sys.argv[3] if len(sys.argv) > 3 else "uring")
-signal.signal(signal.SIGTERM, stop)
-try:
-    for batch in q.batches():
-        batch.accept()
-finally:
-    report(q)
-"""
-""":data:`NETRING_BATCHES_PY` reading from a netlink RX ring: io_uring-filled
-(``Queue(ring="uring")``, the default) or the third argument's backend (``user``:
-the recvmmsg filler); up to BATCH datagrams per receive, ``batch.accept()``; batch 1
-is one verdict message per packet."""
+``NFQNL_MSG_VERDICT_BATCH`` per receive when the packets are in order).  A third
+argument reads from a netlink RX ring of that backend instead (``Queue(ring=...)``:
+``uring``, io_uring-filled; ``user``, the recvmmsg filler); batch 1 is one verdict
+message per packet."""
 
 NETRING_RUN_PY = _NETRING_REPORT + """\
 q = Queue(int(sys.argv[1]))
@@ -761,15 +750,17 @@ CONSUMERS: tuple[Consumer, ...] = (
              ("$python", "-c", NETRING_RUN_PY, "$queue"), needs="netring", latency=True,
              single="netring"),
     Consumer("netring_ring", "netring: ring, one verdict per packet",
-             ("$python", "-c", NETRING_RING_PY, "$queue", "1"), needs="netring",
+             ("$python", "-c", NETRING_BATCHES_PY, "$queue", "1", "uring"), needs="netring",
              seed=("ring", 0)),
     Consumer("netring_ring_b10", "netring: ring, batch 10",
-             ("$python", "-c", NETRING_RING_PY, "$queue", "10"), needs="netring",
+             ("$python", "-c", NETRING_BATCHES_PY, "$queue", "10", "uring"), needs="netring",
              seed=("ring", 10)),
     Consumer("netring_ring_b64", "netring: ring (io_uring), batch 64",
-             ("$python", "-c", NETRING_RING_PY, "$queue", "$batch"), needs="netring"),
+             ("$python", "-c", NETRING_BATCHES_PY, "$queue", "$batch", "uring"),
+             needs="netring"),
     Consumer("netring_filler_b64", "netring: ring (recvmmsg filler), batch 64",
-             ("$python", "-c", NETRING_RING_PY, "$queue", "$batch", "user"), needs="netring"),
+             ("$python", "-c", NETRING_BATCHES_PY, "$queue", "$batch", "user"),
+             needs="netring"),
 )
 """Every consumer, in the order of the tables.  Adding one is one entry."""
 

@@ -397,28 +397,34 @@ class QueueReceive(QueueVerdicts):
         :meth:`_take_copies`.
         """
         buf, starts, lens = run
-        copies = list(map(buf.__getitem__, map(slice, starts, map(_add, starts, lens))))
-        if copies and not isinstance(copies[0], bytes):
-            copies = list(map(bytes, copies))
+        copies = list(map(bytes, map(buf.__getitem__,
+                                     map(slice, starts, map(_add, starts, lens)))))
         ring._settle_run(len(copies))
         ring._room()  # buffers back to the kernel, the receive re-armed if it ended
+        self._ring_overrun(ring)
         return self._take_copies(copies, lens)
 
     def _take_ring_frames(self, ring: RingBase, rx: Any, room: int) -> PacketBatch:
         """The published frames of the user-space engine's ring (the recvmmsg filler),
         up to ``room``, copied out and released as they are read (the consumer's
-        ``iter_data``), then :meth:`_take_copies`.  An overrun the filler saw is counted
-        after them (``stats().enobufs``), as the per-frame path counts it."""
+        ``iter_data``), then :meth:`_take_copies`; an overrun the filler saw is counted
+        after them (:meth:`_ring_overrun`)."""
         copies = [bytes(v) for v in rx.iter_data(room)]
         ring._room()  # the filler may refill the frames now
-        try:
-            ring._check_overrun()
-        except Overrun:
-            self.conn.overrun()
+        self._ring_overrun(ring)
         if not copies:
             self._apply_released()
             return PacketBatch(self, -1, (), ())
         return self._take_copies(copies, list(map(len, copies)))
+
+    def _ring_overrun(self, ring: RingBase) -> None:
+        """An overrun the ring saw since the last look (the kernel dropped datagrams:
+        ENOBUFS) is counted as the socket's (``stats().enobufs``), as ``ring.recv``
+        reports it on the per-frame path; receiving goes on."""
+        try:
+            ring._check_overrun()
+        except Overrun:
+            self.conn.overrun()
 
     def _take_copies(self, copies: list[bytes], lens: list[int]) -> PacketBatch:
         """The packets of datagrams copied out of a ring: a run of single whole packet
