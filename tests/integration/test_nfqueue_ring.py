@@ -184,6 +184,32 @@ def test_overrun_is_counted_and_the_queue_recovers(netns: Netns) -> None:
     drain(rx)
 
 
+def test_an_overrun_is_counted_while_runs_are_read_in_place(netns: Netns) -> None:
+    """The kernel's failed unicasts (ENOBUFS) show in ``stats().enobufs`` while the
+    receive keeps taking runs in place, not only once a frame is read one by one."""
+    queue_rule(netns, PORT, 34)
+    rx, tx = udp_pair(netns, PORT)
+    with Queue(34, netns=netns.path, ring="uring", rcvbuf=4096, maxlen=100000,
+               batch=8) as q:
+        _send(tx, 0, 3000)
+        time.sleep(0.2)
+        seen = 0
+        while_reading = False
+        for _ in range(200):  # bounded: well past the ring's first wrap
+            b = q.recv_batch(timeout=1.0)
+            if not b:
+                break
+            seen += len(b)
+            b.accept()
+            if q.stats().enobufs:
+                while_reading = True  # counted by a receive that took a run
+                break
+        s = q.stats()
+        assert while_reading and s.enobufs >= 1 and seen > 0
+        assert s.ring is not None and s.ring["delivered_in_place"] == seen
+    drain(rx)
+
+
 @pytest.mark.parametrize("batch", [1, 10])
 def test_the_benchmark_ring_row_runs(netns: Netns, batch: int) -> None:
     """The benchmark's ring rows (``NETRING_BATCHES_PY`` with a ring backend), run as the
