@@ -148,7 +148,6 @@ class CaptureSink:
             return self._write_pcap(records, data, now)
         n = 0
         writer = self.writer
-        pcapng = True
         raw = self._raw
         run: list[tuple[memoryview, int, int]] = []
         iface = -1
@@ -156,40 +155,26 @@ class CaptureSink:
             n += 1
             if ts < 0:
                 ts = now
-            v = data[p0] >> 4 if p1 > p0 else 0
-            if v == 4 or v == 6:
-                size = p1 - p0
-                if size >= 6:
-                    wire = ((data[p0 + 2] << 8) | data[p0 + 3]) if v == 4 else \
-                        40 + ((data[p0 + 4] << 8) | data[p0 + 5])
-                    if wire < size:
-                        wire = size
-                else:
-                    wire = size
-                if not pcapng:
-                    run.append((data[p0:p1], ts, wire))
-                    continue
-                g_iface = raw[group]
-                if not (prefix or gap) and (iface == g_iface or not run):
-                    iface = g_iface
-                    run.append((data[p0:p1], ts, wire))
-                    continue
+            wire = _ip_wirelen(data, p0, p1)
+            if wire < 0:  # not IP: the LINKTYPE_NFLOG record tcpdump -i nflog writes
                 self._flush_run(run, iface)
-                if prefix or gap:
-                    writer.write(data[p0:p1], ts, wire, g_iface, comment=prefix or None,
-                                 dropcount=gap or None)
-                    self.written += 1
-                else:
-                    iface = g_iface
-                    run.append((data[p0:p1], ts, wire))
-            elif pcapng:
-                self._flush_run(run, iface)
-                # nfgenmsg + attributes: the LINKTYPE_NFLOG record tcpdump -i nflog writes
                 writer.write(data[off + 16:off + length], ts, None, self._nflog_iface(group),
                              comment=prefix or None, dropcount=gap or None)
                 self.written += 1
+                continue
+            g_iface = raw[group]
+            if not (prefix or gap) and (iface == g_iface or not run):
+                iface = g_iface
+                run.append((data[p0:p1], ts, wire))
+                continue
+            self._flush_run(run, iface)
+            if prefix or gap:
+                writer.write(data[p0:p1], ts, wire, g_iface, comment=prefix or None,
+                             dropcount=gap or None)
+                self.written += 1
             else:
-                self.skipped += 1
+                iface = g_iface
+                run.append((data[p0:p1], ts, wire))
         self._flush_run(run, iface)
         return n
 
@@ -204,23 +189,12 @@ class CaptureSink:
         written = skipped = 0
         try:
             for _off, _length, _group, p0, p1, ts, _prefix, _gap in records:
-                size = p1 - p0
-                if size >= 6:
-                    v = data[p0] >> 4
-                    if v == 4:
-                        wire = (data[p0 + 2] << 8) | data[p0 + 3]
-                    elif v == 6:
-                        wire = 40 + ((data[p0 + 4] << 8) | data[p0 + 5])
-                    else:
-                        skipped += 1
-                        continue
-                    written += 1
-                    yield data[p0:p1], (now if ts < 0 else ts), (size if wire < size else wire)
-                elif size > 0 and data[p0] >> 4 in (4, 6):
-                    written += 1
-                    yield data[p0:p1], (now if ts < 0 else ts), size
-                else:
+                wire = _ip_wirelen(data, p0, p1)
+                if wire < 0:
                     skipped += 1
+                    continue
+                written += 1
+                yield data[p0:p1], (now if ts < 0 else ts), wire
         finally:
             self.written += written
             self.skipped += skipped
@@ -245,6 +219,24 @@ class CaptureSink:
                 self.writer.write_stats(iface, now, received=gs.messages if gs else 0,
                                         dropped=gs.gaps if gs else 0)
         self.writer.close()
+
+
+def _ip_wirelen(data: memoryview, p0: int, p1: int) -> int:
+    """The length on the wire of the IP packet logged at ``data[p0:p1]``, as
+    ``tcpdump -i nflog`` records it (IPv4 total length; IPv6 payload length + 40;
+    never below the bytes logged), or -1 when the payload is not IPv4/IPv6 (or empty).
+    (:meth:`Run.ip_wirelen <.run.Run.ip_wirelen>` is the same for a run's columns.)"""
+    size = p1 - p0
+    if size <= 0:
+        return -1
+    v = data[p0] >> 4
+    if v != 4 and v != 6:
+        return -1
+    if size < 6:
+        return size
+    wire = ((data[p0 + 2] << 8) | data[p0 + 3]) if v == 4 else \
+        40 + ((data[p0 + 4] << 8) | data[p0 + 5])
+    return size if wire < size else wire
 
 
 def _upto(records: Iterator[Record], n: int) -> Iterator[Record]:
