@@ -324,6 +324,43 @@ def test_sigterm_gives_waiting_packets_their_policy_verdict_and_unbinds(netns: N
     assert 13 not in parse_proc_nfnetlink_queue(text)
 
 
+class _SignalsWhenCollected:
+    """Sends this process SIGTERM from its finaliser: Python runs the signal's handler
+    inside ``__del__``, where an exception raised by the handler would be lost."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        self.after = True  # the handler runs here, in the finaliser's frame
+
+
+def test_sigterm_that_lands_in_a_finaliser_still_ends_run(netns: Netns) -> None:
+    queue_rule(netns, PORT, 14)
+    rx, tx = udp_pair(netns, PORT)
+    r, w = os.pipe()
+
+    def child() -> None:
+        q = Queue(14, netns=netns.path)
+        os.write(w, b"r")
+        seen: list[int] = []
+
+        def cb(pkt: Packet) -> None:
+            seen.append(pkt.id)
+            if len(seen) == 1:
+                _SignalsWhenCollected()  # collected at once: SIGTERM from its finaliser
+            pkt.accept()
+
+        n = q.run(cb, timeout=5)
+        os.write(w, b"%d %d" % (n, q.closed))
+
+    pid = fork(child)
+    assert os.read(r, 1) == b"r"
+    _send(tx, 0, 3)
+    assert reap(pid, 20) == 0
+    # run ended after the packet whose callback took the signal, and closed the queue
+    assert os.read(r, 16) == b"1 1"
+    assert _seqs(drain(rx))[:1] == [0]
+
+
 def test_many_queues_in_one_process(netns: Netns) -> None:
     n = 64
     for i in range(n):

@@ -67,3 +67,32 @@ def test_sealed_memfd_cannot_change_size() -> None:
 def test_sockaddr_nl_bytes_is_the_codec_struct() -> None:
     raw = sockaddr_nl_bytes(1234, 5)
     assert sockaddr_nl.unpack(raw)[2:] == (1234, 5) and len(raw) == sockaddr_nl.size
+
+
+def test_signal_stop_records_the_signal_wakes_a_poll_and_restores_what_was_there() -> None:
+    import select
+    import signal
+
+    from netring._sys.sigstop import SignalStop
+
+    seen: list[int] = []
+    before = signal.signal(signal.SIGUSR1, lambda signum, frame: seen.append(signum))
+    try:
+        with SignalStop(signal.SIGUSR1) as stop:
+            p = select.poll()
+            p.register(stop.fd, select.POLLIN)
+            assert not stop.requested and p.poll(0) == []
+            os.kill(os.getpid(), signal.SIGUSR1)
+            assert stop.requested  # the handler only records it
+            assert p.poll(0) == [(stop.fd, select.POLLIN)]  # the wake pipe has its byte
+            stop.drain()
+            assert p.poll(0) == []
+            fd = stop.fd
+        assert stop.fd == -1
+        with pytest.raises(OSError):
+            os.fstat(fd)  # the pipe is closed
+        assert signal.set_wakeup_fd(-1) == -1  # the previous wake-up fd (none) is back
+        os.kill(os.getpid(), signal.SIGUSR1)
+        assert seen == [signal.SIGUSR1]  # and the previous handler
+    finally:
+        signal.signal(signal.SIGUSR1, before)

@@ -19,6 +19,7 @@ one listens, e.g. after this process dies).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -190,26 +191,31 @@ def _run(args: argparse.Namespace) -> int:
             from .queue_pool import run_pool
 
             run_pool(q, args, verdict, live, _LIVE_EVERY, pool_lines)
-        for batch in () if args.workers else q.batches(args.count, args.timeout):
-            if args.json or writer is not None:
-                for pkt in batch:
-                    if writer is not None:
-                        writer.packet(pkt, name)
+        # SIGTERM, from here on, ends the loop after the batch in hand (never inside
+        # the verdict bookkeeping)
+        with contextlib.nullcontext() if args.workers or not main_thread else (
+                q.stop_on_signal()) as stop:
+            for batch in () if args.workers else q.batches(args.count, args.timeout):
+                if args.json or writer is not None:
+                    for pkt in batch:
+                        if writer is not None:
+                            writer.packet(pkt, name)
+                        if args.json:
+                            d = pkt.to_dict()
+                            d["verdict"] = name
+                            if args.mark is not None:
+                                d["verdict_mark"] = args.mark
+                            out.write(json_dumps(d) + "\n")
                     if args.json:
-                        d = pkt.to_dict()
-                        d["verdict"] = name
-                        if args.mark is not None:
-                            d["verdict_mark"] = args.mark
-                        out.write(json_dumps(d) + "\n")
-                if args.json:
-                    out.flush()
-            batch.verdict(verdict, mark=args.mark)
-            if live:
-                now = time.monotonic()
-                if now >= next_live:
-                    next_live = now + _LIVE_EVERY
-                    sys.stderr.write("\r\x1b[K" + stats_line(q.stats(), now - start))
-                    sys.stderr.flush()
+                        out.flush()
+                batch.verdict(verdict, mark=args.mark)
+                if live:
+                    now = time.monotonic()
+                    if now >= next_live:
+                        next_live = now + _LIVE_EVERY
+                        sys.stderr.write("\r\x1b[K" + stats_line(q.stats(), now - start))
+                        sys.stderr.flush()
+        terminated = stop is not None and stop.requested
     except KeyboardInterrupt:
         rc = 130
     except _Terminated:

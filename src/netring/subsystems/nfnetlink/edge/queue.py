@@ -57,6 +57,7 @@ of parts, one module each::
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import signal
 import threading
@@ -65,6 +66,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 
 from .... import _sys
 from ...._sys.poll import Readable
+from ...._sys.sigstop import SignalStop
 from ....codec import NETLINK
 from ....codec.types import TYPE_CHECKING
 from ....conn import Connection
@@ -100,10 +102,6 @@ DEFAULT_DELAY = 0.001
 DEFAULT_RCVBUF = 8 << 20
 
 _POLICY_OK = (NF.ACCEPT, NF.DROP)
-
-
-class _Stop(Exception):
-    """SIGTERM arrived inside :meth:`Queue.run` (handled there: unbind, return)."""
 
 
 class Queue(QueueReceive, QueueConfig):
@@ -324,12 +322,17 @@ class Queue(QueueReceive, QueueConfig):
                 if left is not None and left <= 0:
                     return
                 batch = self.recv_batch(left, limit=None if count is None else count - seen)
+                stop = self._stop
                 if not batch:
+                    if stop is not None and stop.requested:
+                        return
                     if deadline is not None and time.monotonic() >= deadline:
                         return
                     continue
                 seen += len(batch)
                 yield batch
+                if stop is not None and stop.requested:
+                    return
         finally:
             if not self._closed:
                 self._release_current()
@@ -358,29 +361,47 @@ class Queue(QueueReceive, QueueConfig):
         many packets were handled.
 
         A packet the callback gives no verdict gets the policy verdict (counted).  With
-        ``handle_signals`` (main thread only), SIGTERM ends the loop as SIGINT
-        (KeyboardInterrupt) does; either way every waiting packet gets the policy
-        verdict and the queues are unbound before returning or raising.
+        ``handle_signals`` (main thread only), SIGTERM ends the loop after the packet
+        being handled (:meth:`stop_on_signal`), and the queue is closed; SIGINT raises
+        ``KeyboardInterrupt`` as usual.  Either way every waiting packet gets the
+        policy verdict and the queues are unbound before returning or raising.
         """
         n = 0
-        old: Any = None
-        if handle_signals and threading.current_thread() is threading.main_thread():
-            def on_term(signum: int, frame: object) -> None:
-                raise _Stop()
-            old = signal.signal(signal.SIGTERM, on_term)
+        signals = handle_signals and threading.current_thread() is threading.main_thread()
         try:
-            for pkt in self.packets(count, timeout):
-                callback(pkt)
-                n += 1
-        except _Stop:
-            self.close()
+            with self.stop_on_signal() if signals else contextlib.nullcontext() as stop:
+                for pkt in self.packets(count, timeout):
+                    callback(pkt)
+                    n += 1
+                    if stop is not None and stop.requested:
+                        break
+            if stop is not None and stop.requested:
+                self.close()
         except BaseException:
             self.close()
             raise
-        finally:
-            if old is not None:
-                signal.signal(signal.SIGTERM, old)
         return n
+
+    @contextlib.contextmanager
+    def stop_on_signal(self, signum: int = signal.SIGTERM) -> Iterator[SignalStop]:
+        """While active (main thread only), ``signum`` ends :meth:`batches`,
+        :meth:`packets` and :meth:`run` at their next safe point: after the batch (or,
+        in :meth:`run`, the packet) being handled, or at once while waiting.
+
+        The handler only records the request (``.requested`` of what this yields), so
+        the signal never lands in the middle of verdict bookkeeping or in a finaliser,
+        where an exception would be lost.  A receive asked to wait returns an empty
+        batch once a stop was requested.  Close the queue afterwards as usual (every
+        waiting packet then gets the policy verdict).
+        """
+        with SignalStop(signum) as stop:
+            self._stop = stop
+            self._stop_poll = Readable(self._fd, stop.fd)
+            try:
+                yield stop
+            finally:
+                self._stop = None
+                self._stop_poll = None
 
     async def abatches(self) -> AsyncIterator[PacketBatch]:
         """Async :meth:`batches` (waits with ``loop.add_reader``; no threads)."""

@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ...._sys.poll import Readable
+    from ...._sys.sigstop import SignalStop
     from ....nlmmap.base import RingBase
     from ....nlmmap.cursor import Frame
     from ....nlmmap.edge.transport import RingTransport
@@ -84,6 +85,8 @@ _PACKET = int(NFQNL_PACKET_TYPE)
 #: a packet's nlmsg_type (host order) read as a big-endian u16
 _PACKET_BE = int.from_bytes(_PACKET.to_bytes(2, sys.byteorder), "big")
 _NO_REQUEST = -1  # a sequence number no message carries: "no request is pending"
+#: seconds: how often a ring wait looks for a stop request (Queue.stop_on_signal)
+STOP_SLICE = 0.05
 #: a ring run's datagram: nlmsg_len and nlmsg_type (host order) ...
 _RUN_HEAD = struct.Struct("=IH")
 #: ... and, 18 bytes in, nfgenmsg's res_id (the queue) and the packet id (big-endian)
@@ -148,6 +151,10 @@ class QueueReceive(QueueVerdicts):
     _fd: int
     _poll: Readable
     _mb: Any
+    #: while :meth:`Queue.stop_on_signal` is active: the request, and a poll over the
+    #: socket and its wake pipe
+    _stop: SignalStop | None = None
+    _stop_poll: Readable | None = None
 
     _ring: RingBase | None
     _rt: RingTransport | None
@@ -218,12 +225,9 @@ class QueueReceive(QueueVerdicts):
                 self._flush(force=True)  # nothing may wait while we sleep
                 deadline = None if timeout is None else time.monotonic() + timeout
                 while not got:
-                    if deadline is None:
-                        self._poll.wait(None)
-                    else:
-                        left = deadline - time.monotonic()
-                        if left <= 0 or not self._poll.wait(left):
-                            break
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if (left is not None and left <= 0) or not self._sleep(left):
+                        break
                     got = mb.recv(fd, _sys.MSG_DONTWAIT, room)
         except OSError as exc:
             if exc.errno != _errno.ENOBUFS:
@@ -233,6 +237,38 @@ class QueueReceive(QueueVerdicts):
         if not got:
             return PacketBatch(self, -1, (), ())
         return self._take(mb, got)
+
+    def _sleep(self, timeout: float | None) -> bool:
+        """Wait for the socket: false at the timeout, or at once when a stop was
+        requested (:meth:`Queue.stop_on_signal`; a request made just before the sleep
+        wakes it through the signal's wake pipe)."""
+        stop = self._stop
+        if stop is None:
+            return self._poll.wait(timeout)
+        if stop.requested:
+            return False
+        assert self._stop_poll is not None
+        ready = self._stop_poll.wait(timeout)
+        if stop.requested:
+            return False
+        stop.drain()  # another signal's byte: wake-ups only, nothing to do
+        return ready
+
+    def _ring_sleep(self, ring: RingBase, timeout: float | None) -> bool:
+        """The ring's wait, in slices of :data:`STOP_SLICE` while a stop can be
+        requested (the ring's own wait does not watch the wake pipe)."""
+        stop = self._stop
+        if stop is None:
+            return ring._wait(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not stop.requested:
+            left = STOP_SLICE if deadline is None else min(
+                STOP_SLICE, max(0.0, deadline - time.monotonic()))
+            if ring._wait(left):
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+        return False
 
     def _take(self, mb: Any, got: int) -> PacketBatch:
         st = self._stats
@@ -338,7 +374,7 @@ class QueueReceive(QueueVerdicts):
                 ring._room()
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 try:
-                    woke = ring._wait(left)
+                    woke = self._ring_sleep(ring, left)
                 except TruncatedError:  # found on the way (as ring.recv would raise it)
                     head = getattr(ring, "truncated_head", None)
                     self._cut(head() if head is not None else None)

@@ -391,20 +391,11 @@ class Packet(MessageView):
         if self._state != _PENDING:
             raise EncodeError(f"packet {self.id} already has its verdict")
         q = self._q
-        p = Packet._make(self.tobytes(), 0, q, self.id, self.queue)
+        p = _DetachedPacket._make(self.tobytes(), 0, q, self.id, self.queue)
         self._state = _DONE  # the obligation moved to the copy
         if q is not None:
             q.hold(self.queue, self.id)
         return p
-
-    def __del__(self) -> None:
-        if (getattr(self, "_state", _DONE) == _PENDING and self._q is not None
-                and isinstance(self._buf, bytes)):
-            # a detached copy collected without a verdict: hand it to the policy
-            try:
-                self._q.released(self.queue, self.id)
-            except Exception:  # noqa: BLE001 - never raise from a finaliser; counted there
-                return
 
     # -- rendering ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, object]:
@@ -441,3 +432,18 @@ class Packet(MessageView):
                     f"caplen={self.payload_len} mark={self.mark:#x}>")
         except DecodeError as exc:
             return f"<Packet undecodable: {exc}>"
+
+
+class _DetachedPacket(Packet):
+    """A :meth:`Packet.copy`: the same packet over its own bytes, with the finaliser
+    that hands it to the policy when it is collected without a verdict (only copies
+    pay for one: the views of a receive batch are settled by the queue itself)."""
+
+    __slots__ = ()
+
+    def __del__(self) -> None:
+        if getattr(self, "_state", _DONE) == _PENDING and self._q is not None:
+            try:
+                self._q.released(self.queue, self.id)
+            except Exception:  # noqa: BLE001 - never raise from a finaliser; counted there
+                return

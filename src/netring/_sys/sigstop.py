@@ -1,0 +1,90 @@
+"""A stop signal as a flag and a readable descriptor, for loops that choose where to stop.
+
+OS edge module (``signal``, ``os``).  A handler that raises (as SIGINT's
+``KeyboardInterrupt`` does) ends a loop wherever the interpreter happens to be:
+half-way through verdict bookkeeping, or inside a finaliser (``__del__``), where
+Python swallows the exception and the loop then sleeps on, the signal lost.
+:class:`SignalStop` instead only records the request::
+
+    SIGTERM --C handler--> one byte into the wake pipe (set_wakeup_fd): a poll wakes
+            --Python handler--> requested = True
+    loop: checks ``requested`` at its safe points (between packets, before and after
+          each sleep) and polls ``fd`` with its own descriptor, so a request that
+          arrives just before the sleep still ends it
+
+Only for the main thread (``signal.signal``'s rule); the previous handler and
+wake-up descriptor are restored on exit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from types import FrameType
+
+__all__ = ["SignalStop"]
+
+
+class SignalStop:
+    """Records ``signum`` (default SIGTERM) while active, and wakes polls on ``fd``.
+
+    Use as a context manager (main thread only)::
+
+        with SignalStop() as stop:
+            while not stop.requested:
+                ... poll((sock, stop.fd)) ...; stop.drain()
+    """
+
+    __slots__ = ("signum", "requested", "_r", "_w", "_old_handler", "_old_fd")
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        self.signum = signum
+        #: true once the signal arrived
+        self.requested = False
+        self._r = self._w = -1
+        self._old_handler: object = None
+        self._old_fd = -1
+
+    @property
+    def fd(self) -> int:
+        """The read end of the wake pipe: readable after any signal (poll it)."""
+        return self._r
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+
+    def drain(self) -> None:
+        """Empty the wake pipe (other signals write to it too)."""
+        while True:
+            try:
+                if not os.read(self._r, 256):
+                    return
+            except BlockingIOError:
+                return
+            except InterruptedError:
+                continue
+
+    def __enter__(self) -> SignalStop:
+        self._r, self._w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            self._old_fd = signal.set_wakeup_fd(self._w, warn_on_full_buffer=False)
+            self._old_handler = signal.signal(self.signum, self._on_signal)
+        except BaseException:
+            self._close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            old = self._old_handler
+            # None: a handler installed outside Python (restored as the default)
+            signal.signal(self.signum, signal.SIG_DFL if old is None else old)  # type: ignore[arg-type]
+            signal.set_wakeup_fd(self._old_fd)
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        r, w = self._r, self._w
+        self._r = self._w = -1
+        os.close(r)
+        os.close(w)
