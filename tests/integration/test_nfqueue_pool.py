@@ -25,6 +25,7 @@ from netring.subsystems.nfnetlink.constants import NF
 from netring.subsystems.nfnetlink.edge import pool as poolmod
 from netring.subsystems.nfnetlink.edge.pool import QueuePool
 from netring.subsystems.nfnetlink.edge.queue import Queue
+from netring.subsystems.nfnetlink.queue import pool as P
 from netring.subsystems.nfnetlink.queue.flow import flow_tuple
 from netring.subsystems.nfnetlink.queue.packet import Packet
 from netring.subsystems.nfnetlink.queue.stats import parse_proc_nfnetlink_queue
@@ -405,10 +406,12 @@ def test_callback_errors_returned_verdicts_deferred_verdicts_and_new_payloads(
     assert st.queue is not None and st.queue.kernel[53].queue_total == 0
 
 
+@pytest.mark.parametrize("bad", ["foreign", "twice"])
 def test_a_worker_that_writes_foreign_verdicts_is_replaced(netns: Netns,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """A worker claiming a verdict for a packet it was not given is stopped; its packets
-    get the policy verdict and a new worker takes over."""
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           bad: str) -> None:
+    """A worker claiming a verdict for a packet it was not given (or one it already
+    gave) is stopped; its packets get the policy verdict and a new worker takes over."""
     _rules(netns, 54)
     real_commit = poolmod._Worker.commit
     flag = tempfile.mktemp(prefix="netring-pool-bad-")
@@ -416,7 +419,11 @@ def test_a_worker_that_writes_foreign_verdicts_is_replaced(netns: Netns,
     def bad_commit(self: poolmod._Worker, idle: bool = False) -> None:
         if self.records.count and self.handled >= 50 and not os.path.exists(flag):
             open(flag, "w").close()  # once: the successor writes good verdicts only
-            self.records.add(54, 0xFFFFFF, NF.ACCEPT)  # an id the owner never gave it
+            if bad == "foreign":
+                self.records.add(54, 0xFFFFFF, NF.ACCEPT)  # an id the owner never gave it
+            else:  # the frame's last verdict once more: the frame stays a plain run
+                last = P.decode_verdicts(self.records.view())[-1][1]
+                self.records.add(54, last, NF.ACCEPT)
         real_commit(self, idle)
 
     monkeypatch.setattr(poolmod._Worker, "commit", bad_commit)

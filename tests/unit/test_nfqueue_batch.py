@@ -225,3 +225,75 @@ def test_a_verdict_sent_elsewhere_is_not_covered_again() -> None:
     b.flush()
     (m,) = iter_messages(w.view())
     assert m.type == NFQNL_VERDICT_BATCH_TYPE and b.in_flight == 0
+
+
+def _state_of(b: Batcher, w: VerdictWriter) -> tuple[object, ...]:
+    b.flush(force=False)
+    qs = {q: (list(s.outstanding), dict(s.done), s.waiting, s.upto, s.last)
+          for q, s in b.queues.items()}
+    return (bytes(w.view()), qs, b.in_flight, b.waiting, list(b.by_verdict),
+            b.batch_messages, b.single_messages)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    start=st.sampled_from([1, 0xFFFFFFF0, 0x7FFFFFF0, 12345]),
+    n=st.integers(1, 80),
+    before=st.lists(st.tuples(st.integers(0, 200), st.booleans()), max_size=40),
+    picks=st.lists(st.integers(0, 200), min_size=1, max_size=80),
+    shuffle=st.booleans(),
+    bad=st.sampled_from([None, "done", "unknown", "twice"]),
+)
+def test_complete_many_in_bulk_equals_one_complete_per_id(
+        start: int, n: int, before: list[tuple[int, bool]], picks: list[int], shuffle: bool,
+        bad: str | None) -> None:
+    ids = [(start + i) & 0xFFFFFFFF for i in range(n)]
+    pair = []
+    for _ in range(2):
+        w = VerdictWriter()
+        b = Batcher(w, lambda: 1, clock=lambda: 0.0)
+        b.received_many(0, ids)
+        done: set[int] = set()
+        for k, drop in before:  # an earlier history: batched completions and drops
+            i = ids[k % n]
+            if i not in done:
+                done.add(i)
+                b.complete(0, i, NF.DROP if drop else NF.ACCEPT)
+        pair.append((w, b, done))
+    done = pair[0][2]
+    left = [i for i in ids if i not in done]
+    chosen = list(dict.fromkeys(left[k % len(left)] for k in picks)) if left else []
+    if not shuffle:
+        chosen.sort(key=lambda i: (i - start) & 0xFFFFFFFF)
+    else:
+        chosen.reverse()
+    if bad == "done" and done:
+        chosen.append(next(iter(done)))
+    elif bad == "unknown":
+        chosen.append((start + n + 5) & 0xFFFFFFFF)
+    elif bad == "twice" and chosen:
+        chosen.append(chosen[0])
+    elif not chosen:
+        return
+    (w1, b1, _), (w2, b2, _) = pair
+    errors = []
+    wraps = start + n - 1 > 0xFFFFFFFF
+    st1 = b1.queues[0]
+    snapshot = (list(st1.outstanding), dict(st1.done), b1.in_flight, b1.waiting)
+    took = b1._complete_batched(st1, chosen)  # the bulk path complete_many takes
+    if bad is None and not wraps:
+        assert took
+    if not took:  # nothing recorded: complete_many goes on one id at a time
+        assert snapshot == (list(st1.outstanding), dict(st1.done), b1.in_flight, b1.waiting)
+        try:
+            b1.complete_many(0, chosen)
+        except EncodeError:
+            errors.append(1)
+    try:
+        for i in chosen:
+            b2.complete(0, i, NF.ACCEPT)
+    except EncodeError:
+        errors.append(2)
+    assert len(errors) in (0, 2)  # both refuse, or neither
+    if not errors:
+        assert _state_of(b1, w1) == _state_of(b2, w2)

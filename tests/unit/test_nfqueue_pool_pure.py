@@ -225,6 +225,46 @@ def test_corrupted_verdict_frames_raise_only_decode_error(recs: list, data: st.D
         P.check_verdict(v)  # whatever decodes is a verdict the kernel takes
 
 
+@settings(max_examples=300)
+@given(st.lists(record, min_size=1, max_size=12), st.booleans(), st.data())
+def test_a_plain_run_says_what_the_record_decode_says(recs: list, plain: bool,  # type: ignore[type-arg]
+                                                      data: st.DataObject) -> None:
+    r = P.VerdictRecords(8192)
+    if plain:  # what a worker accepting everything writes: one queue, one verdict
+        q, _i, v = recs[0][:3]
+        recs = [(q, i, v, None, None, None, None) for _q, i, *_rest in recs]
+    for q, i, v, mark, connmark, labels, payload in recs:
+        r.add(q, i, v, mark=mark, connmark=connmark, labels=labels, payload=payload)
+    frame = bytearray(r.view())
+    mutated = data.draw(st.booleans())
+    if mutated:  # a hostile worker's bytes
+        at = data.draw(st.integers(0, len(frame) - 1))
+        frame[at] = data.draw(st.integers(0, 255))
+    run = P.plain_verdicts(frame)
+    if plain and not mutated:
+        assert run is not None
+    try:
+        out = P.decode_verdicts(frame)
+    except DecodeError:
+        assert run is None  # nothing the record decode refuses passes as a run
+        return
+    if run is None:
+        return  # records that differ, or carry more than a verdict: decoded one by one
+    queue, verdict, ids = run
+    assert out == [(queue, i, verdict, None, None) for i in ids]
+
+
+def test_a_frame_of_plain_accepts_is_one_run() -> None:
+    r = P.VerdictRecords(4096)
+    for i in range(100):
+        r.add(7, 0xFFFFFFF0 + i & 0xFFFFFFFF, NF.ACCEPT)
+    assert P.plain_verdicts(r.view()) == (7, NF.ACCEPT, [0xFFFFFFF0 + i & 0xFFFFFFFF
+                                                         for i in range(100)])
+    r.add(7, 5, NF.DROP)  # one that differs: decoded record by record
+    assert P.plain_verdicts(r.view()) is None
+    assert P.plain_verdicts(b"") is None
+
+
 def test_check_verdict_is_the_kernels_rule() -> None:
     for v in (NF.DROP, NF.ACCEPT, NF.REPEAT, NF.STOP, nf_queue_nr(5), NF.DROP | 0x10000):
         assert P.check_verdict(v) == int(v)

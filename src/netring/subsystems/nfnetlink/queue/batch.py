@@ -31,6 +31,7 @@ sends ``writer.view()`` (one ``sendmsg``) and resets it after each :meth:`Batche
 from __future__ import annotations
 
 import collections
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 
 from ....codec.types import ReadableBuffer
@@ -277,8 +278,68 @@ class Batcher:
             self.in_flight -= len(ids)
             self.by_verdict[v & 0xFF if (v & 0xFF) < 6 else 0] += len(ids)
             return
+        if v == self.verdict and mark == self.mark and self._complete_batched(st, ids):
+            return
         for i in ids:
             self.complete(queue, i, v, mark=mark)
+
+    def complete_batched(self, queue: int, ids: Sequence[int]) -> int:
+        """The batch's verdict (and mark) for every id of ``ids`` of one queue, as
+        :meth:`complete` for each in turn, in bulk where it can; an id not awaiting a
+        verdict is skipped.  Returns how many were skipped."""
+        st = self.queues.get(queue)
+        if st is not None and self._complete_batched(st, ids):
+            return 0
+        skipped = 0
+        for i in ids:
+            try:  # with the batch's verdict and mark nothing is written: no room error
+                self.complete(queue, i, self.verdict, mark=self.mark)
+            except EncodeError:
+                skipped += 1  # not awaiting a verdict
+        return skipped
+
+    def _complete_batched(self, st: QueueState, ids: Sequence[int]) -> bool:
+        """:meth:`complete` with the batch's verdict for every id of ``ids`` in turn,
+        in bulk (a handful of C-level list and set operations, not a Python step per
+        id): the ids that extend the completed prefix are popped at once, the others
+        wait for it.  False, with nothing recorded, when the ids are not all awaiting
+        a verdict, or lie across the 32-bit wrap: :meth:`complete` then takes them one
+        by one (and names the one that is wrong)."""
+        out = st.outstanding
+        done = st.done
+        k = len(ids)
+        if not out or st.last is None or len(set(ids)) != k or not done.keys().isdisjoint(ids):
+            return False
+        # the prefix: as long as ids and the outstanding ids agree from the start
+        p = min(k, len(out))
+        if list(itertools.islice(out, p)) != list(ids[:p]):
+            p = next(j for j, (a, b) in enumerate(zip(ids, out)) if a != b)  # noqa: B905
+        rest = ids[p:]
+        if rest:
+            first = out[0]
+            span = (st.last - first) & 0xFFFFFFFF
+            if p == len(out) or first + span > 0xFFFFFFFF:
+                return False  # nothing left outstanding for them, or a window that wraps
+            if min(rest) < first or max(rest) > first + span:
+                return False
+        for _ in range(p):
+            out.popleft()
+        if p:
+            self.in_flight -= p
+            if st.upto is None:
+                self._dirty.append(st)
+            st.upto = ids[p - 1]
+        if rest:
+            done.update(dict.fromkeys(rest, BATCHED))
+            st.waiting += len(rest)
+            self.waiting += len(rest)
+            if self._first_wait is None:
+                self._first_wait = self.clock()
+        if done and (not out or out[0] in done):
+            self._advance(st)
+        low = self.verdict & 0xFF
+        self.by_verdict[low if low < 6 else 0] += k
+        return True
 
     def _advance(self, st: QueueState) -> None:
         """Pop the completed prefix; write one batch message when it holds batched ids."""
