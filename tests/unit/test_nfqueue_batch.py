@@ -297,3 +297,32 @@ def test_complete_many_in_bulk_equals_one_complete_per_id(
     assert len(errors) in (0, 2)  # both refuse, or neither
     if not errors:
         assert _state_of(b1, w1) == _state_of(b2, w2)
+
+
+def test_steady_out_of_order_completions_keep_being_batched() -> None:
+    """Two streams a step apart (2, 4, 1, 6, 3, 8, 5, ...): something always waits, but
+    nothing waits as long as the delay, so no completion goes out alone."""
+    now = [0.0]
+    w = VerdictWriter()
+    b = Batcher(w, lambda: 1, delay=0.001, clock=lambda: now[0])
+    n = 200
+    b.received_many(0, list(range(1, n + 1)))
+    order = [2] + [x for k in range(1, n // 2) for x in (2 * k + 2, 2 * k - 1)] + [n - 1]
+    assert sorted(order) == list(range(1, n + 1))
+    kernel = KernelQueue()
+    kernel.entries = list(range(1, n + 1))
+    for i in order:
+        now[0] += 0.0004  # each completion waits two steps: 0.8 ms < the delay
+        b.complete(0, i, NF.ACCEPT)
+        assert b.flush()
+        kernel.apply(w.view())
+        w.reset()
+    assert b.single_messages == 0 and b.waiting == 0 and kernel.entries == []
+    assert len(kernel.given) == n and b.batch_messages > 1
+    # and one that is left behind for good is released after the delay
+    b.received_many(0, [n + 1, n + 2])
+    b.complete(0, n + 2, NF.ACCEPT)
+    assert b.flush() and not b.due()
+    now[0] += 0.002
+    assert b.due() and b.flush()
+    assert b.single_messages == 1

@@ -103,7 +103,7 @@ class Batcher:
 
     __slots__ = ("writer", "next_seq", "verdict", "mark", "delay", "clock", "queues",
                  "in_flight", "batch_messages", "single_messages", "resets", "by_verdict",
-                 "waiting", "_first_wait", "_room_floor", "_dirty")
+                 "waiting", "_waits", "_fresh", "_room_floor", "_dirty")
 
     def __init__(self, writer: VerdictWriter, next_seq: Callable[[], int], *,
                  verdict: int = NF.ACCEPT, mark: int | None = None, delay: float = 0.001,
@@ -123,7 +123,11 @@ class Batcher:
         self.resets = 0
         self.waiting = 0
         self.by_verdict = [0] * 6
-        self._first_wait: float | None = None
+        #: (since, queue state, id): the oldest completions still waiting first; one
+        #: is still waiting while the queue's prefix has not passed its id
+        self._waits: collections.deque[tuple[float, QueueState, int]] = collections.deque()
+        #: completions that began to wait since the last look (:meth:`due` stamps them)
+        self._fresh: list[tuple[QueueState, int]] = []
         self._dirty: list[QueueState] = []  # queues whose upto awaits a batch message
         self._room_floor = PLAIN_VERDICT_SIZE + 8
 
@@ -240,8 +244,8 @@ class Batcher:
             self.waiting += 1
             if out[0] == packet_id:
                 self._advance(st)
-            elif self._first_wait is None:
-                self._first_wait = self.clock()
+            else:
+                self._fresh.append((st, packet_id))
             return
         if payload is None and connmark is None and labels is None:
             self._room(PLAIN_VERDICT_SIZE + 8)
@@ -333,8 +337,7 @@ class Batcher:
             done.update(dict.fromkeys(rest, BATCHED))
             st.waiting += len(rest)
             self.waiting += len(rest)
-            if self._first_wait is None:
-                self._first_wait = self.clock()
+            self._fresh.append((st, max(rest)))  # no wrap inside (checked above)
         if done and (not out or out[0] in done):
             self._advance(st)
         low = self.verdict & 0xFF
@@ -366,15 +369,35 @@ class Batcher:
         st.waiting -= waited
         self.waiting -= waited
         if not self.waiting:
-            self._first_wait = None
+            self._waits.clear()
+            self._fresh.clear()
 
     # -- flushing -----------------------------------------------------------------------
     def due(self, now: float | None = None) -> bool:
-        """True when a batchable completion has waited ``delay`` seconds for a gap."""
-        fw = self._first_wait
-        if fw is None:
-            return False
-        return (self.clock() if now is None else now) - fw >= self.delay
+        """True when a batchable completion still waiting has waited ``delay`` seconds
+        for a gap (the oldest one decides: completions released since by the prefix
+        no longer count, so steady out-of-order completions keep being batched).
+
+        A completion's wait is counted from the first look after it began (each
+        receive looks), so it may wait up to one receive longer than ``delay``."""
+        now = self.clock() if now is None else now
+        waits = self._waits
+        if self._fresh:
+            far: dict[int, tuple[QueueState, int]] = {}
+            for st, i in self._fresh:  # per queue, the id furthest along decides
+                got = far.get(st.queue)
+                if got is None or got[0] is not st or 0 < ((i - got[1]) & 0xFFFFFFFF) < 0x80000000:
+                    far[st.queue] = (st, i)
+            self._fresh.clear()
+            waits.extend((now, st, i) for st, i in far.values())
+        while waits:
+            since, st, i = waits[0]
+            out = st.outstanding
+            if (st.waiting and out and ((i - out[0]) & 0xFFFFFFFF) < 0x80000000
+                    and self.queues.get(st.queue) is st):
+                return now - since >= self.delay
+            waits.popleft()  # the prefix passed it (or its queue restarted, or went)
+        return False
 
     def flush(self, force: bool = False) -> bool:
         """Write the batch messages the completed prefixes need (one per queue), and,
@@ -429,5 +452,7 @@ class Batcher:
                     st.waiting -= 1
                     self.waiting -= 1
                     n += 1
-        self._first_wait = None
+        if not self.waiting:
+            self._waits.clear()
+            self._fresh.clear()
         return n
