@@ -202,6 +202,8 @@ class QueuePool(PoolSlots):
         self._msgs: list[memoryview] = []
         self._keys: list[int] = []
         self._hashes: list[int] = []
+        self._strided: tuple[memoryview, int] | None = None  # see PoolDispatch._take
+        self._alike = 0
         self._rr_pending: list[int] = []
         self._pending = 0
         self._rr = 0

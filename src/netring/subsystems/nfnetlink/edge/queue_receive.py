@@ -171,6 +171,7 @@ class QueueReceive(QueueVerdicts):
         self._arena = bytearray(self._slot * batch)
         arena = memoryview(self._arena)
         self._regions = [arena[i * self._slot:(i + 1) * self._slot] for i in range(batch)]
+        self._strided = (arena, self._slot)  # what a batch of whole slots tells copies
         s = self._slot
         # one big-endian unpack reads every slot's nlmsg_type (host order, so a packet's
         # 0x0300 reads as _PACKET_BE on this host), res_id (the queue) and packet_id
@@ -292,12 +293,12 @@ class QueueReceive(QueueVerdicts):
                 else:
                     self._last_id[q] = last
                 self.batcher.received_many(q, ids)
-                batch = PacketBatch(self, q, ids, slots)
+                batch = PacketBatch(self, q, ids, slots, strided=self._strided)
             else:
                 for q, i in zip(qs, ids, strict=True):
                     self._gaps(q, i, i, 1)
                     self.batcher.received(q, i)
-                batch = PacketBatch(self, -1, ids, slots, qs)
+                batch = PacketBatch(self, -1, ids, slots, qs, strided=self._strided)
             self._current = batch
             return batch
         return self._take_slow(mb, got)

@@ -348,16 +348,21 @@ class PacketBatch:
         queues: per packet its queue number (only for mixed batches; else ``None``).
     """
 
-    __slots__ = ("_q", "queue", "ids", "queues", "_slots", "_done", "__weakref__")
+    __slots__ = ("_q", "queue", "ids", "queues", "_slots", "_done", "strided", "__weakref__")
 
     def __init__(self, q: QueueVerdicts, queue: int, ids: Sequence[int], slots: Sequence[memoryview],
-                 queues: Sequence[int] | None = None) -> None:
+                 queues: Sequence[int] | None = None,
+                 strided: tuple[memoryview, int] | None = None) -> None:
         self._q = q
         self.queue = queue
         self.ids = ids
         self.queues = queues
         self._slots = slots
         self._done = False
+        #: ``(buffer, stride)`` when packet ``i``'s message starts at ``buffer[i * stride]``
+        #: (the socket's receive slots), for bulk copies (:mod:`netring.strided`); else
+        #: ``None``.  Valid as long as the batch.
+        self.strided = strided
 
     def __len__(self) -> int:
         return len(self.ids)
