@@ -188,6 +188,54 @@ def test_sigterm_ends_with_the_summary(netns: Netns) -> None:
     assert len(out.splitlines()) == 1 and err.startswith("netring log: 1 packets")
 
 
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_sigterm_during_a_flood_leaves_a_whole_file(netns: Netns, tmp_path: Any,
+                                                     fmt: str) -> None:
+    """SIGTERM while datagrams keep coming and are written: the file ends after a whole
+    record, and holds as many as the summary says were written."""
+    import re
+    import signal
+    import threading
+
+    from netring.pcap.reader import read_capture
+
+    _setup(netns)
+    path = str(tmp_path / f"flood.{fmt}")
+    proc = _netring("log", "--netns", netns.name, "-g", "31", "-w", path, "--format", fmt)
+    stop = threading.Event()
+
+    def flood() -> None:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for i in range(400_000):  # bounded; stopped once the signal went
+            if stop.is_set():
+                break
+            s.sendto(i.to_bytes(4, "big") * 8, ("127.0.0.1", 7101))
+        s.close()
+
+    sender = threading.Thread(target=run_in_netns, args=(netns.path, flood))
+    try:
+        _wait_bound(netns, {31})
+        sender.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # until records are being written
+            if (tmp_path / f"flood.{fmt}").stat().st_size > 256 << 10:
+                break
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        stop.set()
+        sender.join(30)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    written = int(re.search(r"(\d+) written to", err).group(1))  # type: ignore[union-attr]
+    with open(path, "rb") as f:
+        records = list(read_capture(f.read()))  # a record cut short raises DecodeError
+    assert written > 1000 and len(records) == written
+
+
 def test_a_flood_goes_to_pcap_as_columns_and_reads_back(netns: Netns, tmp_path: Any) -> None:
     """Kernel batches of equal messages (a burst to one rule) take the column path;
     tshark reads back every packet with its payload, and the counts add up."""

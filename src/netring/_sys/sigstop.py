@@ -18,11 +18,15 @@ wake-up descriptor are restored on exit.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+from collections.abc import Iterator
 from types import FrameType
 
-__all__ = ["SignalStop"]
+from .poll import Readable, wait_readable
+
+__all__ = ["SignalStop", "StopOnSignal", "wait_or_stop"]
 
 
 class SignalStop:
@@ -88,3 +92,53 @@ class SignalStop:
         self._r = self._w = -1
         os.close(r)
         os.close(w)
+
+
+class StopOnSignal:
+    """Mixin for a consumer whose loops look at ``self._stop``: :meth:`stop_on_signal`.
+
+    A subclass checks :meth:`_stop_requested` at its safe points and waits with the
+    request's :attr:`SignalStop.fd` among its descriptors (:func:`wait_or_stop`).
+    """
+
+    _stop: SignalStop | None = None
+
+    @contextlib.contextmanager
+    def stop_on_signal(self, signum: int = signal.SIGTERM) -> Iterator[SignalStop]:
+        """While active (main thread only), ``signum`` ends this consumer's loops at
+        their next safe point (after the batch in hand, or at once while waiting);
+        ``.requested`` of what this yields tells whether it came.
+
+        The handler only records the request, so the signal never lands in the middle
+        of the consumer's bookkeeping (or a file record being written), nor in a
+        finaliser, where an exception raised by a handler would be lost.
+        """
+        with SignalStop(signum) as stop:
+            self._stop = stop
+            self._stopping(stop)
+            try:
+                yield stop
+            finally:
+                self._stop = None
+                self._stopping(None)
+
+    def _stopping(self, stop: SignalStop | None) -> None:
+        """Hook: ``stop`` is now watched (``None``: no longer)."""
+
+    def _stop_requested(self) -> bool:
+        stop = self._stop
+        return stop is not None and stop.requested
+
+
+def wait_or_stop(fd: int, timeout: float | None, stop: SignalStop | None) -> bool:
+    """Wait until ``fd`` is readable (True), ``timeout`` seconds passed, or a stop is
+    requested (False for both; ``stop`` ``None``: an ordinary wait)."""
+    if stop is None:
+        return wait_readable(fd, timeout)
+    if stop.requested:
+        return False
+    ready = Readable(fd, stop.fd).events(timeout)
+    if stop.requested:
+        return False
+    stop.drain()
+    return any(rfd == fd for rfd, _ev in ready)

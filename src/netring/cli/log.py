@@ -29,6 +29,7 @@ overruns, kernel drops, what was written) always goes to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -210,40 +211,43 @@ def _run(args: argparse.Namespace) -> int:
         lines = sink is None or args.json
         names = log.names() if lines else {}
         count = args.count
-        for batch in log.batches(timeout=args.timeout):
-            now = time.time_ns()
-            chunk: list[str] = []
-            if sink is not None and not lines:
-                packets += sink.write_datagram(
-                    batch, now, None if count is None else count - packets)
+        # SIGTERM, from here on, ends the loop after the datagram in hand (never with a
+        # record half written)
+        with log.stop_on_signal() if main_thread else contextlib.nullcontext():
+            for batch in log.batches(timeout=args.timeout):
+                now = time.time_ns()
+                chunk: list[str] = []
+                if sink is not None and not lines:
+                    packets += sink.write_datagram(
+                        batch, now, None if count is None else count - packets)
+                    if live.on and time.monotonic() >= live.next:
+                        live.tick(stats_line(packets, log))
+                    if count is not None and packets >= count:
+                        break
+                    continue
+                for msg in batch:
+                    if sink is not None:
+                        sink.write(msg, now)
+                    if lines:
+                        i, o = msg.indev, msg.outdev
+                        if (i is not None and i not in names) or (o is not None and o not in names):
+                            names = _names_for(log, msg, names)
+                        if text:
+                            chunk.append(message_line(msg, names, now))
+                        else:
+                            chunk.append(json_dumps(_json(msg, names, now)))
+                    packets += 1
+                    if count is not None and packets >= count:
+                        break
+                if chunk:
+                    if live.out_is_tty:
+                        live.clear()
+                    out.write("\n".join(chunk) + "\n")
+                    out.flush()
                 if live.on and time.monotonic() >= live.next:
                     live.tick(stats_line(packets, log))
                 if count is not None and packets >= count:
                     break
-                continue
-            for msg in batch:
-                if sink is not None:
-                    sink.write(msg, now)
-                if lines:
-                    i, o = msg.indev, msg.outdev
-                    if (i is not None and i not in names) or (o is not None and o not in names):
-                        names = _names_for(log, msg, names)
-                    if text:
-                        chunk.append(message_line(msg, names, now))
-                    else:
-                        chunk.append(json_dumps(_json(msg, names, now)))
-                packets += 1
-                if count is not None and packets >= count:
-                    break
-            if chunk:
-                if live.out_is_tty:
-                    live.clear()
-                out.write("\n".join(chunk) + "\n")
-                out.flush()
-            if live.on and time.monotonic() >= live.next:
-                live.tick(stats_line(packets, log))
-            if count is not None and packets >= count:
-                break
     except KeyboardInterrupt:
         rc = 130
     except _Terminated:

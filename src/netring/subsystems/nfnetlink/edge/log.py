@@ -50,6 +50,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 
 from .... import _sys
+from ...._sys.sigstop import StopOnSignal, wait_or_stop
 from ....codec import NETLINK, NLM_F
 from ....codec.types import TYPE_CHECKING
 from ....conn import Connection
@@ -166,7 +167,7 @@ class Batch:
             pass
 
 
-class Log:
+class Log(StopOnSignal):
     """nfnetlink_log over one socket: bind groups, configure, receive.
 
     Args:
@@ -552,7 +553,8 @@ class Log:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return out
-            _sys_wait(fd, left)
+            if not wait_or_stop(fd, left, self._stop) and self._stop_requested():
+                return out  # stop_on_signal: the caller's loop ends
 
     def _pending(self) -> list[Batch]:
         """The log messages the connection kept while a request waited (copies)."""
@@ -611,12 +613,16 @@ class Log:
                 wait_until = until_idle if deadline is None else min(deadline, until_idle)
             got = self._receive(True, wait_until)
             if not got:
+                if self._stop_requested():
+                    return
                 if wait_until is not None and time.monotonic() >= wait_until:
                     return
                 continue
             for b in got:
                 yield b
                 b.finish()
+            if self._stop_requested():
+                return  # stop_on_signal: after the datagrams in hand
 
     def messages(self, *, count: int | None = None, timeout: float | None = None,
                  idle: float | None = None) -> Iterator[LogMessage]:
@@ -702,9 +708,3 @@ def _whole(data: memoryview) -> int:
             break
         off += (n + 3) & ~3
     return min(off, end)
-
-
-def _sys_wait(fd: int, timeout: float | None) -> None:
-    from ...._sys.poll import wait_readable
-
-    wait_readable(fd, timeout)

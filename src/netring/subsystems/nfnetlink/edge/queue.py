@@ -59,14 +59,12 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
-import signal
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 
 from .... import _sys
 from ...._sys.poll import Readable
-from ...._sys.sigstop import SignalStop
 from ....codec import NETLINK
 from ....codec.types import TYPE_CHECKING
 from ....conn import Connection
@@ -381,27 +379,6 @@ class Queue(QueueReceive, QueueConfig):
             self.close()
             raise
         return n
-
-    @contextlib.contextmanager
-    def stop_on_signal(self, signum: int = signal.SIGTERM) -> Iterator[SignalStop]:
-        """While active (main thread only), ``signum`` ends :meth:`batches`,
-        :meth:`packets` and :meth:`run` at their next safe point: after the batch (or,
-        in :meth:`run`, the packet) being handled, or at once while waiting.
-
-        The handler only records the request (``.requested`` of what this yields), so
-        the signal never lands in the middle of verdict bookkeeping or in a finaliser,
-        where an exception would be lost.  A receive asked to wait returns an empty
-        batch once a stop was requested.  Close the queue afterwards as usual (every
-        waiting packet then gets the policy verdict).
-        """
-        with SignalStop(signum) as stop:
-            self._stop = stop
-            self._stop_poll = Readable(self._fd, stop.fd)
-            try:
-                yield stop
-            finally:
-                self._stop = None
-                self._stop_poll = None
 
     async def abatches(self) -> AsyncIterator[PacketBatch]:
         """Async :meth:`batches` (waits with ``loop.add_reader``; no threads)."""

@@ -54,6 +54,8 @@ from itertools import repeat
 from operator import add as _add
 
 from .... import _sys
+from ...._sys.poll import Readable
+from ...._sys.sigstop import SignalStop, StopOnSignal
 from ....codec import NLMSG, Message
 from ....codec.reply import classify
 from ....codec.structs import be32 as _be32
@@ -67,8 +69,6 @@ from .queue_verdicts import PacketBatch, QueueVerdicts
 if TYPE_CHECKING:
     from typing import Any
 
-    from ...._sys.poll import Readable
-    from ...._sys.sigstop import SignalStop
     from ....nlmmap.base import RingBase
     from ....nlmmap.cursor import Frame
     from ....nlmmap.edge.transport import RingTransport
@@ -85,7 +85,7 @@ _PACKET = int(NFQNL_PACKET_TYPE)
 #: a packet's nlmsg_type (host order) read as a big-endian u16
 _PACKET_BE = int.from_bytes(_PACKET.to_bytes(2, sys.byteorder), "big")
 _NO_REQUEST = -1  # a sequence number no message carries: "no request is pending"
-#: seconds: how often a ring wait looks for a stop request (Queue.stop_on_signal)
+#: seconds: how often a ring wait looks for a stop request (stop_on_signal)
 STOP_SLICE = 0.05
 #: a ring run's datagram: nlmsg_len and nlmsg_type (host order) ...
 _RUN_HEAD = struct.Struct("=IH")
@@ -137,7 +137,7 @@ def open_queue_ring(sock: Any, backend: str, slot: int, batch: int) -> RingBase:
                      meta=False)
 
 
-class QueueReceive(QueueVerdicts):
+class QueueReceive(QueueVerdicts, StopOnSignal):
     """The receive hot path of a :class:`~.queue.Queue` (a mixin: the state it reads
     is set up by ``Queue.__init__``; its receive slots by :meth:`_make_slots`).
 
@@ -151,9 +151,7 @@ class QueueReceive(QueueVerdicts):
     _fd: int
     _poll: Readable
     _mb: Any
-    #: while :meth:`Queue.stop_on_signal` is active: the request, and a poll over the
-    #: socket and its wake pipe
-    _stop: SignalStop | None = None
+    #: while :meth:`stop_on_signal` is active: a poll over the socket and the wake pipe
     _stop_poll: Readable | None = None
 
     _ring: RingBase | None
@@ -239,9 +237,12 @@ class QueueReceive(QueueVerdicts):
             return PacketBatch(self, -1, (), ())
         return self._take(mb, got)
 
+    def _stopping(self, stop: SignalStop | None) -> None:
+        self._stop_poll = None if stop is None else Readable(self._fd, stop.fd)
+
     def _sleep(self, timeout: float | None) -> bool:
         """Wait for the socket: false at the timeout, or at once when a stop was
-        requested (:meth:`Queue.stop_on_signal`; a request made just before the sleep
+        requested (:meth:`stop_on_signal`; a request made just before the sleep
         wakes it through the signal's wake pipe)."""
         stop = self._stop
         if stop is None:
