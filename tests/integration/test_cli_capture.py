@@ -190,3 +190,43 @@ def test_capture_file_holds_the_frames_sent_byte_for_byte(veth: Netns, tmp_path:
         r = subprocess.run(["tshark", "-r", path, "-T", "fields", "-e", "frame.len",
                             "-e", "eth.type"], capture_output=True, text=True, timeout=60)
         assert r.stdout.splitlines() == ["60\t0x88b5"] * 600
+
+
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_sigterm_mid_capture_leaves_a_whole_file_with_its_summary(veth: Netns, tmp_path: object,
+                                                                  fmt: str) -> None:
+    """SIGTERM while frames keep arriving: the capture ends between blocks, the file
+    holds every record it counted (pcapng: and its statistics block), exit 0."""
+    import re
+    import signal
+
+    from netring.pcap import read_capture
+
+    path = os.path.join(str(tmp_path), f"term.{fmt}")
+    p = _start("capture", "-i", "veth1", "--netns", veth.name, "-w", path, "--format", fmt,
+               "--retire-ms", "4", "-f", "4,40 0 0 12,21 0 1 34997,6 0 0 262144,6 0 0 0")
+    with PacketSocket("veth0", netns=veth.name) as tx:
+        deadline = time.monotonic() + 20
+        i = 0
+        while time.monotonic() < deadline:  # until records are being written
+            tx.send_many([exp_frame(i + k) for k in range(200)])
+            i += 200
+            if os.path.exists(path) and os.path.getsize(path) > 64 << 10:
+                break
+        p.send_signal(signal.SIGTERM)
+        for _ in range(20):  # frames still coming while it stops
+            tx.send_many([exp_frame(i + k) for k in range(200)])
+            i += 200
+    _out, err = p.communicate(timeout=20)
+    assert p.returncode == 0, err
+    captured = int(re.search(r"(\d+) packets captured", err).group(1))  # type: ignore[union-attr]
+    with open(path, "rb") as f:
+        data = f.read()
+    recs = list(read_capture(data))  # a record cut short raises DecodeError
+    assert captured > 100 and len(recs) == captured
+    if fmt == "pcapng":
+        from netring.pcap.reader import CaptureReader
+
+        reader = CaptureReader(data)
+        list(reader)
+        assert reader.stats and reader.stats[-1].received is not None  # the ISB went out

@@ -26,6 +26,7 @@ import signal
 import sys
 import time
 
+from .._sys.sigstop import SignalStop
 from ..codec.types import TYPE_CHECKING
 from .args import integer as _integer
 from .args import one_line_error as _one_line_error
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 _MAX_SNAPLEN = 262144
+_STOP_LOOK = 0.25  # seconds: how often an idle capture looks for a SIGTERM
 _snaplen_range = _integer("snaplen", 0, _MAX_SNAPLEN)
 
 
@@ -128,8 +130,11 @@ def _open_writer(args: argparse.Namespace, suffix: str) -> tuple[Any, Any]:
     return open_writer(f, args.format, 1, args.snaplen, **kw), f
 
 
-def _capture(args: argparse.Namespace, worker: int, budget: Any) -> dict[str, int]:
-    """One capture process: ring, loop, output; returns its counters."""
+def _capture(args: argparse.Namespace, worker: int, budget: Any,
+             stop: SignalStop | None = None) -> dict[str, int]:
+    """One capture process: ring, loop, output; returns its counters.  ``stop``: a
+    SIGTERM request, looked at between blocks (a block is written whole) and at least
+    every :data:`_STOP_LOOK` seconds while waiting."""
     from ..packet.capfile import write_batch
     from ..packet.summary import decode, format_time, summary_line
 
@@ -159,7 +164,11 @@ def _capture(args: argparse.Namespace, worker: int, budget: Any) -> dict[str, in
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 break
+            if stop is not None and stop.requested:
+                break
             wait = 0.5 if deadline is None else min(0.5, deadline - now)
+            if stop is not None:
+                wait = min(wait, _STOP_LOOK)
             blk = ring.next_block(timeout=wait)
             if blk is None:
                 if live:
@@ -255,7 +264,11 @@ def _run(args: argparse.Namespace) -> int:
         stats = {"captured": 0, "received": 0, "dropped": 0}
         rc = 0
         try:
-            stats = _capture(args, 0, None)
+            if main_thread:
+                with SignalStop() as stop:  # SIGTERM ends the loop between blocks
+                    stats = _capture(args, 0, None, stop)
+            else:
+                stats = _capture(args, 0, None)
         except KeyboardInterrupt:
             rc = 130
         except _Stop:
@@ -286,8 +299,9 @@ def _run_workers(args: argparse.Namespace) -> int:
             stats = {"captured": 0, "received": 0, "dropped": 0}
             try:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
-                signal.signal(signal.SIGTERM, _on_term)
-                stats = _capture(args, w, budget)
+                signal.signal(signal.SIGTERM, _on_term)  # until the loop watches it
+                with SignalStop() as stop:
+                    stats = _capture(args, w, budget, stop)
             except _Stop:
                 code = 0
             except BaseException as exc:  # reported by the parent's exit status
