@@ -136,6 +136,10 @@ class _Worker:
             self._give_policy(queue, packet_id)
             raise
 
+    def plain_verdict(self, queue: int, packet_id: int, verdict: int) -> None:
+        """:meth:`set_verdict` with the verdict word alone."""
+        self.set_verdict(queue, packet_id, verdict)
+
     def released(self, queue: int, packet_id: int) -> None:
         """A packet let go without a verdict: the policy verdict (counted)."""
         self._give_policy(queue, packet_id)

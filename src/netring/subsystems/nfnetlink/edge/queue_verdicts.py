@@ -87,6 +87,9 @@ class QueueVerdicts:
         Raises:
             EncodeError: the packet is not awaiting a verdict, or a value is out of range.
         """
+        if mark is None and connmark is None and labels is None and payload is None:
+            self.plain_verdict(queue, packet_id, verdict)
+            return
         b = self.batcher
         if payload is not None:
             if fix_checksums:
@@ -100,6 +103,23 @@ class QueueVerdicts:
             self._held.discard((queue, packet_id))
         b.complete(queue, packet_id, verdict, mark=mark, connmark=connmark, labels=labels,
                    payload=payload)
+        if b.waiting and b.due():
+            self._flush(force=True)
+
+    def plain_verdict(self, queue: int, packet_id: int, verdict: int) -> None:
+        """:meth:`set_verdict` with the verdict word alone (what ``pkt.accept()`` and
+        ``pkt.drop()`` give; the per-packet hot path).
+
+        Raises:
+            EncodeError: the packet is not awaiting a verdict.
+        """
+        w = self.writer
+        if len(w.buf) - w.tail < 64:
+            self._flush(force=False)
+        if self._held:
+            self._held.discard((queue, packet_id))
+        b = self.batcher
+        b.complete(queue, packet_id, verdict)
         if b.waiting and b.due():
             self._flush(force=True)
 

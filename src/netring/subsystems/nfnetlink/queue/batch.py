@@ -382,14 +382,11 @@ class Batcher:
         receive looks), so it may wait up to one receive longer than ``delay``."""
         now = self.clock() if now is None else now
         waits = self._waits
-        if self._fresh:
-            far: dict[int, tuple[QueueState, int]] = {}
-            for st, i in self._fresh:  # per queue, the id furthest along decides
-                got = far.get(st.queue)
-                if got is None or got[0] is not st or 0 < ((i - got[1]) & 0xFFFFFFFF) < 0x80000000:
-                    far[st.queue] = (st, i)
-            self._fresh.clear()
-            waits.extend((now, st, i) for st, i in far.values())
+        fresh = self._fresh
+        if fresh:
+            for st, i in fresh:
+                waits.append((now, st, i))
+            fresh.clear()
         while waits:
             since, st, i = waits[0]
             out = st.outstanding

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
                         labels: int | None = ..., payload: Any = ...,
                         fix_checksums: bool = ...) -> None: ...
 
+        def plain_verdict(self, queue: int, packet_id: int, verdict: int) -> None: ...
+
         def released(self, queue: int, packet_id: int) -> None: ...
 
         def hold(self, queue: int, packet_id: int) -> None: ...
@@ -63,6 +65,7 @@ _unpack_be32 = be32.unpack_from
 _unpack_be16 = be16.unpack_from
 _PKT_HDR_NLA = (4 + nfqnl_msg_packet_hdr.size) | (int(NFQA.PACKET_HDR) << 16)  # len | type << 16
 _PENDING, _DONE, _RELEASED = 0, 1, 2
+_ACCEPT, _DROP = int(NF.ACCEPT), int(NF.DROP)
 
 
 class Packet(MessageView):
@@ -354,11 +357,24 @@ class Packet(MessageView):
 
     def accept(self, *, mark: int | None = None) -> None:
         """``NF_ACCEPT``: continue through the hooks (optionally with a new mark)."""
+        if mark is None and self._plain(_ACCEPT):
+            return
         self.verdict(NF.ACCEPT, mark=mark)
 
     def drop(self) -> None:
         """``NF_DROP``: discard the packet."""
-        self.verdict(NF.DROP)
+        if not self._plain(_DROP):
+            self.verdict(NF.DROP)
+
+    def _plain(self, verdict: int) -> bool:
+        """The verdict word alone, for a packet of a receive batch that awaits one
+        (the hot path: no keyword arguments to carry); False: go the long way."""
+        q = self._q
+        if q is None or self._state != _PENDING or self._pid < 0 or self._qn < 0:
+            return False
+        self._state = _DONE
+        q.plain_verdict(self._qn, self._pid, verdict)
+        return True
 
     def repeat(self, *, mark: int | None = None) -> None:
         """``NF_REPEAT``: run the hook again (set a mark, or the rule queues it again)."""
