@@ -199,7 +199,8 @@ class QueuePool(PoolSlots):
         self._queue_polled = False
         self._by_pidfd: dict[int, _Slot] = {}
         # the batch being handed out (its packets view the queue's receive slots)
-        self._msgs: list[memoryview] = []
+        self._msgs: list[memoryview] | None = None
+        self._batch: Any = None  # the receive batch whose packets are being handed out
         self._keys: list[int] = []
         self._hashes: list[int] = []
         self._strided: tuple[memoryview, int] | None = None  # see PoolDispatch._take

@@ -59,7 +59,8 @@ class PoolDispatch:
     _frame_data: int
     _slots: list[_Slot]
     _stats: PoolStats
-    _msgs: list[memoryview]
+    _msgs: list[memoryview] | None
+    _batch: Any
     _keys: list[int]
     _hashes: list[int]
     _rr_pending: list[int]
@@ -188,19 +189,19 @@ class PoolDispatch:
             keys = [base | i for i in ids]
         else:
             keys = [qq << 32 | i for qq, i in zip(qs, ids, strict=True)]
-        msgs = batch.messages()
         self._stats.packets += n
-        self._msgs = msgs
+        self._batch = batch
+        self._msgs = None  # the messages' views, made when a copy or a hash needs them
         self._keys = keys
         order: list[int] | range = range(n)
         ds = self._frame_data
-        lens = list(map(len, msgs))
+        lens = batch.lengths()
         longest = max(lens)
         # all alike and in the receive slots: runs of them go into frames in bulk
         self._strided = batch.strided if min(lens) == longest else None
         self._alike = longest
         if longest > ds:
-            order = [i for i in order if len(msgs[i]) <= ds]
+            order = [i for i in order if lens[i] <= ds]
             for i in set(range(n)) - set(order):
                 self._policy(keys[i])
                 self._stats.oversize += 1
@@ -219,6 +220,7 @@ class PoolDispatch:
                 live[0].pending.extend(order)
                 self._hashes = []
             else:
+                msgs = self._messages()
                 if self._key is not None:
                     hashes = list(map(self._key, msgs))
                 else:
@@ -307,13 +309,13 @@ class PoolDispatch:
     def _send(self, s: _Slot, idx: Sequence[int]) -> int:
         """Copy the packets ``idx`` into worker ``s``'s ring, as many per frame as fit
         (back to back, each at a 4-byte aligned offset); returns how many went in."""
-        msgs = self._msgs
         keys = self._keys
         ds = self._frame_data
         writer = s.rx_writer
         n = len(idx)
         if self._strided is not None and idx[-1] - idx[0] == n - 1:
             return self._send_run(s, idx[0], n)  # consecutive packets, one length
+        msgs = self._messages()
         sent = 0
         while sent < n:
             view = writer.frame(wait=False)  # the next free frame's data area, reserved
@@ -340,6 +342,14 @@ class PoolDispatch:
             s.stats.packets += sent
             self._stats.dispatched += sent
         return sent
+
+    def _messages(self) -> list[memoryview]:
+        """The held batch's messages (zero copy; made once per batch)."""
+        msgs = self._msgs
+        if msgs is None:
+            assert self._batch is not None
+            msgs = self._msgs = self._batch.messages()
+        return msgs
 
     def _send_run(self, s: _Slot, first: int, n: int) -> int:
         """:meth:`_send` for packets ``first .. first+n-1`` whose messages all have one

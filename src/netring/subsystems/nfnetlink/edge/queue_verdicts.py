@@ -421,6 +421,18 @@ class PacketBatch:
         s = self._slots[i]
         return s[:int.from_bytes(s[0:4], "little")]
 
+    def lengths(self) -> list[int]:
+        """Every packet's ``nlmsg_len``, in batch order (one strided read when the
+        packets lie in the receive slots)."""
+        n = len(self.ids)
+        st = self.strided
+        if st is not None and not st[1] % 4 and not len(st[0]) % 4:
+            buf, stride = st
+            return buf.cast("I")[0 : n * (stride >> 2) : stride >> 2].tolist()
+        from ....codec.structs import u32  # nlmsg_len, host order
+
+        return [u32.unpack_from(s)[0] for s in self._slots[:n]]
+
     def messages(self) -> list[memoryview]:
         """Every packet's whole netlink message, in batch order (what :meth:`data` gives,
         for the whole batch in one pass; zero copy, valid until the next receive)."""

@@ -314,10 +314,23 @@ class Batcher:
         k = len(ids)
         if not out or st.last is None or len(set(ids)) != k or not done.keys().isdisjoint(ids):
             return False
-        # the prefix: as long as ids and the outstanding ids agree from the start
+        # the prefix: as long as ids and the outstanding ids agree from the start.  Ids
+        # in id order that are all outstanding agree up to a point and no further, so
+        # a binary search finds it; a prefix found is checked whole (any order of ids
+        # is taken: a prefix found too short only leaves more to wait, and the
+        # advance below takes them at once)
         p = min(k, len(out))
         if list(itertools.islice(out, p)) != list(ids[:p]):
-            p = next(j for j, (a, b) in enumerate(zip(ids, out)) if a != b)  # noqa: B905
+            lo, hi = 0, p - 1  # ids[:lo] agree; ids[hi] does not
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if ids[mid] == out[mid]:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            p = lo
+            if p and list(itertools.islice(out, p)) != list(ids[:p]):
+                p = next(j for j, (a, b) in enumerate(zip(ids, out)) if a != b)  # noqa: B905
         rest = ids[p:]
         if rest:
             first = out[0]
