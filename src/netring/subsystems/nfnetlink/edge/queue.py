@@ -345,7 +345,7 @@ class Queue(QueueReceive, QueueConfig):
         verdict (counted).  Views are valid until the next step.
         """
         for batch in self.batches(count, timeout):
-            for pkt in batch:
+            for pkt in batch._packets():
                 yield pkt
                 if not pkt._state:
                     pkt.release()
@@ -368,9 +368,17 @@ class Queue(QueueReceive, QueueConfig):
         signals = handle_signals and threading.current_thread() is threading.main_thread()
         try:
             with self.stop_on_signal() if signals else contextlib.nullcontext() as stop:
-                for pkt in self.packets(count, timeout):
-                    callback(pkt)
-                    n += 1
+                # packets() without its generator step: each batch's packets made in one
+                # pass, each released after the callback when it gave no verdict
+                for batch in self.batches(count, timeout):
+                    for pkt in batch._packets():
+                        callback(pkt)
+                        n += 1
+                        if not pkt._state:
+                            pkt.release()
+                        if stop is not None and stop.requested:
+                            break
+                    self._apply_released()
                     if stop is not None and stop.requested:
                         break
             if stop is not None and stop.requested:

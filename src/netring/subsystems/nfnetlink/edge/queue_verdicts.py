@@ -30,6 +30,7 @@ the batch before) and the configuration (:mod:`.queue_config`).
 from __future__ import annotations
 
 import errno as _errno
+from itertools import repeat
 
 from ....codec.errmsg import parse_error
 from ....codec.structs import be32 as _be32
@@ -397,6 +398,14 @@ class PacketBatch:
         qs = self.queues
         return Packet._make(self._slots[i], 0, self._q, self.ids[i],
                             self.queue if qs is None else qs[i])
+
+    def _packets(self) -> list[Packet]:
+        """Every packet of the batch as a view, made in one pass (what :meth:`__iter__`
+        yields; the views are valid until the next receive)."""
+        n = len(self.ids)
+        qs = self.queues
+        return list(map(Packet._make, self._slots[:n], repeat(0, n), repeat(self._q, n),
+                        self.ids, repeat(self.queue, n) if qs is None else qs))
 
     def __iter__(self) -> Iterator[Packet]:
         q = self._q
