@@ -170,10 +170,11 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
         arena = memoryview(self._arena)
         self._regions = [arena[i * self._slot:(i + 1) * self._slot] for i in range(batch)]
         self._strided = (arena, self._slot)  # what a batch of whole slots tells copies
-        s = self._slot
-        # one big-endian unpack reads every slot's nlmsg_type (host order, so a packet's
-        # 0x0300 reads as _PACKET_BE on this host), res_id (the queue) and packet_id
-        self._qids = struct.Struct("!" + f"4xH12xH4xI{s - 28}x" * (batch - 1) + "4xH12xH4xI")
+        # one big-endian unpack reads the first n slots' nlmsg_type (host order, so a
+        # packet's 0x0300 reads as _PACKET_BE on this host), res_id (the queue) and
+        # packet_id: a struct per n, made when a receive first brings n datagrams (a
+        # quiet queue brings one at a time: it reads one slot, not the whole arena)
+        self._qids: dict[int, struct.Struct] = {}
 
     # -- receiving -----------------------------------------------------------------------
     def _batch(self) -> Any:
@@ -275,7 +276,11 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
     def _take(self, mb: Any, got: int) -> PacketBatch:
         st = self._stats
         st.batches += 1
-        qids = self._qids.unpack_from(self._arena)
+        reader = self._qids.get(got)
+        if reader is None:
+            reader = self._qids[got] = struct.Struct(
+                "!" + f"4xH12xH4xI{self._slot - 28}x" * (got - 1) + "4xH12xH4xI")
+        qids = reader.unpack_from(self._arena)
         lens = mb.lengths[:got]
         # the socket is connected to the kernel (only it can send to us); a datagram
         # that filled its slot may have been cut (MSG_TRUNC): the slow path looks
