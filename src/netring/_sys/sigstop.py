@@ -140,5 +140,6 @@ def wait_or_stop(fd: int, timeout: float | None, stop: SignalStop | None) -> boo
     ready = Readable(fd, stop.fd).events(timeout)
     if stop.requested:
         return False
-    stop.drain()
+    if any(rfd == stop.fd for rfd, _ev in ready):
+        stop.drain()  # another signal's byte: wake-ups only
     return any(rfd == fd for rfd, _ev in ready)

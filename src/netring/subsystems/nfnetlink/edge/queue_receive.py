@@ -251,11 +251,12 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
         if stop.requested:
             return False
         assert self._stop_poll is not None
-        ready = self._stop_poll.wait(timeout)
+        ready = self._stop_poll.events(timeout)
         if stop.requested:
             return False
-        stop.drain()  # another signal's byte: wake-ups only, nothing to do
-        return ready
+        if len(ready) > 1 or (ready and ready[0][0] != self._fd):
+            stop.drain()  # another signal's byte: wake-ups only, nothing to do
+        return bool(ready)
 
     def _ring_sleep(self, ring: RingBase, timeout: float | None) -> bool:
         """The ring's wait, in slices of :data:`STOP_SLICE` while a stop can be
