@@ -134,6 +134,38 @@ def test_remembered_layouts_find_what_a_walk_finds(msgs: list) -> None:  # type:
         assert flows.hash(raw) == flow_hash(payload)
 
 
+flow4 = st.tuples(addr4, addr4, st.sampled_from([6, 17, 1, 47, 132]), port, port,
+                  st.sampled_from([0, 0, 0x2000, 0x0004, 0x4000]))
+
+
+@settings(max_examples=200)
+@given(st.lists(flow4, min_size=1, max_size=40), st.integers(0, 24), st.binary(max_size=12),
+       st.booleans())
+def test_a_batch_of_alike_messages_hashes_in_bulk_as_one_by_one(
+        flows4: list, pad: int, mark: bytes, odd: bool) -> None:  # type: ignore[type-arg]
+    attrs = ((5, mark),) if mark else ()  # an attribute before the payload, or none
+    msgs = [packet_message(ipv4(sa, da, proto, sp, dp, frag=frag), pid=i + 1, attrs=attrs)
+            for i, (sa, da, proto, sp, dp, frag) in enumerate(flows4)]
+    length = len(msgs[0])
+    stride = (length + 3 & ~3) + 4 * pad
+    buf = bytearray(stride * len(msgs))
+    for i, m in enumerate(msgs):
+        buf[i * stride:i * stride + length] = m
+    one = MessageFlows()
+    want = [one.hash(m) for m in msgs]
+    assert want == [flow_hash(ipv4(sa, da, proto, sp, dp, frag=frag))
+                    for sa, da, proto, sp, dp, frag in flows4]
+    flows = MessageFlows()
+    assert flows.hashes(buf, stride, len(msgs), length) is None  # no layout learnt yet
+    flows.hash(msgs[0])
+    assert flows.hashes(buf, stride, len(msgs), length) == want
+    if odd and len(msgs) > 1:  # one message unlike the others: hashed one by one instead
+        other = packet_message(ipv6(1, 2, 17, 3, 4)[:28], pid=9, attrs=attrs)  # not IPv4
+        assert len(other) == length
+        buf[stride:stride + length] = other
+        assert flows.hashes(buf, stride, len(msgs), length) is None
+
+
 @given(st.binary(max_size=120))
 def test_message_flows_never_raise_on_garbage(data: bytes) -> None:
     flows = MessageFlows()

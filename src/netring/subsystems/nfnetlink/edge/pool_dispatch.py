@@ -220,12 +220,17 @@ class PoolDispatch:
                 live[0].pending.extend(order)
                 self._hashes = []
             else:
-                msgs = self._messages()
-                if self._key is not None:
-                    hashes = list(map(self._key, msgs))
+                got: list[int] | None = None
+                if self._key is None and self._strided is not None:
+                    # one length, in the receive slots: the hashes of the batch in bulk
+                    got = self._flows.hashes(self._strided[0], self._strided[1], n, longest)
+                if got is not None:
+                    hashes = got
+                elif self._key is not None:
+                    hashes = list(map(self._key, self._messages()))
                 else:
                     h = self._flows.hash
-                    hashes = [h(m, len(m)) for m in msgs]
+                    hashes = [h(m, len(m)) for m in self._messages()]
                 self._hashes = hashes
                 for i in order:
                     live[hashes[i] % nl].pending.append(i)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import struct
 
 from ....codec.types import ReadableBuffer
+from ....strided import uniform_fields
 from .constants import NFQA
 
 __all__ = ["flow_hash", "flow_tuple", "MessageFlows", "PORT_PROTOCOLS", "LAYOUTS"]
@@ -131,7 +132,7 @@ def flow_hash(packet: ReadableBuffer, offset: int = 0, length: int | None = None
 class _Layout:
     """Attribute headers before the payload of one packet layout, checked in one call."""
 
-    __slots__ = ("check", "words", "at")
+    __slots__ = ("check", "words", "at", "fields")
 
     def __init__(self, positions: list[int], words: tuple[int, ...], at: int) -> None:
         fmt = "="
@@ -142,16 +143,20 @@ class _Layout:
         self.check = struct.Struct(fmt)  # every header word up to and including the payload's
         self.words = words  # the words before the payload's, as seen
         self.at = at  # offset of the payload attribute in the message
+        # what must be alike in a run of messages of this layout (uniform_fields): every
+        # attribute header word, and the IPv4 version/IHL byte of the payload
+        self.fields = tuple((q, 4) for q in positions) + ((at + 4, 1),)
 
 
 class MessageFlows:
     """Flow hashes of ``NFQNL_MSG_PACKET`` messages (the payload found by remembered
     layouts; see the module docstring)."""
 
-    __slots__ = ("_layouts",)
+    __slots__ = ("_layouts", "_columns")
 
     def __init__(self) -> None:
         self._layouts: list[_Layout] = []
+        self._columns: dict[tuple[int, int, int], struct.Struct] = {}
 
     def payload_at(self, msg: ReadableBuffer, length: int) -> int:
         """Offset of the ``NFQA_PAYLOAD`` attribute in the packet message ``msg`` of
@@ -215,3 +220,50 @@ class MessageFlows:
             return _mix(0)
         plen = _nla.unpack_from(msg, at)[0] - 4
         return flow_hash(msg, at + 4, min(plen, n - at - 4))
+
+    def hashes(self, buf: ReadableBuffer, stride: int, count: int, length: int
+               ) -> list[int] | None:
+        """:meth:`hash` of ``count`` messages of ``length`` bytes each at ``buf[i *
+        stride]`` (a batch in its receive slots), in bulk: one check that they all share
+        the remembered layout and a 20-byte IPv4 header, one ``struct`` call for their
+        fragment words, protocols, addresses and ports; else ``None`` (hash them one
+        by one)."""
+        lays = self._layouts
+        if count <= 0 or not lays or stride <= 0:
+            return None
+        lay = lays[0]
+        at = lay.at
+        mv = memoryview(buf).cast("B")
+        if length < at + 28 or (count - 1) * stride + length > len(mv) or stride < length:
+            return None
+        got = lay.check.unpack_from(mv)
+        last = got[-1]
+        if (got[:-1] != lay.words or last >> 16 != _NFQA_PAYLOAD
+                or (last & 0xFFFF) != length - at or mv[at + 4] != 0x45):
+            return None
+        if not uniform_fields(mv, stride, count, lay.fields):
+            return None
+        key = (at, stride, count)
+        rows = self._columns.get(key)
+        if rows is None:
+            if len(self._columns) >= 64:
+                self._columns.clear()
+            one = f"{at + 10}xHxB2xIIHH"  # frag @6, protocol @9, addrs @12, ports @20
+            pad = f"{stride - (at + 28)}x" if stride > at + 28 else ""
+            rows = self._columns[key] = struct.Struct("!" + (one + pad) * (count - 1) + one)
+        v = rows.unpack_from(mv)
+        out = []
+        ports = PORT_PROTOCOLS
+        for frag, proto, sa, da, sp, dp in zip(v[0::6], v[1::6], v[2::6], v[3::6],  # noqa: B905
+                                               v[4::6], v[5::6]):
+            if proto in ports and not frag & 0x3FFF:
+                a = sa << 16 | sp
+                b = da << 16 | dp
+            else:
+                a = sa << 16
+                b = da << 16
+            if a > b:
+                a, b = b, a
+            x = (a * _K1 + b * _K2 + (0x400 | proto)) & _M64
+            out.append(x ^ (x >> 32))
+        return out
