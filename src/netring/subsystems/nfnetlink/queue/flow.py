@@ -129,6 +129,20 @@ def flow_hash(packet: ReadableBuffer, offset: int = 0, length: int | None = None
     return _mix(0)
 
 
+def _v4_hash(frag: int, proto: int, sa: int, da: int, sp: int, dp: int) -> int:
+    """:func:`flow_hash` of an IPv4 packet with a 20-byte header, from its fields."""
+    if proto in PORT_PROTOCOLS and not frag & 0x3FFF:
+        a = sa << 16 | sp
+        b = da << 16 | dp
+    else:
+        a = sa << 16
+        b = da << 16
+    if a > b:
+        a, b = b, a
+    x = (a * _K1 + b * _K2 + (0x400 | proto)) & _M64
+    return x ^ (x >> 32)
+
+
 class _Layout:
     """Attribute headers before the payload of one packet layout, checked in one call."""
 
@@ -205,16 +219,7 @@ class MessageFlows:
                     last & 0xFFFF) == n - lay.at:
                 vi, frag, proto, sa, da, sp, dp = _v4p.unpack_from(msg, lay.at + 4)
                 if vi == 0x45:
-                    if proto in PORT_PROTOCOLS and not frag & 0x3FFF:
-                        a = sa << 16 | sp
-                        b = da << 16 | dp
-                    else:
-                        a = sa << 16
-                        b = da << 16
-                    if a > b:
-                        a, b = b, a
-                    x: int = (a * _K1 + b * _K2 + (0x400 | proto)) & _M64
-                    return x ^ (x >> 32)
+                    return _v4_hash(frag, proto, sa, da, sp, dp)
         at = self.payload_at(msg, n)
         if at < 0:
             return _mix(0)
@@ -252,18 +257,4 @@ class MessageFlows:
             pad = f"{stride - (at + 28)}x" if stride > at + 28 else ""
             rows = self._columns[key] = struct.Struct("!" + (one + pad) * (count - 1) + one)
         v = rows.unpack_from(mv)
-        out = []
-        ports = PORT_PROTOCOLS
-        for frag, proto, sa, da, sp, dp in zip(v[0::6], v[1::6], v[2::6], v[3::6],  # noqa: B905
-                                               v[4::6], v[5::6]):
-            if proto in ports and not frag & 0x3FFF:
-                a = sa << 16 | sp
-                b = da << 16 | dp
-            else:
-                a = sa << 16
-                b = da << 16
-            if a > b:
-                a, b = b, a
-            x = (a * _K1 + b * _K2 + (0x400 | proto)) & _M64
-            out.append(x ^ (x >> 32))
-        return out
+        return list(map(_v4_hash, v[0::6], v[1::6], v[2::6], v[3::6], v[4::6], v[5::6]))
