@@ -65,8 +65,6 @@ class SignalStop:
                     return
             except BlockingIOError:
                 return
-            except InterruptedError:
-                continue
 
     def __enter__(self) -> SignalStop:
         self._r, self._w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -130,14 +128,17 @@ class StopOnSignal:
         return stop is not None and stop.requested
 
 
-def wait_or_stop(fd: int, timeout: float | None, stop: SignalStop | None) -> bool:
+def wait_or_stop(fd: int, timeout: float | None, stop: SignalStop | None,
+                 poll: Readable | None = None) -> bool:
     """Wait until ``fd`` is readable (True), ``timeout`` seconds passed, or a stop is
-    requested (False for both; ``stop`` ``None``: an ordinary wait)."""
+    requested (False for both; ``stop`` ``None``: an ordinary wait).  ``poll``: a
+    :class:`Readable` over ``fd`` and ``stop.fd`` made once by a caller that waits
+    often (else one is made here)."""
     if stop is None:
         return wait_readable(fd, timeout)
     if stop.requested:
         return False
-    ready = Readable(fd, stop.fd).events(timeout)
+    ready = (poll if poll is not None else Readable(fd, stop.fd)).events(timeout)
     if stop.requested:
         return False
     if any(rfd == stop.fd for rfd, _ev in ready):

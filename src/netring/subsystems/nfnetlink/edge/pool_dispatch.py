@@ -135,14 +135,12 @@ class PoolDispatch:
             if inflight.issuperset(keys):
                 before = len(inflight)
                 inflight.difference_update(keys)
-                good = before - len(inflight)
-                if good != len(keys):  # an id twice: the repeats are foreign
-                    ids = list(dict.fromkeys(ids))
-                runs.setdefault(queue, []).extend(ids)
-                s.stats.verdicts += good
+                repeats = len(keys) - (before - len(inflight))  # an id twice: foreign
+                runs.setdefault(queue, []).extend(list(dict.fromkeys(ids)) if repeats else ids)
+                s.stats.verdicts += len(keys) - repeats
                 s.progress = time.monotonic()
-                if good != len(keys):
-                    self._stats.bad_verdicts += len(keys) - good
+                if repeats:
+                    self._stats.bad_verdicts += repeats
                     self._misbehaved(s)
                 return
         try:
@@ -313,35 +311,52 @@ class PoolDispatch:
 
     def _send(self, s: _Slot, idx: Sequence[int]) -> int:
         """Copy the packets ``idx`` into worker ``s``'s ring, as many per frame as fit
-        (back to back, each at a 4-byte aligned offset); returns how many went in."""
+        (back to back, each at a 4-byte aligned offset); returns how many went in.
+        Consecutive packets of one length in the receive slots fill a frame with one
+        strided copy (:func:`~netring.strided.copy_strided`), no Python step each."""
         keys = self._keys
         ds = self._frame_data
         writer = s.rx_writer
         n = len(idx)
-        if self._strided is not None and idx[-1] - idx[0] == n - 1:
-            return self._send_run(s, idx[0], n)  # consecutive packets, one length
-        msgs = self._messages()
+        strided = self._strided if self._strided is not None and idx[-1] - idx[0] == n - 1 \
+            else None
+        msgs = None if strided is not None else self._messages()
+        size = step = per_frame = 0
+        if strided is not None:
+            size = self._alike
+            step = (size + 3) & ~3
+            per_frame = 1 + (ds - size) // step
         sent = 0
         while sent < n:
             view = writer.frame(wait=False)  # the next free frame's data area, reserved
             if view is None:  # frames it has not released yet
                 self._stats.ring_full += 1
                 break
-            o = end = 0
-            k = sent
-            while k < n:
-                m = msgs[idx[k]]
-                ln = len(m)
-                if o + ln > ds:
-                    break
-                view[o:o + ln] = m
-                end = o + ln
-                o = (end + 3) & ~3
-                k += 1
+            if strided is not None:
+                src, stride = strided
+                at = idx[sent]
+                k = min(n, sent + per_frame)
+                copy_strided(view, 0, step, src, at * stride, stride, size, k - sent)
+                end = (k - sent - 1) * step + size
+                taken = keys[at:at + k - sent]
+            else:
+                assert msgs is not None
+                o = end = 0
+                k = sent
+                while k < n:
+                    m = msgs[idx[k]]
+                    ln = len(m)
+                    if o + ln > ds:
+                        break
+                    view[o:o + ln] = m
+                    end = o + ln
+                    o = (end + 3) & ~3
+                    k += 1
+                taken = [keys[i] for i in idx[sent:k]]
             writer.commit(end)
             if not s.inflight:
                 s.progress = time.monotonic()
-            s.inflight.update([keys[i] for i in idx[sent:k]])
+            s.inflight.update(taken)
             sent = k
         if sent:
             s.stats.packets += sent
@@ -355,36 +370,6 @@ class PoolDispatch:
             assert self._batch is not None
             msgs = self._msgs = self._batch.messages()
         return msgs
-
-    def _send_run(self, s: _Slot, first: int, n: int) -> int:
-        """:meth:`_send` for packets ``first .. first+n-1`` whose messages all have one
-        length and lie in the receive slots at one stride: each frame filled with one
-        strided copy (:func:`~netring.strided.copy_strided`), no Python step per packet."""
-        assert self._strided is not None
-        src, stride = self._strided
-        size = self._alike
-        step = (size + 3) & ~3  # each message at a 4-byte aligned offset
-        per_frame = 1 + (self._frame_data - size) // step
-        writer = s.rx_writer
-        keys = self._keys
-        sent = 0
-        while sent < n:
-            view = writer.frame(wait=False)
-            if view is None:
-                self._stats.ring_full += 1
-                break
-            c = min(n - sent, per_frame)
-            at = first + sent
-            copy_strided(view, 0, step, src, at * stride, stride, size, c)
-            writer.commit((c - 1) * step + size)
-            if not s.inflight:
-                s.progress = time.monotonic()
-            s.inflight.update(keys[at:at + c])
-            sent += c
-        if sent:
-            s.stats.packets += sent
-            self._stats.dispatched += sent
-        return sent
 
     def _policy(self, key: int) -> None:
         try:

@@ -320,17 +320,16 @@ class Queue(QueueReceive, QueueConfig):
                 if left is not None and left <= 0:
                     return
                 batch = self.recv_batch(left, limit=None if count is None else count - seen)
-                stop = self._stop
                 if not batch:
-                    if stop is not None and stop.requested:
+                    if self._stop_requested():
                         return
                     if deadline is not None and time.monotonic() >= deadline:
                         return
                     continue
                 seen += len(batch)
                 yield batch
-                if stop is not None and stop.requested:
-                    return
+                if self._stop_requested():
+                    return  # stop_on_signal: after the batch in hand
         finally:
             if not self._closed:
                 self._release_current()

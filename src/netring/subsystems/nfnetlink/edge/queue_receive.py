@@ -55,7 +55,7 @@ from operator import add as _add
 
 from .... import _sys
 from ...._sys.poll import Readable
-from ...._sys.sigstop import SignalStop, StopOnSignal
+from ...._sys.sigstop import SignalStop, StopOnSignal, wait_or_stop
 from ....codec import NLMSG, Message
 from ....codec.reply import classify
 from ....codec.structs import be32 as _be32
@@ -248,15 +248,7 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
         stop = self._stop
         if stop is None:
             return self._poll.wait(timeout)
-        if stop.requested:
-            return False
-        assert self._stop_poll is not None
-        ready = self._stop_poll.events(timeout)
-        if stop.requested:
-            return False
-        if len(ready) > 1 or (ready and ready[0][0] != self._fd):
-            stop.drain()  # another signal's byte: wake-ups only, nothing to do
-        return bool(ready)
+        return wait_or_stop(self._fd, timeout, stop, self._stop_poll)
 
     def _ring_sleep(self, ring: RingBase, timeout: float | None) -> bool:
         """The ring's wait, in slices of :data:`STOP_SLICE` while a stop can be

@@ -114,8 +114,7 @@ class QueueVerdicts:
         Raises:
             EncodeError: the packet is not awaiting a verdict.
         """
-        w = self.writer
-        if len(w.buf) - w.tail < 64:
+        if self.writer.room < 64:
             self._flush(force=False)
         if self._held:
             self._held.discard((queue, packet_id))
@@ -400,26 +399,15 @@ class PacketBatch:
                             self.queue if qs is None else qs[i])
 
     def _packets(self) -> list[Packet]:
-        """Every packet of the batch as a view, made in one pass (what :meth:`__iter__`
-        yields; the views are valid until the next receive)."""
+        """Every packet of the batch as a view, made in one pass (what iterating the
+        batch gives; the views are valid until the next receive)."""
         n = len(self.ids)
         qs = self.queues
         return list(map(Packet._make, self._slots[:n], repeat(0, n), repeat(self._q, n),
                         self.ids, repeat(self.queue, n) if qs is None else qs))
 
     def __iter__(self) -> Iterator[Packet]:
-        q = self._q
-        make = Packet._make
-        slots = self._slots
-        ids = self.ids
-        qs = self.queues
-        if qs is None:
-            qn = self.queue
-            for i in range(len(ids)):
-                yield make(slots[i], 0, q, ids[i], qn)
-        else:
-            for i in range(len(ids)):
-                yield make(slots[i], 0, q, ids[i], qs[i])
+        return iter(self._packets())
 
     def payload(self, i: int) -> memoryview:
         """Packet ``i``'s payload (zero copy; valid until the next receive)."""

@@ -397,8 +397,7 @@ class Batcher:
         waits = self._waits
         fresh = self._fresh
         if fresh:
-            for st, i in fresh:
-                waits.append((now, st, i))
+            waits.extend((now, st, i) for st, i in fresh)
             fresh.clear()
         while waits:
             since, st, i = waits[0]
