@@ -96,3 +96,29 @@ def test_signal_stop_records_the_signal_wakes_a_poll_and_restores_what_was_there
         assert seen == [signal.SIGUSR1]  # and the previous handler
     finally:
         signal.signal(signal.SIGUSR1, before)
+
+
+def test_signal_stop_refuses_what_it_cannot_watch_in_its_own_words() -> None:
+    import signal
+    import threading
+
+    from netring._sys.sigstop import SignalStop
+    from netring.errors import EncodeError
+
+    with pytest.raises(EncodeError, match="signal 9: cannot be watched"):
+        with SignalStop(signal.SIGKILL):
+            pass
+    assert signal.set_wakeup_fd(-1) == -1  # nothing left installed
+    errors: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            with SignalStop():
+                pass
+        except EncodeError as exc:
+            errors.append(exc)
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join(5)
+    assert len(errors) == 1 and "main thread" in str(errors[0])

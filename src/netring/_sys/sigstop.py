@@ -21,9 +21,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from types import FrameType
 
+from ..errors import EncodeError
 from .poll import Readable, wait_readable
 
 __all__ = ["SignalStop", "StopOnSignal", "wait_or_stop"]
@@ -67,10 +69,16 @@ class SignalStop:
                 return
 
     def __enter__(self) -> SignalStop:
+        if threading.current_thread() is not threading.main_thread():
+            raise EncodeError("a stop signal can be watched only from the main thread")
         self._r, self._w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         try:
             self._old_fd = signal.set_wakeup_fd(self._w, warn_on_full_buffer=False)
-            self._old_handler = signal.signal(self.signum, self._on_signal)
+            try:
+                self._old_handler = signal.signal(self.signum, self._on_signal)
+            except (OSError, ValueError) as exc:  # SIGKILL, SIGSTOP, a number out of range
+                signal.set_wakeup_fd(self._old_fd)
+                raise EncodeError(f"signal {self.signum}: cannot be watched ({exc})") from None
         except BaseException:
             self._close()
             raise
