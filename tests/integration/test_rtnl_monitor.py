@@ -463,3 +463,48 @@ def test_cli_text_equals_ip_monitor(netns: Netns) -> None:
         nr_out = nr.communicate(timeout=10)[0]
     assert nr_out.splitlines() == ip_out.splitlines()
     assert "Deleted 10.6.0.0/24 dev veth0" in nr_out
+
+
+class _KillsOnCollect:
+    """Sends this process SIGTERM from its finaliser: a handler that raised there
+    would have its exception swallowed by Python."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_ends_events_after_the_event_in_hand_even_from_a_finaliser(
+        netns: Netns) -> None:
+    netns.add_veth()
+    with Rtnl(netns.path) as rt, rt.monitor("routes") as mon:
+        for i in range(3):
+            netns.ip("route", "add", f"10.77.{i}.0/24", "dev", "veth0")
+        got: list[Event] = []
+        started = time.monotonic()
+        with mon.stop_on_signal() as stop:
+            for ev in mon.events(timeout=30):
+                got.append(ev)
+                victim = _KillsOnCollect()
+                del victim  # SIGTERM arrives inside the finaliser
+        elapsed = time.monotonic() - started
+        left = collect(mon, idle=0.5, timeout=10)
+    assert stop.requested
+    assert len(got) == 1 and elapsed < 10  # ended after that event, not at the timeout
+    # nothing lost: the other notifications are still there for the next reader
+    dsts = {e.to_dict()["dst"] for e in got + left if e.kind == "routes"}
+    assert {f"10.77.{i}.0/24" for i in range(3)} <= dsts
+
+
+def test_sigterm_ends_a_waiting_monitor_at_once(netns: Netns) -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with Rtnl(netns.path) as rt, rt.monitor("routes") as mon:
+        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM))
+        started = time.monotonic()
+        with mon.stop_on_signal() as stop:
+            timer.start()
+            events = list(mon.events(timeout=30))
+        elapsed = time.monotonic() - started
+        timer.join()
+    assert stop.requested and events == [] and elapsed < 5
+    # outside the block SIGTERM is back to its previous disposition
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -18,12 +18,14 @@ the UTC offset (``"2026-12-01T13:02:44.393675+00:00"``).
 On exit (count reached, timeout, SIGINT, SIGTERM) a final statistics line goes to
 stderr: messages, overruns, resyncs, kernel drops, effective receive buffer.
 SIGINT exits with 130; SIGTERM, like ``ip monitor``, ends the process by the
-signal itself (after the statistics line).
+signal itself (after the statistics line).  Once the monitor runs, SIGTERM is
+looked at between events (the line being written is finished first).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -183,13 +185,17 @@ def _run(args: argparse.Namespace) -> int:
         mon = rt.monitor(*args.kinds, rcvbuf=args.rcvbuf)
         names = rt.names()
         stamp = args.timestamp
-        for ev in mon.events(timeout=args.timeout, count=args.count):
-            if ev.kind == "links" or ev.obj is None:
-                names = rt.names()
-            lines = event_lines(ev, names, json=args.json,
-                                now=time.time() if stamp else None)
-            out.write("\n".join(lines) + "\n")
-            out.flush()
+        # from here SIGTERM is a request the event loop looks at between events
+        # (a handler raising there could land in a finaliser and be lost)
+        with mon.stop_on_signal() if main_thread else contextlib.nullcontext() as stop:
+            for ev in mon.events(timeout=args.timeout, count=args.count):
+                if ev.kind == "links" or ev.obj is None:
+                    names = rt.names()
+                lines = event_lines(ev, names, json=args.json,
+                                    now=time.time() if stamp else None)
+                out.write("\n".join(lines) + "\n")
+                out.flush()
+        terminated = stop is not None and stop.requested
     except KeyboardInterrupt:
         rc = 130
     except _Terminated:

@@ -38,6 +38,7 @@ import collections
 import time
 from collections.abc import Iterator, Mapping, Sequence
 
+from ...._sys.sigstop import StopOnSignal, wait_or_stop
 from ....codec import NETLINK, Message
 from ....codec.types import TYPE_CHECKING, Protocol
 from ....conn import Connection
@@ -157,7 +158,7 @@ class Event:
         return f"<Event {self.kind} {self.action}{mark} {self.obj!r}>"
 
 
-class Monitor:
+class Monitor(StopOnSignal):
     """Notifications from the rtnetlink multicast groups of some kinds, kept exact.
 
     Opens its own socket (receive buffer :data:`DEFAULT_RCVBUF` unless ``rcvbuf``
@@ -169,6 +170,9 @@ class Monitor:
     yields one ``"resync"`` summary :class:`Event` and then the difference to
     what it knew as ``new``/``del`` events with ``resync=True``: applying every
     event by key leaves a consumer with exactly the kernel's state.
+
+    Inside ``with mon.stop_on_signal():`` (main thread) SIGTERM ends
+    :meth:`events` after the event in hand, or at once while it waits.
 
     Args:
         rtnl: the dumping side.
@@ -345,6 +349,8 @@ class Monitor:
         seen = 0
         pending = self._pending
         while count is None or seen < count:
+            if self._stop_requested():
+                return
             if pending:
                 ev = pending.popleft()
                 yield ev
@@ -366,6 +372,9 @@ class Monitor:
                         pending.extend(self.refresh_routes())
                         continue
                 else:
+                    if self._stop is not None and not wait_or_stop(
+                            self.fileno(), wait, self._stop):
+                        return  # stop requested, or the wait's time is up
                     msgs = self.sock.recv(timeout=wait)
             except Overrun:
                 self.overruns += 1
