@@ -87,9 +87,10 @@ def test_a_batch_is_accepted_with_one_batch_verdict(netns: Netns) -> None:
 def test_a_run_read_in_place_is_copied_out_so_a_request_meanwhile_reads_its_reply(
         netns: Netns) -> None:
     """Datagrams taken straight from the completions (no frame header written) are
-    copied and the run settled before the batch is handed out: a request made while
-    the batch is held (set_maxlen, whose ack comes through the same ring) and the next
-    receive both find the ring consistent, and the held packets keep their bytes."""
+    copied into the receive slots (one strided copy) and the run settled before the
+    batch is handed out: a request made while the batch is held (set_maxlen, whose
+    ack comes through the same ring) and the next receive both find the ring
+    consistent, and the held packets keep their bytes."""
     queue_rule(netns, PORT, 37)
     rx, tx = udp_pair(netns, PORT)
     with Queue(37, netns=netns.path, ring="uring", batch=64) as q:
@@ -99,6 +100,7 @@ def test_a_run_read_in_place_is_copied_out_so_a_request_meanwhile_reads_its_repl
         batch = q.recv_batch(timeout=5)
         assert len(batch) == 30
         assert q.stats().ring["delivered_in_place"] - before == 30  # the run path
+        assert batch.strided is not None  # in the slots, one stride apart
         q.set_maxlen(37, 4096)  # its ack is read from the ring while the batch is held
         _send(tx, 30, 10)
         time.sleep(0.1)

@@ -10,12 +10,17 @@ from netring.nlmmap.abi import NL_MMAP_HDRLEN
 from netring.nlmmap.uring_abi import io_uring_recvmsg_out
 from netring.nlmmap.uring_cursor import RecvmsgLayout
 from netring.subsystems.nfnetlink.edge.queue_receive import (
+    RING_FRAMES,
     RING_PREFIX,
     open_queue_ring,
     ring_geometry,
     slot_size,
 )
-from netring.subsystems.nfnetlink.queue.constants import NFQNL_COPY, NFQNL_MAX_COPY_RANGE
+from netring.subsystems.nfnetlink.queue.constants import (
+    NFQNL_COPY,
+    NFQNL_MAX_COPY_RANGE,
+    NFQNL_QMAX_DEFAULT,
+)
 from netring.subsystems.nfnetlink.queue.stats import QueueStats
 
 
@@ -36,7 +41,14 @@ def test_a_frame_holds_a_whole_slot_on_every_backend(mode: int, copy_range: int,
     assert g.frame_size % page == 0 and g.block_size % g.frame_size == 0
     assert g.data_size >= slot  # the kernel's and the user-space engine's frames
     assert RecvmsgLayout(g, sockaddr_nl.size, None).capacity >= slot  # io_uring's
-    assert g.frame_nr >= max(2 * batch, 64) and g.frame_nr & (g.frame_nr - 1) == 0
+    assert g.frame_nr >= max(2 * batch, RING_FRAMES) and g.frame_nr & (g.frame_nr - 1) == 0
+
+
+def test_the_ring_holds_a_default_length_kernel_queue() -> None:
+    # a consumer behind by a whole default queue still finds a frame per datagram
+    assert RING_FRAMES == NFQNL_QMAX_DEFAULT == 1024
+    assert ring_geometry(slot_size(NFQNL_COPY.PACKET, NFQNL_MAX_COPY_RANGE), 64,
+                         4096).frame_nr == 1024
 
 
 def test_the_slot_is_what_the_recvmmsg_path_uses() -> None:

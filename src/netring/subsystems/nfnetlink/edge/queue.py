@@ -198,7 +198,7 @@ class Queue(QueueReceive, QueueConfig):
         self._pf_bound = not pf_bind
         self._closed = False
         # receive slots: one arena, fixed stride
-        self._make_slots(copy_mode, copy_range, batch, slots=ring is None)
+        self._make_slots(copy_mode, copy_range, batch)
         self._mb: Any = None  # MMsgBatch over the slots (made below, after the socket)
         self._ring = None
         self._rt: RingTransport | None = None
@@ -216,6 +216,7 @@ class Queue(QueueReceive, QueueConfig):
                 if sock is None:
                     self.sock.close()
                 raise
+            self._ring_opened(self._ring)
             # the ring takes every datagram the socket receives, the replies to our
             # requests too: the conversation reads them from the ring's frames
             self._rt = RingTransport(self._ring, self.sock)

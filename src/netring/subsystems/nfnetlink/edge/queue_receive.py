@@ -62,11 +62,13 @@ from ....codec.structs import be32 as _be32
 from ....codec.types import TYPE_CHECKING
 from ....conn import Chunk
 from ....errors import DecodeError, EncodeError, NetlinkError, Overrun, TruncatedError
-from ..queue.constants import NFQNL_COPY
+from ....strided import copy_strided
+from ..queue.constants import NFQNL_COPY, NFQNL_QMAX_DEFAULT
 from ..queue.packet import NFQNL_PACKET_TYPE, PACKET_ID_OFFSET
 from .queue_verdicts import PacketBatch, QueueVerdicts
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
     from ....nlmmap.base import RingBase
@@ -74,7 +76,7 @@ if TYPE_CHECKING:
     from ....nlmmap.edge.transport import RingTransport
     from ....nlmmap.geometry import RingGeometry
 
-__all__ = ["QueueReceive", "ring_geometry", "open_queue_ring", "RING_BACKENDS"]
+__all__ = ["QueueReceive", "ring_geometry", "open_queue_ring", "RING_BACKENDS", "RING_FRAMES"]
 
 #: slot bytes beyond the copy range: the nfnetlink header and metadata attributes
 #: (conntrack nest, secctx, L2 header ...)
@@ -99,6 +101,18 @@ RING_BACKENDS = ("auto", "kernel", "uring", "user")
 RING_PREFIX = 24 + 16 + 12
 
 
+def _qid_reader(cache: dict[int, struct.Struct], n: int, stride: int) -> struct.Struct:
+    """One big-endian unpack of ``n`` datagrams ``stride`` bytes apart: each one's
+    nlmsg_type (host order, so a packet's reads as ``_PACKET_BE`` on this host), res_id
+    (the queue) and packet_id; made once per ``n`` (a quiet queue brings one at a time:
+    it reads one datagram, not the whole run)."""
+    reader = cache.get(n)
+    if reader is None:
+        reader = cache[n] = struct.Struct(
+            "!" + f"4xH12xH4xI{stride - 28}x" * (n - 1) + "4xH12xH4xI")
+    return reader
+
+
 def slot_size(copy_mode: int, copy_range: int) -> int:
     """Bytes one datagram may take: the copy range (PACKET mode) plus the headroom for
     the nfnetlink header and metadata attributes, 64-aligned (a receive slot; a larger
@@ -107,15 +121,26 @@ def slot_size(copy_mode: int, copy_range: int) -> int:
     return (full + _SLOT_HEADROOM + 63) & ~63
 
 
+#: Fewest frames of a queue's ring: every packet a kernel queue of the default length
+#: (``NFQNL_QMAX_DEFAULT``) holds.  A consumer that falls behind by that much still
+#: finds a free frame for each datagram: with 128 frames io_uring's multishot receive
+#: ran out of buffers every ~128 packets under a 512-packet load (an
+#: ``io_uring_enter`` to re-arm it each time, 4.8-5.5 us of CPU a verdict against
+#: 3.5-4.0 with 1024).  Frames are as large as a ``copy_range`` packet, but the
+#: mapping is backed only where datagrams were written: about one page per frame
+#: for small packets.
+RING_FRAMES = NFQNL_QMAX_DEFAULT
+
+
 def ring_geometry(slot: int, batch: int, page_size: int) -> RingGeometry:
     """The RX ring geometry of a queue: frames that hold a ``slot``-byte datagram behind
     any backend's prefix (:data:`RING_PREFIX`), whole pages each, and room for two
-    batches (at least 64 frames, a power of two: io_uring's buffer ring never rewrites
-    an entry then)."""
+    batches and for a whole default-length kernel queue (:data:`RING_FRAMES`; a power
+    of two: io_uring's buffer ring never rewrites an entry then)."""
     from ....nlmmap.geometry import RingGeometry
 
     frame = -(-(slot + RING_PREFIX) // page_size) * page_size
-    n = 1 << max(0, (max(2 * batch, 64) - 1).bit_length())
+    n = 1 << max(0, (max(2 * batch, RING_FRAMES) - 1).bit_length())
     return RingGeometry.for_frames(frame, n, page_size=page_size)
 
 
@@ -157,24 +182,23 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
     _ring: RingBase | None
     _rt: RingTransport | None
     _frames: list[Frame]
+    #: bytes between a ring's frames when they lie one stride apart (0: they do not,
+    #: and runs are copied out one by one), and _qid_reader's structs for them
+    _run_stride = 0
+    _run_qids: dict[int, struct.Struct]
 
-    def _make_slots(self, copy_mode: int, copy_range: int, batch: int,
-                    slots: bool = True) -> None:
-        """The receive slots: one arena, fixed stride (``Queue.__init__`` calls it;
-        ``slots=False`` for a ring receive: only the sizes)."""
+    def _make_slots(self, copy_mode: int, copy_range: int, batch: int) -> None:
+        """The receive slots: one arena, fixed stride (``Queue.__init__`` calls it; a
+        ring receive copies the common case of its runs there too).  Pages of the
+        arena are backed as datagrams land in them."""
         self._slot = slot_size(copy_mode, copy_range)
         self._n = batch
-        if not slots:
-            return
+        self._run_qids = {}
         self._arena = bytearray(self._slot * batch)
         arena = memoryview(self._arena)
         self._regions = [arena[i * self._slot:(i + 1) * self._slot] for i in range(batch)]
         self._strided = (arena, self._slot)  # what a batch of whole slots tells copies
-        # one big-endian unpack reads the first n slots' nlmsg_type (host order, so a
-        # packet's 0x0300 reads as _PACKET_BE on this host), res_id (the queue) and
-        # packet_id: a struct per n, made when a receive first brings n datagrams (a
-        # quiet queue brings one at a time: it reads one slot, not the whole arena)
-        self._qids: dict[int, struct.Struct] = {}
+        self._qids: dict[int, struct.Struct] = {}  # _qid_reader's, by datagram count
 
     # -- receiving -----------------------------------------------------------------------
     def _batch(self) -> Any:
@@ -238,6 +262,12 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
             return PacketBatch(self, -1, (), ())
         return self._take(mb, got)
 
+    def _ring_opened(self, ring: RingBase) -> None:
+        """The receive now reads ``ring``: note the stride of its frames."""
+        rx = ring.rx
+        g = rx.ring.geometry if rx is not None else None
+        self._run_stride = g.frame_size if g is not None and g.uniform else 0
+
     def _stopping(self, stop: SignalStop | None) -> None:
         self._stop_poll = None if stop is None else Readable(self._fd, stop.fd)
 
@@ -269,11 +299,7 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
     def _take(self, mb: Any, got: int) -> PacketBatch:
         st = self._stats
         st.batches += 1
-        reader = self._qids.get(got)
-        if reader is None:
-            reader = self._qids[got] = struct.Struct(
-                "!" + f"4xH12xH4xI{self._slot - 28}x" * (got - 1) + "4xH12xH4xI")
-        qids = reader.unpack_from(self._arena)
+        qids = _qid_reader(self._qids, got, self._slot).unpack_from(self._arena)
         lens = mb.lengths[:got]
         # the socket is connected to the kernel (only it can send to us); a datagram
         # that filled its slot may have been cut (MSG_TRUNC): the slow path looks
@@ -281,26 +307,35 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
             qs = qids[1:3 * got:3]
             ids = qids[2:3 * got:3]
             slots = self._regions  # whole slots: a packet view reads within nlmsg_len
-            st.packets += got
             st.bytes += sum(lens)
             q = qs[0]
             if qs.count(q) == got:
-                prev = self._last_id.get(q)
-                last = ids[-1]
-                if prev is not None and last - prev != got:  # else: no id was skipped
-                    self._gaps(q, ids[0], last, got)
-                else:
-                    self._last_id[q] = last
-                self.batcher.received_many(q, ids)
-                batch = PacketBatch(self, q, ids, slots, strided=self._strided)
-            else:
-                for q, i in zip(qs, ids, strict=True):
-                    self._gaps(q, i, i, 1)
-                    self.batcher.received(q, i)
-                batch = PacketBatch(self, -1, ids, slots, qs, strided=self._strided)
+                return self._one_queue(q, ids, slots, self._strided)
+            st.packets += got
+            for q, i in zip(qs, ids, strict=True):
+                self._gaps(q, i, i, 1)
+                self.batcher.received(q, i)
+            batch = PacketBatch(self, -1, ids, slots, qs, strided=self._strided)
             self._current = batch
             return batch
         return self._take_slow(mb, got)
+
+    def _one_queue(self, q: int, ids: Sequence[int], slots: Sequence[memoryview],
+                   strided: tuple[memoryview, int] | None) -> PacketBatch:
+        """Whole packets of queue ``q``, ids in arrival order: the bookkeeping in bulk
+        (a gap check on the ends only, one ``received_many``); the current batch."""
+        got = len(ids)
+        self._stats.packets += got
+        prev = self._last_id.get(q)
+        last = ids[-1]
+        if prev is not None and last - prev != got:  # else: no id was skipped
+            self._gaps(q, ids[0], last, got)
+        else:
+            self._last_id[q] = last
+        self.batcher.received_many(q, ids)
+        batch = PacketBatch(self, q, ids, slots, strided=strided)
+        self._current = batch
+        return batch
 
     def _gaps(self, queue: int, first: int, last: int, n: int) -> None:
         prev = self._last_id.get(queue)
@@ -428,17 +463,42 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
         """A run of datagrams the ring hands out in place (io_uring: straight from the
         completions, :meth:`~netring.nlmmap.base.RingBase._take_run`), copied out and
         settled at once, so the frames go back to the kernel now and a request that
-        reads its reply from the ring meanwhile finds the ring consistent.  The copies
-        are the batch's slots (valid as long as they are referenced); then
-        :meth:`_take_copies`.
+        reads its reply from the ring meanwhile finds the ring consistent.
+
+        The common case (consecutive frames one stride apart, each one whole packet of
+        one queue that fits a receive slot) is read where it lies and copied into the
+        receive slots with one strided copy of the frames' used bytes: the batch is
+        then the slots', as a ``recvmmsg``'s is (valid until the next receive).
+        Anything else is copied datagram by datagram (the copies are the batch's
+        slots, valid as long as they are referenced): :meth:`_take_copies`.
         """
         buf, starts, lens = run
+        got = len(starts)
+        stride = self._run_stride
+        s0 = starts[0]
+        if (stride and got <= self._n and starts[-1] - s0 == (got - 1) * stride
+                and max(lens) < self._slot and min(lens) >= PACKET_ID_OFFSET + 4):
+            qids = _qid_reader(self._run_qids, got, stride).unpack_from(buf, s0)
+            qs = qids[1:3 * got:3]
+            if qids[0:3 * got:3].count(_PACKET_BE) == got and qs.count(qs[0]) == got:
+                arena, slot = self._strided
+                copy_strided(arena, 0, slot, buf, s0, stride, max(lens), got)
+                self._settle_ring_run(ring, got)
+                st = self._stats
+                st.batches += 1
+                st.bytes += sum(lens)
+                return self._one_queue(qs[0], qids[2:3 * got:3], self._regions, self._strided)
         copies = list(map(bytes, map(buf.__getitem__,
                                      map(slice, starts, map(_add, starts, lens)))))
-        ring._settle_run(len(copies))
-        ring._room()  # buffers back to the kernel, the receive re-armed if it ended
-        self._ring_overrun(ring)
+        self._settle_ring_run(ring, got)
         return self._take_copies(copies, lens)
+
+    def _settle_ring_run(self, ring: RingBase, got: int) -> None:
+        """The run's ``got`` datagrams are out: settled, the buffers back to the kernel
+        (the receive re-armed if it ended), an overrun seen meanwhile counted."""
+        ring._settle_run(got)
+        ring._room()
+        self._ring_overrun(ring)
 
     def _take_ring_frames(self, ring: RingBase, rx: Any, room: int) -> PacketBatch:
         """The published frames of the user-space engine's ring (the recvmmsg filler),
@@ -464,8 +524,8 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
 
     def _take_copies(self, copies: list[bytes], lens: list[int]) -> PacketBatch:
         """The packets of datagrams copied out of a ring: a run of single whole packet
-        messages from one queue takes the bulk bookkeeping of :meth:`_take`; anything
-        else goes through :meth:`_dispatch` one datagram at a time."""
+        messages from one queue takes the bulk bookkeeping (:meth:`_one_queue`);
+        anything else goes through :meth:`_dispatch` one datagram at a time."""
         st = self._stats
         st.batches += 1
         st.bytes += sum(lens)
@@ -476,17 +536,8 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
             qi = list(map(_RUN_QID.unpack_from, copies, repeat(18)))  # (res_id, packet id)
             q = qi[0][0]
             if [x[0] for x in qi].count(q) == got:
-                ids = [x[1] for x in qi]
-                prev = self._last_id.get(q)
-                if prev is not None and ids[-1] - prev != got:
-                    self._gaps(q, ids[0], ids[-1], got)
-                else:
-                    self._last_id[q] = ids[-1]
-                st.packets += got
-                self.batcher.received_many(q, ids)
-                batch = PacketBatch(self, q, ids, [memoryview(c) for c in copies])
-                self._current = batch
-                return batch
+                return self._one_queue(q, [x[1] for x in qi],
+                                       [memoryview(c) for c in copies], None)
         ids_: list[int] = []
         qs: list[int] = []
         slots: list[memoryview] = []
@@ -505,6 +556,7 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
         if ring is not None:
             for f in frames:
                 ring.release(f)
+
 
     def _hand_out(self, ids: list[int], qs: list[int], slots: list[memoryview]
                   ) -> PacketBatch:
