@@ -5,9 +5,11 @@ frames, and the one conversation (rtnetlink dumps and requests) over it."""
 from __future__ import annotations
 
 import errno
+import mmap
 import os
 import socket
 import struct
+import time
 
 import pytest
 from nsutil import Netns
@@ -177,6 +179,40 @@ def test_kept_frames_stay_intact_while_the_kernel_refills_the_others(netns: Netn
             assert seqs(ring.data(timeout=1, count=1)) == [99]
         finally:
             ring.close()
+
+
+def test_a_cooperative_ring_runs_the_waiting_receive_on_a_non_blocking_look(
+        netns: Netns) -> None:
+    """With COOP_TASKRUN the receive runs as task work when this thread next enters
+    the kernel, not by interrupting it; a datagram that arrived while the thread made
+    no system call is still there for a non-blocking ``recv`` right after (the ring
+    runs waiting task work itself when the kernel flags IORING_SQ_TASKRUN)."""
+    r, s = usersock(netns), usersock(netns)
+    sent = mmap.mmap(-1, 8)  # the child's "sent": read here without a system call
+    with r, s:
+        ring = UringRing(r, RingGeometry.for_frames(512, 16), cooperative=True)
+        try:
+            assert ring.cooperative and ring.stats()["cooperative"] == 1
+            assert "cooperative" in repr(ring)
+            dst = r.getsockname()[0]
+            for k in range(5):
+
+                def child(k: int = k) -> None:
+                    time.sleep(0.05)
+                    s.sendto(message(k), (dst, 0))
+                    sent[0] = k + 1
+
+                pid = fork(child)
+                end = time.monotonic() + 10  # vDSO clock: no system call while spinning
+                while sent[0] != k + 1 and time.monotonic() < end:
+                    pass
+                f = ring.recv(timeout=0)  # microseconds after the arrival
+                assert f is not None and seqs([f.data]) == [k]
+                ring.release(f)
+                assert reap(pid) == 0
+        finally:
+            ring.close()
+            sent.close()
 
 
 def test_several_frames_in_hand_at_once(netns: Netns) -> None:

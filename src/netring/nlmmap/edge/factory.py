@@ -59,7 +59,7 @@ URING_REASON = "io_uring fills the frames (multishot RECVMSG into a provided-buf
 
 def open_ring(sock: Any, rx: RingGeometry | None = None, tx: RingGeometry | None = None, *,
               backend: str = "auto", batch: int = 64, spill: int = 256 << 10,
-              meta: bool = True) -> RingBase:
+              meta: bool = True, cooperative: bool = False) -> RingBase:
     """A ring on ``sock``: the kernel's own where it has one, else the user-space engine.
 
     Args:
@@ -69,6 +69,8 @@ def open_ring(sock: Any, rx: RingGeometry | None = None, tx: RingGeometry | None
             io_uring where :func:`netring.nlmmap.edge.uring.support` allows it and an RX
             ring is asked for, then user).
         meta: fill ``nm_group`` and ``nm_pid/uid/gid`` (PKTINFO and PASSCRED cmsgs).
+        cooperative: the consumer makes system calls often anyway: io_uring's receive
+            then runs at those calls (:class:`~netring.nlmmap.edge.uring.UringRing`).
 
     Returns:
         A :class:`~netring.nlmmap.base.RingBase`: ``ring.backend`` and ``ring.reason``
@@ -94,11 +96,13 @@ def open_ring(sock: Any, rx: RingGeometry | None = None, tx: RingGeometry | None
         if rx is None:
             raise EncodeError("the io_uring backend fills an RX ring: give an rx geometry")
         if backend == "uring":
-            return uring.UringRing(sock, rx, tx, meta=meta, reason="io_uring backend requested")
+            return uring.UringRing(sock, rx, tx, meta=meta, reason="io_uring backend requested",
+                                   cooperative=cooperative)
         u = uring.support()
         if u["available"]:
             return uring.UringRing(sock, rx, tx, meta=meta,
-                                   reason=reason.replace("user-space engine", URING_REASON))
+                                   reason=reason.replace("user-space engine", URING_REASON),
+                                   cooperative=cooperative)
         reason = reason.replace("; user-space engine", f"; io_uring: {u['reason']}; "
                                 "user-space engine")
     shared = SharedRing.create(rx, tx)

@@ -148,6 +148,12 @@ class UringRing(RingBase):
             kernel runs the receive as task work that interrupts this thread, so
             frames fill while it computes; ``DEFER_TASKRUN`` would receive only
             inside ``io_uring_enter``).
+        cooperative: for a consumer that makes system calls often anyway (nfqueue:
+            a verdict per batch): ``IORING_SETUP_COOP_TASKRUN | TASKRUN_FLAG``, so
+            the receive runs when this thread next enters the kernel instead of
+            interrupting it (many datagrams per run); a look that finds nothing while
+            the kernel says work waits (``IORING_SQ_TASKRUN``) runs it with one
+            ``io_uring_enter``.  A kernel without the flags (before 5.19) gets none.
 
     One thread uses a ring at a time: its completion walk runs inside the
     consumer's calls (recv, data, messages), never on its own.
@@ -162,9 +168,11 @@ class UringRing(RingBase):
     backend = "uring"
 
     def __init__(self, sock: Any, rx: RingGeometry, tx: RingGeometry | None = None, *,
-                 meta: bool = True, reason: str = "", setup_flags: int = 0) -> None:
+                 meta: bool = True, reason: str = "", setup_flags: int = 0,
+                 cooperative: bool = False) -> None:
         self.reason = reason or "io_uring multishot receive into a provided-buffer ring"
         self._setup_flags = setup_flags
+        self.cooperative = cooperative
         self._closed = True  # until everything below exists
         self.sock = sock
         self.fd = fileno(sock)
@@ -189,13 +197,19 @@ class UringRing(RingBase):
         n = rx.frame_nr
         params = bytearray(io_uring_params.size)
         cq_want = pow2_at_least(2 * n + 8)  # every buffer's completion fits: no CQ overflow
-        io_uring_params.pack_into(params, 0, 0, cq_want,
-                                  int(IORING_SETUP.CQSIZE | IORING_SETUP.CLAMP) | self._setup_flags,
-                                  *([0] * 25))
-        try:
-            self.ring_fd = _u.io_uring_setup(SQ_ENTRIES, params)
-        except OSError as exc:
-            raise NotSupportedError(_u.refusal(exc)) from None
+        flags = int(IORING_SETUP.CQSIZE | IORING_SETUP.CLAMP) | self._setup_flags
+        coop = int(IORING_SETUP.COOP_TASKRUN | IORING_SETUP.TASKRUN_FLAG)
+        while True:
+            io_uring_params.pack_into(params, 0, 0, cq_want,
+                                      flags | (coop if self.cooperative else 0), *([0] * 25))
+            try:
+                self.ring_fd = _u.io_uring_setup(SQ_ENTRIES, params)
+                break
+            except OSError as exc:
+                if self.cooperative and exc.errno == _errno.EINVAL:
+                    self.cooperative = False  # a kernel before 5.19: the default mode
+                    continue
+                raise NotSupportedError(_u.refusal(exc)) from None
         fields = io_uring_params.unpack_from(params)
         sq_entries, cq_entries, self.features = fields[0], fields[1], fields[5]
         missing = REQUIRED_FEATURES & ~self.features
@@ -429,7 +443,14 @@ class UringRing(RingBase):
         if p.head_ordinary():
             return True
         if not p.cq.pending():
-            return False
+            if not (self.cooperative and self._sqw[self._sq_flags_w] & IORING_SQ.TASKRUN):
+                return False
+            self.enters += 1  # the receive waits as task work: run it
+            _u.io_uring_enter(self.ring_fd, 0, 0, IORING_ENTER.GETEVENTS)
+            if p.head_ordinary():
+                return True
+            if not p.cq.pending():
+                return False
         return self._harvest()
 
     def _rx(self) -> RxConsumer:
@@ -489,7 +510,8 @@ class UringRing(RingBase):
         out.update({"frames": self.layout.geometry.frame_nr, "capacity": self.layout.capacity,
                     "enters": self.enters, "waits": self.waits, "arms": self.arms,
                     "ring_full": self.ring_full, "enobufs": self.overruns,
-                    "data_ends": self.data_ends, "cq_flushes": self.cq_flushes})
+                    "data_ends": self.data_ends, "cq_flushes": self.cq_flushes,
+                    "cooperative": int(self.cooperative)})
         rx = self.rx
         if rx is not None:
             out["delivered"] = rx.delivered
@@ -562,6 +584,7 @@ class UringRing(RingBase):
         g = self.layout.geometry
         return (f"<UringRing backend=uring frames={g.frame_nr}x{g.frame_size} "
                 f"capacity={self.layout.capacity} armed={self._armed} "
+                f"{'cooperative ' if self.cooperative else ''}"
                 f"reason={self.reason!r}>")
 
 

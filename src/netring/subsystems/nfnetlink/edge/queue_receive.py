@@ -158,8 +158,10 @@ def open_queue_ring(sock: Any, backend: str, slot: int, batch: int) -> RingBase:
     from ...._sys.mapping import PAGE_SIZE
     from ....nlmmap.edge.factory import open_ring
 
+    # cooperative: a verdict goes out after every batch, and io_uring's receive runs
+    # at those calls instead of interrupting the consumer per datagram
     return open_ring(sock, ring_geometry(slot, batch, PAGE_SIZE), None, backend=backend,
-                     meta=False)
+                     meta=False, cooperative=True)
 
 
 class QueueReceive(QueueVerdicts, StopOnSignal):
