@@ -292,6 +292,31 @@ def test_truncation_is_visible(netns: Netns) -> None:
     assert len(drain(rx)) == 2
 
 
+@pytest.mark.parametrize("batch", [1, 64])  # recv_into of one, recvmmsg of many
+def test_a_datagram_larger_than_its_slot_is_counted_and_gets_the_policy(
+        netns: Netns, batch: int) -> None:
+    """Slots are sized from the copy range; widening it afterwards makes datagrams
+    larger than a slot: each is counted, its id read from the part that fit, and it
+    gets the policy verdict; whole packets around it are delivered as usual."""
+    queue_rule(netns, PORT, 13)
+    rx, tx = udp_pair(netns, PORT)
+    with Queue(13, netns=netns.path, copy_range=128, batch=batch) as q:
+        q.set_mode(13, q.copy_mode, 65531)  # the kernel now copies whole packets
+        _send(tx, 0, 2, size=10)
+        _send(tx, 2, 3, size=4000)  # beyond the ~1.2 KiB slots
+        _send(tx, 5, 2, size=10)
+        time.sleep(0.1)
+        seen = []
+        for pkt in q.packets(count=4, timeout=5):
+            seen.append(int(bytes(pkt.payload[28:]).split(b":")[1]))
+            pkt.accept()
+        s = q.stats()
+        assert seen == [0, 1, 5, 6]
+        assert s.truncated == 3 and s.released_without_verdict == 3 and s.id_gaps == 0
+        assert s.packets == 7 and s.kernel[13].queue_total == 0  # the cut ones too
+    assert _seqs(drain(rx)) == list(range(7))  # the cut ones: the policy (accept)
+
+
 def test_sigterm_gives_waiting_packets_their_policy_verdict_and_unbinds(netns: Netns) -> None:
     queue_rule(netns, PORT, 13)
     rx, tx = udp_pair(netns, PORT)

@@ -224,6 +224,7 @@ class Queue(QueueReceive, QueueConfig):
             self._fd = self._rt.fileno()  # the ring's own where it has one (io_uring's)
         self._poll = Readable(self._fd)
         self._send = self.sock.socket.send
+        self._recv_into = self.sock.socket.recv_into
         self.writer = VerdictWriter(128 << 10)
         self.batcher = Batcher(self.writer, self.conn.next_seq, verdict=batch_verdict,
                                mark=batch_mark, delay=delay)

@@ -403,6 +403,9 @@ class PacketBatch:
         batch gives; the views are valid until the next receive)."""
         n = len(self.ids)
         qs = self.queues
+        if n == 1:  # a quiet queue's batch
+            return [Packet._make(self._slots[0], 0, self._q, self.ids[0],
+                                 self.queue if qs is None else qs[0])]
         return list(map(Packet._make, self._slots[:n], repeat(0, n), repeat(self._q, n),
                         self.ids, repeat(self.queue, n) if qs is None else qs))
 
