@@ -326,3 +326,36 @@ def test_steady_out_of_order_completions_keep_being_batched() -> None:
     now[0] += 0.002
     assert b.due() and b.flush()
     assert b.single_messages == 1
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    start=st.sampled_from([1, 0xFFFFFFF0, 12345]),
+    n=st.integers(1, 40),
+    steps=st.lists(st.tuples(st.integers(0, 60), st.sampled_from([NF.ACCEPT, NF.DROP])),
+                   min_size=1, max_size=60),
+    mark=st.sampled_from([None, 7]),
+)
+def test_complete_plain_equals_complete(start: int, n: int, steps: list[tuple[int, int]],
+                                        mark: int | None) -> None:
+    """The verdict-word-only path records exactly what :meth:`Batcher.complete` does,
+    refusing what it refuses (a packet done already, or unknown), in any order."""
+    ids = [(start + i) & 0xFFFFFFFF for i in range(n)]
+    pair = []
+    for _ in range(2):
+        w = VerdictWriter()
+        b = Batcher(w, lambda: 1, mark=mark, clock=lambda: 0.0)
+        b.received_many(0, ids)
+        pair.append((w, b))
+    (w1, b1), (w2, b2) = pair
+    for k, verdict in steps:
+        i = ids[k % n] if k < 2 * n else (start + n + k) & 0xFFFFFFFF  # some unknown
+        outcome = []
+        for fn in (b1.complete_plain, b2.complete):
+            try:
+                fn(0, i, verdict)
+                outcome.append("ok")
+            except EncodeError:
+                outcome.append("refused")
+        assert outcome[0] == outcome[1]
+        assert _state_of(b1, w1) == _state_of(b2, w2)

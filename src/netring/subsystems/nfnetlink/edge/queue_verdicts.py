@@ -119,7 +119,7 @@ class QueueVerdicts:
         if self._held:
             self._held.discard((queue, packet_id))
         b = self.batcher
-        b.complete(queue, packet_id, verdict)
+        b.complete_plain(queue, packet_id, verdict)
         if b.waiting and b.due():
             self._flush(force=True)
 

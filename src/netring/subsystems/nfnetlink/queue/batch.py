@@ -258,6 +258,24 @@ class Batcher:
         if out[0] == packet_id:
             self._advance(st)
 
+    def complete_plain(self, queue: int, packet_id: int, verdict: int) -> None:
+        """:meth:`complete` with the verdict word alone (``pkt.accept()``'s): the packet
+        that extends its queue's completed prefix, with the batch's verdict and no mark,
+        is recorded in a few steps; anything else is :meth:`complete`'s."""
+        st = self.queues.get(queue)
+        if st is not None and verdict == self.verdict and self.mark is None and not st.done:
+            out = st.outstanding
+            if out and out[0] == packet_id:  # in order: the prefix grows by one
+                out.popleft()
+                self.in_flight -= 1
+                if st.upto is None:
+                    self._dirty.append(st)
+                st.upto = packet_id
+                low = verdict & 0xFF
+                self.by_verdict[low if low < 6 else 0] += 1
+                return
+        self.complete(queue, packet_id, verdict)
+
     def complete_many(self, queue: int, ids: Sequence[int], verdict: int | None = None,
                       mark: int | None = None) -> None:
         """Record one plain verdict for several packets of one queue.
