@@ -14,6 +14,9 @@ batch of whole packets from one queue costs no per-packet Python at all::
             read as "4xH12xH4xI", padded to the stride, repeated per slot
 
     all NFQNL_MSG_PACKET, none filling its slot  -> PacketBatch(queue, ids, slots)  (_take)
+    one datagram (batch 1, or a quiet queue)     -> the same, read with one small
+                                                    unpack (_take_one; batch 1 receives
+                                                    with recv_into, MSG_TRUNC telling a cut)
     anything else (cut, several per datagram,    -> one message at a time over the
       an error answering a verdict)                 connection's primitives   (_take_slow)
 
@@ -31,10 +34,13 @@ the next receive**.
 The ring receive path (``Queue(ring="uring")``, :meth:`QueueReceive._recv_ring`)
 reads the datagrams from netlink RX ring frames instead (io_uring fills them
 without a system call per datagram; :func:`~netring.nlmmap.edge.factory.open_ring`
-picks the backend).  Each datagram goes through the same per-datagram path
-(:meth:`QueueReceive._dispatch`), so verdict errors, stale replies and
-notifications are handled as on the slow path; the frames of a batch are held
-until the next receive, then released (the same lifetime as the slots)::
+picks the backend).  A run of one queue's whole packets in consecutive frames is
+read there and copied into the slots with one strided copy (then it is a slots
+batch, :meth:`QueueReceive._take_ring_run`); every other datagram goes through
+the same per-datagram path (:meth:`QueueReceive._dispatch`), so verdict errors,
+stale replies and notifications are handled as on the slow path; frames read one
+by one are held until the next receive, then released (the same lifetime as the
+slots)::
 
     ring frame: | nl_mmap_hdr | io_uring_recvmsg_out | sockaddr_nl | datagram ... |
                  <--------------- RING_PREFIX ----------------------> <- slot ->
