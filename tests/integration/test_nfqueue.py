@@ -292,6 +292,24 @@ def test_truncation_is_visible(netns: Netns) -> None:
     assert len(drain(rx)) == 2
 
 
+def test_the_last_awaited_verdict_leaves_at_once(netns: Netns) -> None:
+    """When every packet received has its verdict, the verdicts go out with the last
+    one, not at the next receive: a quiet queue's packet is not kept waiting."""
+    queue_rule(netns, PORT, 14)
+    rx, tx = udp_pair(netns, PORT)
+    with Queue(14, netns=netns.path) as q:
+        _send(tx, 0, 3)
+        time.sleep(0.1)
+        batch = q.recv_batch(timeout=5)
+        assert len(batch) == 3
+        batch[0].accept()
+        batch[1].accept()
+        assert drain(rx, settle=0.2) == []  # one still awaits its verdict
+        batch[2].accept()  # no receive after this
+        assert _seqs(drain(rx, settle=0.2)) == [0, 1, 2]
+        assert q.batcher.batch_messages == 1  # the three in one VERDICT_BATCH
+
+
 @pytest.mark.parametrize("batch", [1, 64])  # recv_into of one, recvmmsg of many
 def test_a_datagram_larger_than_its_slot_is_counted_and_gets_the_policy(
         netns: Netns, batch: int) -> None:

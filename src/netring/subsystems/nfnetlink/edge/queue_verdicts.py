@@ -120,7 +120,11 @@ class QueueVerdicts:
             self._held.discard((queue, packet_id))
         b = self.batcher
         b.complete_plain(queue, packet_id, verdict)
-        if b.waiting and b.due():
+        if not b.in_flight:
+            # every packet received has its verdict: send them now, not at the next
+            # receive (the same messages; a quiet queue's packet leaves sooner)
+            self._flush(force=False)
+        elif b.waiting and b.due():
             self._flush(force=True)
 
     def hold(self, queue: int, packet_id: int) -> None:
