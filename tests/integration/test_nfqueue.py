@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import struct
+import threading
 import time
 
 import pytest
@@ -308,6 +309,28 @@ def test_the_last_awaited_verdict_leaves_at_once(netns: Netns) -> None:
         batch[2].accept()  # no receive after this
         assert _seqs(drain(rx, settle=0.2)) == [0, 1, 2]
         assert q.batcher.batch_messages == 1  # the three in one VERDICT_BATCH
+
+
+def test_after_a_wait_the_packet_that_ended_it_is_handed_out_at_once(netns: Netns) -> None:
+    """A receive that slept hands out the datagram that woke it alone, without
+    another look for more (a quiet queue's packet is not held for a batch); the rest
+    of a burst comes with the next receives, in order, nothing lost."""
+    queue_rule(netns, PORT, 15)
+    rx, tx = udp_pair(netns, PORT)
+    with Queue(15, netns=netns.path, batch=64) as q:
+        timer = threading.Timer(0.2, _send, (tx, 0, 20))
+        timer.start()
+        first = q.recv_batch(timeout=5)  # sleeps until the burst starts
+        timer.join()
+        assert len(first) == 1
+        first.accept()
+        seen = [int(bytes(p.payload[28:]).split(b":")[1]) for p in first]
+        for b in q.batches(count=19, timeout=5):
+            seen += [int(bytes(p.payload[28:]).split(b":")[1]) for p in b]
+            b.accept()
+        assert seen == list(range(20))
+        assert q.stats().packets == 20 and q.stats().id_gaps == 0
+    assert _seqs(drain(rx)) == list(range(20))
 
 
 @pytest.mark.parametrize("batch", [1, 64])  # recv_into of one, recvmmsg of many

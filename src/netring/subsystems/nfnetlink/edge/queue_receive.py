@@ -15,8 +15,9 @@ batch of whole packets from one queue costs no per-packet Python at all::
 
     all NFQNL_MSG_PACKET, none filling its slot  -> PacketBatch(queue, ids, slots)  (_take)
     one datagram (batch 1, or a quiet queue)     -> the same, read with one small
-                                                    unpack (_take_one; batch 1 receives
-                                                    with recv_into, MSG_TRUNC telling a cut)
+                                                    unpack (_take_one; batch 1, and the
+                                                    receive after a sleep, use recv_into,
+                                                    MSG_TRUNC telling a cut)
     anything else (cut, several per datagram,    -> one message at a time over the
       an error answering a verdict)                 connection's primitives   (_take_slow)
 
@@ -263,11 +264,14 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
             if not got and block:
                 self._flush(force=True)  # nothing may wait while we sleep
                 deadline = None if timeout is None else time.monotonic() + timeout
+                # woken from a sleep, the queue was quiet: most likely one packet came,
+                # and it is handed out at once (a burst's others: the next receive)
+                one = True
                 while not got:
                     left = None if deadline is None else deadline - time.monotonic()
                     if (left is not None and left <= 0) or not self._sleep(left):
                         break
-                    got = self._recv_one() if one else mb.recv(fd, _sys.MSG_DONTWAIT, room)
+                    got = self._recv_one()
         except OSError as exc:
             if exc.errno != _errno.ENOBUFS:
                 raise
