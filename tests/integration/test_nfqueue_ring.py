@@ -116,6 +116,62 @@ def test_a_run_read_in_place_is_copied_out_so_a_request_meanwhile_reads_its_repl
     assert _seqs(drain(rx)) == list(range(40))
 
 
+def _ids_of(batch: object) -> list[int]:
+    return [int(bytes(p.payload[28:]).split(b":")[1]) for p in batch]  # type: ignore[attr-defined]
+
+
+def test_a_run_read_ahead_is_handed_out_over_the_next_small_batches(netns: Netns) -> None:
+    """With batch 1 a receive still reads a whole run of the ring (up to RING_AHEAD):
+    the packets come one per batch from its copies in the slots, in order, each
+    settled in the ring when handed out (the ring's descriptor stays readable for
+    the ones not handed out yet)."""
+    queue_rule(netns, PORT, 38)
+    rx, tx = udp_pair(netns, PORT)
+    with Queue(38, netns=netns.path, ring="uring", batch=1) as q:
+        _send(tx, 0, 30)
+        time.sleep(0.2)
+        seen = []
+        for _ in range(30):
+            b = q.recv_batch(timeout=5)
+            assert len(b) == 1 and b.strided is not None
+            seen += _ids_of(b)
+            b.accept()
+            if len(seen) == 10:  # part of the run handed out, the rest still queued
+                assert q.ring.stats()["delivered_in_place"] == 10  # type: ignore[union-attr]
+        assert seen == list(range(30))
+        s = q.stats()
+        assert s.batches == 30 and s.packets == 30 and s.id_gaps == 0
+        assert s.kernel[38].queue_total == 0
+    assert _seqs(drain(rx)) == list(range(30))
+
+
+def test_a_request_while_a_run_is_read_ahead_takes_the_rest_the_usual_way(
+        netns: Netns) -> None:
+    """A request made while part of a run waits in the slots reads its reply through
+    the ring, past the packets not handed out yet: those go the conversation's way
+    (kept, then handed out by the next receives) and the copies are forgotten, so
+    every packet comes exactly once, in order."""
+    queue_rule(netns, PORT, 39)
+    rx, tx = udp_pair(netns, PORT)
+    with Queue(39, netns=netns.path, ring="uring", batch=5) as q:
+        _send(tx, 0, 30)
+        time.sleep(0.2)
+        first = q.recv_batch(timeout=5)
+        seen = _ids_of(first)
+        assert seen == list(range(5))
+        first.accept()
+        q.set_maxlen(39, 4096)  # the ack comes after the 25 packets still in the ring
+        for b in q.batches(count=25, timeout=5):
+            seen += _ids_of(b)
+            b.accept()
+        assert seen == list(range(30))
+        assert len(q.recv_batch(timeout=0.3)) == 0  # nothing a second time
+        s = q.stats()
+        assert s.packets == 30 and s.id_gaps == 0 and s.verdicts["accept"] == 30
+        assert s.kernel[39].queue_total == 0
+    assert _seqs(drain(rx)) == list(range(30))
+
+
 def _fields(ring: str | None, netns: Netns, queue: int, rx: socket.socket,
             tx: socket.socket) -> list[tuple[int, bytes, int, int]]:
     with Queue(queue, netns=netns.path, ring=ring) as q:

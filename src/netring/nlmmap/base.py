@@ -95,7 +95,14 @@ class RingBase:
         return None
 
     def _settle_run(self, taken: int) -> None:
-        """``taken`` datagrams of the last :meth:`_take_run` were delivered."""
+        """``taken`` datagrams of the last :meth:`_take_run` were delivered (more of
+        the same run may be settled by later calls, while :meth:`_run_positions` is
+        unchanged since the last one)."""
+
+    def _run_positions(self) -> tuple[int, int] | None:
+        """``(consumer position, producer position)`` of a backend that hands out runs
+        (anything that reads the ring moves one of them), else ``None``."""
+        return None
 
     def flush(self, portid: int = 0, groups: int = 0) -> FlushResult:
         """Send every VALID TX frame in ring order with one ``sendmsg``."""

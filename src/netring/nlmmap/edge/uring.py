@@ -472,6 +472,10 @@ class UringRing(RingBase):
         (:meth:`UringRxConsumer.settle_run`)."""
         self._urx.settle_run(taken)
 
+    def _run_positions(self) -> tuple[int, int]:
+        """The consumer's position and the producer's (published frames move it)."""
+        return self._urx.position, self.producer.position
+
     def fileno(self) -> int:
         """The io_uring descriptor: readable (POLLIN) when completions wait."""
         return self.ring_fd

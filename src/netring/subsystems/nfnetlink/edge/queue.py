@@ -198,7 +198,7 @@ class Queue(QueueReceive, QueueConfig):
         self._pf_bound = not pf_bind
         self._closed = False
         # receive slots: one arena, fixed stride
-        self._make_slots(copy_mode, copy_range, batch)
+        self._make_slots(copy_mode, copy_range, batch, ring=ring is not None)
         self._mb: Any = None  # MMsgBatch over the slots (made below, after the socket)
         self._ring = None
         self._rt: RingTransport | None = None

@@ -83,7 +83,8 @@ if TYPE_CHECKING:
     from ....nlmmap.edge.transport import RingTransport
     from ....nlmmap.geometry import RingGeometry
 
-__all__ = ["QueueReceive", "ring_geometry", "open_queue_ring", "RING_BACKENDS", "RING_FRAMES"]
+__all__ = ["QueueReceive", "ring_geometry", "open_queue_ring", "RING_AHEAD", "RING_BACKENDS",
+           "RING_FRAMES"]
 
 #: slot bytes beyond the copy range: the nfnetlink header and metadata attributes
 #: (conntrack nest, secctx, L2 header ...)
@@ -124,6 +125,21 @@ def _qid_reader(cache: dict[int, struct.Struct], n: int, stride: int) -> struct.
     return reader
 
 
+class _Peek:
+    """A run of one queue's packets read ahead from a ring: all copied into the receive
+    slots, ``next`` onwards still unsettled in the ring, whose consumer and producer
+    stood at ``position`` when the last part was handed out."""
+
+    __slots__ = ("queue", "ids", "lens", "next", "position")
+
+    def __init__(self, queue: int, ids: Sequence[int], lens: list[int], nxt: int) -> None:
+        self.queue = queue
+        self.ids = ids
+        self.lens = lens
+        self.next = nxt
+        self.position = -1
+
+
 def slot_size(copy_mode: int, copy_range: int) -> int:
     """Bytes one datagram may take: the copy range (PACKET mode) plus the headroom for
     the nfnetlink header and metadata attributes, 64-aligned (a receive slot; a larger
@@ -141,6 +157,10 @@ def slot_size(copy_mode: int, copy_range: int) -> int:
 #: mapping is backed only where datagrams were written: about one page per frame
 #: for small packets.
 RING_FRAMES = NFQNL_QMAX_DEFAULT
+#: Datagrams a ring receive reads at once, whatever the batch (the rest of the run is
+#: handed out by the next receives, from its copies in the receive slots): a small
+#: batch then pays the ring's per-run checks once per run, not once per batch
+RING_AHEAD = 64
 
 
 def ring_geometry(slot: int, batch: int, page_size: int) -> RingGeometry:
@@ -197,21 +217,26 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
     _ring: RingBase | None
     _rt: RingTransport | None
     _frames: list[Frame]
+    #: a run read ahead from the ring, handed out over the next receives
+    _peek: _Peek | None = None
     #: bytes between a ring's frames when they lie one stride apart (0: they do not,
     #: and runs are copied out one by one), and _qid_reader's structs for them
     _run_stride = 0
     _run_qids: dict[int, struct.Struct]
 
-    def _make_slots(self, copy_mode: int, copy_range: int, batch: int) -> None:
+    def _make_slots(self, copy_mode: int, copy_range: int, batch: int,
+                    ring: bool = False) -> None:
         """The receive slots: one arena, fixed stride (``Queue.__init__`` calls it; a
-        ring receive copies the common case of its runs there too).  Pages of the
-        arena are backed as datagrams land in them."""
+        ring receive copies the common case of its runs there too, and has at least
+        :data:`RING_AHEAD` slots to read ahead into).  Pages of the arena are backed
+        as datagrams land in them."""
         self._slot = slot_size(copy_mode, copy_range)
         self._n = batch
         self._run_qids = {}
-        self._arena = bytearray(self._slot * batch)
+        n = max(batch, RING_AHEAD) if ring else batch
+        self._arena = bytearray(self._slot * n)
         arena = memoryview(self._arena)
-        self._regions = [arena[i * self._slot:(i + 1) * self._slot] for i in range(batch)]
+        self._regions = [arena[i * self._slot:(i + 1) * self._slot] for i in range(n)]
         self._strided = (arena, self._slot)  # what a batch of whole slots tells copies
         self._qids: dict[int, struct.Struct] = {}  # _qid_reader's, by datagram count
 
@@ -447,7 +472,12 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
         wait: float | None = 0.0  # a look first; the timeout only after sending verdicts
         slept = False
         rx = ring._rx()
-        run = ring._take_run(room)
+        if self._peek is not None:
+            peeked = self._from_peek(ring, room)
+            if peeked is not None:
+                return peeked
+        ahead = max(room, len(self._regions))  # a run beyond room: read ahead (_peek)
+        run = ring._take_run(ahead)
         if run is None and block and not rx.ready():
             # nothing published: wait for the kernel, then take what came in place (a
             # look that found the receive ended re-arms it and waits once more)
@@ -463,12 +493,12 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
                     self._cut(head() if head is not None else None)
                     got = 1
                     break
-                run = ring._take_run(room)
+                run = ring._take_run(ahead)
                 if run is not None or not woke or rx.ready():
                     break
             slept = True
         if run is not None:
-            return self._take_ring_run(ring, run)
+            return self._take_ring_run(ring, run, room)
         if ring.backend == "user" and rx.ready():
             return self._take_ring_frames(ring, rx, room)
         while got < room:
@@ -506,40 +536,75 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
             return PacketBatch(self, -1, (), ())
         return self._hand_out(ids, qs, slots)
 
-    def _take_ring_run(self, ring: RingBase, run: tuple[Any, list[int], list[int]]
-                       ) -> PacketBatch:
-        """A run of datagrams the ring hands out in place (io_uring: straight from the
-        completions, :meth:`~netring.nlmmap.base.RingBase._take_run`), copied out and
-        settled at once, so the frames go back to the kernel now and a request that
-        reads its reply from the ring meanwhile finds the ring consistent.
+    def _take_ring_run(self, ring: RingBase, run: tuple[Any, list[int], list[int]],
+                       room: int) -> PacketBatch:
+        """Up to ``room`` datagrams of a run the ring hands out in place (io_uring:
+        straight from the completions, :meth:`~netring.nlmmap.base.RingBase._take_run`),
+        copied out and settled at once, so their frames go back to the kernel now and
+        a request that reads its reply from the ring meanwhile finds the ring
+        consistent.
 
         The common case (consecutive frames one stride apart, each one whole packet of
         one queue that fits a receive slot) is read where it lies and copied into the
-        receive slots with one strided copy of the frames' used bytes: the batch is
-        then the slots', as a ``recvmmsg``'s is (valid until the next receive).
-        Anything else is copied datagram by datagram (the copies are the batch's
-        slots, valid as long as they are referenced): :meth:`_take_copies`.
+        receive slots with one strided copy of the frames' used bytes, the whole run
+        at once: the batch is the slots', as a ``recvmmsg``'s is (valid until the next
+        receive), and what lies beyond ``room`` stays unsettled in the ring, its copy
+        kept for the next receives (:meth:`_from_peek`).  Anything else is copied
+        datagram by datagram (the copies are the batch's slots, valid as long as they
+        are referenced): :meth:`_take_copies`.
         """
         buf, starts, lens = run
         got = len(starts)
         stride = self._run_stride
         s0 = starts[0]
-        if (stride and got <= self._n and starts[-1] - s0 == (got - 1) * stride
+        if (stride and got <= len(self._regions) and starts[-1] - s0 == (got - 1) * stride
                 and max(lens) < self._slot and min(lens) >= PACKET_ID_OFFSET + 4):
             qids = _qid_reader(self._run_qids, got, stride).unpack_from(buf, s0)
             qs = qids[1:3 * got:3]
             if qids[0:3 * got:3].count(_PACKET_BE) == got and qs.count(qs[0]) == got:
                 arena, slot = self._strided
                 copy_strided(arena, 0, slot, buf, s0, stride, max(lens), got)
-                self._settle_ring_run(ring, got)
-                st = self._stats
-                st.batches += 1
-                st.bytes += sum(lens)
-                return self._one_queue(qs[0], qids[2:3 * got:3], self._regions, self._strided)
+                ids = qids[2:3 * got:3]
+                if got > room:
+                    self._peek = _Peek(qs[0], ids, lens, room)
+                return self._hand_run(ring, qs[0], ids, lens, 0, min(room, got))
+        got = min(got, room)
         copies = list(map(bytes, map(buf.__getitem__,
-                                     map(slice, starts, map(_add, starts, lens)))))
+                                     map(slice, starts[:got], map(_add, starts, lens)))))
         self._settle_ring_run(ring, got)
-        return self._take_copies(copies, lens)
+        return self._take_copies(copies, lens[:got])
+
+    def _from_peek(self, ring: RingBase, room: int) -> PacketBatch | None:
+        """The next datagrams of the run read ahead (:meth:`_take_ring_run`), from
+        their copies in the slots, when the ring is where that run left it; ``None``
+        when something else read the ring meanwhile (a request's reply, a frame by
+        frame receive: those datagrams went that way, and the copies are forgotten)."""
+        pk = self._peek
+        self._peek = None
+        if pk is None or ring._run_positions() != (pk.position, pk.position):
+            return None
+        i = pk.next
+        k = min(room, len(pk.ids) - i)
+        if i + k < len(pk.ids):
+            pk.next = i + k
+            self._peek = pk
+        return self._hand_run(ring, pk.queue, pk.ids[i:i + k], pk.lens, i, k)
+
+    def _hand_run(self, ring: RingBase, q: int, ids: Sequence[int], lens: list[int],
+                  first: int, k: int) -> PacketBatch:
+        """Slots ``first .. first+k`` (copies of the run's next ``k`` datagrams, the
+        packets ``ids[:k]`` of queue ``q``) as the batch: the datagrams settled in the
+        ring, then the slots batch."""
+        self._settle_ring_run(ring, k)
+        if self._peek is not None:
+            at = ring._run_positions()
+            self._peek.position = at[0] if at is not None and at[0] == at[1] else -1
+        st = self._stats
+        st.batches += 1
+        st.bytes += sum(lens[first:first + k])
+        arena, slot = self._strided
+        return self._one_queue(q, ids[:k], self._regions[first:first + k],
+                               (arena[first * slot:], slot) if first else self._strided)
 
     def _settle_ring_run(self, ring: RingBase, got: int) -> None:
         """The run's ``got`` datagrams are out: settled, the buffers back to the kernel

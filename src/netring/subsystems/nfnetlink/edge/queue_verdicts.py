@@ -225,12 +225,14 @@ class QueueVerdicts:
             st = b.queues.get(batch.queue)
             if st is not None and not st.done:
                 b.complete_many(batch.queue, batch.ids, verdict, mark)
-                return
-            self._complete_each(batch.queue, batch.ids, verdict, mark)
-            return
-        for q in set(batch.queues):
-            ids = [i for i, qq in zip(batch.ids, batch.queues, strict=True) if qq == q]
-            self._complete_each(q, ids, verdict, mark)
+            else:
+                self._complete_each(batch.queue, batch.ids, verdict, mark)
+        else:
+            for q in set(batch.queues):
+                ids = [i for i, qq in zip(batch.ids, batch.queues, strict=True) if qq == q]
+                self._complete_each(q, ids, verdict, mark)
+        if not b.in_flight:  # every packet received has its verdict: send them now
+            self._flush(force=False)
 
     def _complete_each(self, queue: int, ids: Iterable[int], verdict: int,
                        mark: int | None) -> None:
