@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -107,6 +109,20 @@ def test_route_filters_in_kernel(populated: Netns) -> None:
         assert len(rt.routes(protocol="bgp")) == sum(1 for r in everything if r.protocol == 186)
 
 
+def _settled(read: Callable[[], Any], pause: float = 0.2, limit: float = 10.0) -> Any:
+    """What ``read()`` returns once two reads ``pause`` seconds apart agree (at most
+    ``limit`` seconds of looking; then the last read)."""
+    end = time.monotonic() + limit
+    last = read()
+    while time.monotonic() < end:
+        time.sleep(pause)
+        now = read()
+        if now == last:
+            return now
+        last = now
+    return last
+
+
 def test_links_addrs_neigh_rules_equal_ip_json(netns: Netns) -> None:
     netns.add_veth()
     netns.ip("link", "add", "br0", "type", "bridge")
@@ -139,8 +155,10 @@ def test_links_addrs_neigh_rules_equal_ip_json(netns: Netns) -> None:
             if d.get("valid_life_time", 0) < 0xFFFFFFFF:
                 d["valid_life_time"] = d["preferred_life_time"] = "finite"
         assert _canon(addrs) == _canon(ref_addrs)
-        assert [n.to_dict(names) for n in rt.neighbours()] == netns.ip_json(
-            "neigh", "show", "nud", "all")
+        # the kernel adds IPv6 multicast neighbours (MLD) on its own once links are
+        # up: compare once the table stopped changing
+        ref_neigh = _settled(lambda: netns.ip_json("neigh", "show", "nud", "all"))
+        assert [n.to_dict(names) for n in rt.neighbours()] == ref_neigh
         assert [n.to_dict(names) for n in rt.neighbours(proxy=True)] == netns.ip_json(
             "neigh", "show", "proxy")
         assert [r.to_dict(names) for r in rt.rules(family=AF_INET)] == netns.ip_json(
