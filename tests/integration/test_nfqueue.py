@@ -318,10 +318,18 @@ def test_after_a_wait_the_packet_that_ended_it_is_handed_out_at_once(netns: Netn
     queue_rule(netns, PORT, 15)
     rx, tx = udp_pair(netns, PORT)
     with Queue(15, netns=netns.path, batch=64) as q:
-        timer = threading.Timer(0.2, _send, (tx, 0, 20))
+        sent_at: list[float] = []
+
+        def burst() -> None:
+            sent_at.append(time.monotonic())
+            _send(tx, 0, 20)
+
+        timer = threading.Timer(0.5, burst)
         timer.start()
+        began = time.monotonic()
         first = q.recv_batch(timeout=5)  # sleeps until the burst starts
         timer.join()
+        assert began < sent_at[0]  # the receive found the queue empty: it slept
         assert len(first) == 1
         first.accept()
         seen = [int(bytes(p.payload[28:]).split(b":")[1]) for p in first]
