@@ -300,7 +300,7 @@ def test_the_last_awaited_verdict_leaves_at_once(netns: Netns) -> None:
     rx, tx = udp_pair(netns, PORT)
     with Queue(14, netns=netns.path) as q:
         _send(tx, 0, 3)
-        time.sleep(0.1)
+        time.sleep(0.5)  # all three queued: one receive takes them
         batch = q.recv_batch(timeout=5)
         assert len(batch) == 3
         batch[0].accept()

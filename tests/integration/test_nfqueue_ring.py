@@ -155,7 +155,7 @@ def test_a_request_while_a_run_is_read_ahead_takes_the_rest_the_usual_way(
     rx, tx = udp_pair(netns, PORT)
     with Queue(39, netns=netns.path, ring="uring", batch=5) as q:
         _send(tx, 0, 30)
-        time.sleep(0.2)
+        time.sleep(0.5)  # all thirty in the ring: the first receive reads the run
         first = q.recv_batch(timeout=5)
         seen = _ids_of(first)
         assert seen == list(range(5))
