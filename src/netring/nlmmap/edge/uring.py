@@ -474,7 +474,7 @@ class UringRing(RingBase):
 
     def _run_positions(self) -> tuple[int, int]:
         """The consumer's position and the producer's (published frames move it)."""
-        return self._urx.position, self.producer.position
+        return self._urx.position, self.producer.prod.position
 
     def fileno(self) -> int:
         """The io_uring descriptor: readable (POLLIN) when completions wait."""
