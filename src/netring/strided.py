@@ -24,13 +24,13 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-    from typing import Literal
+    from collections.abc import Callable, Sequence
+    from typing import Any, Literal
 
     _Unit = Literal["Q", "I", "H", "B"]
 
-__all__ = ["ACCELERATED", "copy_strided", "copy_strided_py", "fill_repeated", "set_strided",
-           "uniform_fields", "uniform_fields_py"]
+__all__ = ["ACCELERATED", "accelerator", "copy_strided", "copy_strided_py", "fill_repeated",
+           "set_strided", "uniform_fields", "uniform_fields_py"]
 
 _WIDTHS: tuple[tuple[int, _Unit], ...] = ((8, "Q"), (4, "I"), (2, "H"), (1, "B"))
 
@@ -95,6 +95,7 @@ def uniform_fields_py(buf: memoryview | bytes, step: int, count: int,
 
 
 try:
+    from . import _accel
     from ._accel import copy_strided as _copy_strided_c
     from ._accel import uniform_fields as _uniform_fields_c
 except ImportError:  # not built (no compiler), or NETRING_PURE=1 (see netring/__init__.py)
@@ -106,6 +107,13 @@ else:
     ACCELERATED = True
     copy_strided = _copy_strided_c
     uniform_fields = _uniform_fields_c
+
+
+def accelerator(name: str) -> Callable[..., Any] | None:
+    """The C accelerator's function ``name`` where the accelerator is in use
+    (:data:`ACCELERATED`), else ``None``: the caller keeps its pure-Python version
+    (the reference) and uses this one when it is there."""
+    return getattr(_accel, name, None) if ACCELERATED else None
 
 
 def set_strided(dst: memoryview, dpos: int, dstep: int, value: bytes, count: int) -> None:

@@ -102,6 +102,26 @@ def test_the_accelerator_is_used_where_it_can_be_built() -> None:
         assert strided.copy_strided is copy_strided_py
 
 
+def test_accelerator_names_a_c_function_only_when_the_accelerator_is_in_use() -> None:
+    assert strided.accelerator("no_such_function") is None
+    if strided.ACCELERATED:
+        assert strided.accelerator("v4_flow_hashes") is _accel.v4_flow_hashes
+    else:
+        assert strided.accelerator("v4_flow_hashes") is None
+
+
+@pytest.mark.skipif(not strided.ACCELERATED, reason="the C accelerator is not in use")
+def test_the_c_flow_hash_refuses_headers_outside_the_buffer_and_a_bad_bitmap() -> None:
+    buf = bytes(100)
+    ports = bytes(32)
+    assert _accel.v4_flow_hashes(buf, 0, 24, 4, 1, 1, ports) != []
+    with pytest.raises(ValueError, match="reach outside"):
+        _accel.v4_flow_hashes(buf, 0, 24, 5, 1, 1, ports)  # the fifth ends at 120
+    with pytest.raises(ValueError, match="32-byte bitmap"):
+        _accel.v4_flow_hashes(buf, 0, 24, 1, 1, 1, bytes(31))
+    assert _accel.v4_flow_hashes(buf, 0, 24, 0, 1, 1, ports) == []
+
+
 def test_netring_pure_selects_the_python_code() -> None:
     code = ("import netring.strided as s, netring.pcap.writer as w; "
             "print(s.ACCELERATED, w.copy_strided is s.copy_strided_py)")
@@ -119,7 +139,8 @@ def test_bulk_writers_pass_on_the_pure_python_code() -> None:
     here = os.path.dirname(__file__)
     tests = [os.path.join(here, t) for t in (
         "test_pcap_writer.py", "test_nflog_run.py", "test_packet_capfile.py", "test_packet_pure.py",
-        "test_packet_window.py", "test_nlmmap_uring.py", "test_strided.py")]
+        "test_packet_window.py", "test_nlmmap_uring.py", "test_strided.py",
+        "test_nfqueue_pool_pure.py")]
     env = dict(os.environ, NETRING_PURE="1")
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
                        env=env, capture_output=True, text=True, timeout=600)

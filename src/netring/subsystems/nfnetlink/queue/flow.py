@@ -33,7 +33,7 @@ from __future__ import annotations
 import struct
 
 from ....codec.types import ReadableBuffer
-from ....strided import uniform_fields
+from ....strided import accelerator, uniform_fields
 from .constants import NFQA
 
 __all__ = ["flow_hash", "flow_tuple", "MessageFlows", "PORT_PROTOCOLS", "LAYOUTS"]
@@ -54,6 +54,10 @@ _nla = struct.Struct("=HH")  # nla_len, nla_type (host order)
 _NFQA_PAYLOAD = int(NFQA.PAYLOAD)
 _NLA_TYPE_MASK = 0x3FFF  # ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER)
 _ATTRS_AT = 20  # nlmsghdr (16) + nfgenmsg (4)
+#: PORT_PROTOCOLS as a 256-bit map (bit p of byte p >> 3), for the C accelerator's hash
+_PORT_BITS = bytes(sum(1 << (p & 7) for p in PORT_PROTOCOLS if p >> 3 == i) for i in range(32))
+#: the C accelerator's bulk IPv4 hash (netring._accel.v4_flow_hashes), when it is in use
+_v4_hashes_c = accelerator("v4_flow_hashes")
 
 
 def _mix(x: int) -> int:
@@ -248,6 +252,8 @@ class MessageFlows:
             return None
         if not uniform_fields(mv, stride, count, lay.fields):
             return None
+        if _v4_hashes_c is not None:  # the same hash, one loop in C
+            return _v4_hashes_c(mv, at + 4, stride, count, _K1, _K2, _PORT_BITS)  # type: ignore[no-any-return]
         key = (at, stride, count)
         rows = self._columns.get(key)
         if rows is None:
