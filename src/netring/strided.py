@@ -94,10 +94,12 @@ def uniform_fields_py(buf: memoryview | bytes, step: int, count: int,
     return True
 
 
+#: the accelerator's functions that callers elsewhere take by name (accelerator())
+_NAMED: dict[str, Callable[..., Any]] = {}
 try:
-    from . import _accel
     from ._accel import copy_strided as _copy_strided_c
     from ._accel import uniform_fields as _uniform_fields_c
+    from ._accel import v4_flow_hashes as _v4_flow_hashes_c
 except ImportError:  # not built (no compiler), or NETRING_PURE=1 (see netring/__init__.py)
     ACCELERATED = False
     copy_strided = copy_strided_py
@@ -107,13 +109,14 @@ else:
     ACCELERATED = True
     copy_strided = _copy_strided_c
     uniform_fields = _uniform_fields_c
+    _NAMED["v4_flow_hashes"] = _v4_flow_hashes_c
 
 
 def accelerator(name: str) -> Callable[..., Any] | None:
     """The C accelerator's function ``name`` where the accelerator is in use
     (:data:`ACCELERATED`), else ``None``: the caller keeps its pure-Python version
     (the reference) and uses this one when it is there."""
-    return getattr(_accel, name, None) if ACCELERATED else None
+    return _NAMED.get(name)
 
 
 def set_strided(dst: memoryview, dpos: int, dstep: int, value: bytes, count: int) -> None:
