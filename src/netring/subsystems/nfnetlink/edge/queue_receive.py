@@ -670,7 +670,6 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
             for f in frames:
                 ring.release(f)
 
-
     def _hand_out(self, ids: list[int], qs: list[int], slots: list[memoryview]
                   ) -> PacketBatch:
         """The batch of the packets taken (of one queue or several), now the current one."""
