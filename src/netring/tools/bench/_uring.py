@@ -97,6 +97,17 @@ def _stream(ns: str, n: int, kind: str) -> tuple[float, float, float | None]:
     return n / dt, cpu / n, enters
 
 
+def _sender_alone(ns: str, n: int) -> tuple[float, float]:
+    """(msgs/s, sender CPU s/msg) of the stream's sender into a socket nobody reads,
+    with room for all ``n``: what any reader of the stream can reach at most."""
+    r = _usersock(ns, DRAIN_RCVBUF)
+    c0, t0 = time.process_time(), time.perf_counter()
+    send_sequence(ns, r.getsockname()[0], n, SIZE)
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    r.close()
+    return n / dt, cpu / n
+
+
 # -- 2. drain -----------------------------------------------------------------------------
 def _drain(ns: str, n: int, kind: str) -> tuple[float, float | None]:
     """(msgs/s, io_uring_enter per 1000) reading ``n`` messages that already wait."""
@@ -197,6 +208,13 @@ def section(ns: str, n: int, drain_n: int, out: TextIO | None, dump: bool = True
                  "enter/1000"))
     results["stream"] = {k: {"msgs_per_s": round(v[0]), "cpu_us_per_msg": round(v[1] * 1e6, 3),
                              "enters_per_1000": v[2]} for k, v in measured.items()}
+    alone, alone_cpu = _sender_alone(ns, drain_n)
+    results["stream"]["sender_alone"] = {"msgs_per_s": round(alone),
+                                         "cpu_us_per_msg": round(alone_cpu * 1e6, 3)}
+    if out is not None:
+        print(f"the sender alone, into a socket nobody reads ({drain_n} messages): "
+              f"{alone / 1e6:.3f} M msg/s, {alone_cpu * 1e6:.2f} us of its CPU each "
+              f"(no reader of the stream can go faster)", file=out)
     drained = {k: _drain(ns, drain_n, k) for k in kinds}
     base, fill = drained[PLAIN][0], drained[FILLER][0]
     print_table(out, f"io_uring ring: drain {drain_n} waiting {SIZE}-byte messages "
