@@ -11,11 +11,12 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from nfqutil import counters, drain, ipt, queue_rule, snmp, udp_pair
 from nsutil import Netns
-from procutil import fork, reap
+from procutil import SignalsWhenCollected, fork, reap
 
 from netring.codec.constants import SO
 from netring.errors import NetlinkError, NotSupportedError
@@ -366,14 +367,27 @@ def test_a_datagram_larger_than_its_slot_is_counted_and_gets_the_policy(
     assert _seqs(drain(rx)) == list(range(7))  # the cut ones: the policy (accept)
 
 
-def test_sigterm_gives_waiting_packets_their_policy_verdict_and_unbinds(netns: Netns) -> None:
-    queue_rule(netns, PORT, 13)
-    rx, tx = udp_pair(netns, PORT)
+def _consumer(netns: Netns, queue: int, body: Callable[[Queue, int], None]
+              ) -> tuple[int, int]:
+    """A child process bound to ``queue`` running ``body(q, w)`` (``w``: the write end
+    of a pipe back); returns (pid, read end) once the child is bound."""
+    queue_rule(netns, PORT, queue)
     r, w = os.pipe()
 
     def child() -> None:
-        q = Queue(13, netns=netns.path)
-        os.write(w, b"r")  # bound: what is sent from now on is queued to us
+        q = Queue(queue, netns=netns.path)
+        os.write(w, b"r")  # bound: what is sent from now on is queued to the child
+        body(q, w)
+
+    pid = fork(child)
+    assert os.read(r, 1) == b"r"
+    return pid, r
+
+
+def test_sigterm_gives_waiting_packets_their_policy_verdict_and_unbinds(netns: Netns) -> None:
+    rx, tx = udp_pair(netns, PORT)
+
+    def body(q: Queue, w: int) -> None:
         held: list[Packet] = []
 
         def hold(pkt: Packet) -> None:
@@ -384,8 +398,7 @@ def test_sigterm_gives_waiting_packets_their_policy_verdict_and_unbinds(netns: N
         q.run(hold)  # until SIGTERM
         assert q.closed
 
-    pid = fork(child)
-    assert os.read(r, 1) == b"r"
+    pid, r = _consumer(netns, 13, body)
     _send(tx, 0, 5)
     assert os.read(r, 1) == b"x"
     os.kill(pid, signal.SIGTERM)
@@ -398,36 +411,22 @@ def test_sigterm_gives_waiting_packets_their_policy_verdict_and_unbinds(netns: N
     assert 13 not in parse_proc_nfnetlink_queue(text)
 
 
-class _SignalsWhenCollected:
-    """Sends this process SIGTERM from its finaliser: Python runs the signal's handler
-    inside ``__del__``, where an exception raised by the handler would be lost."""
-
-    def __del__(self) -> None:
-        os.kill(os.getpid(), signal.SIGTERM)
-        self.after = True  # the handler runs here, in the finaliser's frame
-
-
 def test_sigterm_that_lands_in_a_finaliser_still_ends_run(netns: Netns) -> None:
-    queue_rule(netns, PORT, 14)
     rx, tx = udp_pair(netns, PORT)
-    r, w = os.pipe()
 
-    def child() -> None:
-        q = Queue(14, netns=netns.path)
-        os.write(w, b"r")
+    def body(q: Queue, w: int) -> None:
         seen: list[int] = []
 
         def cb(pkt: Packet) -> None:
             seen.append(pkt.id)
             if len(seen) == 1:
-                _SignalsWhenCollected()  # collected at once: SIGTERM from its finaliser
+                SignalsWhenCollected()  # collected at once: SIGTERM from its finaliser
             pkt.accept()
 
         n = q.run(cb, timeout=5)
         os.write(w, b"%d %d" % (n, q.closed))
 
-    pid = fork(child)
-    assert os.read(r, 1) == b"r"
+    pid, r = _consumer(netns, 14, body)
     _send(tx, 0, 3)
     assert reap(pid, 20) == 0
     # run ended after the packet whose callback took the signal, and closed the queue

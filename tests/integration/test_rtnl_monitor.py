@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nsutil import Netns
+from procutil import SignalsWhenCollected
 
 import netring
 from netring import Event, Rtnl
@@ -465,14 +466,6 @@ def test_cli_text_equals_ip_monitor(netns: Netns) -> None:
     assert "Deleted 10.6.0.0/24 dev veth0" in nr_out
 
 
-class _KillsOnCollect:
-    """Sends this process SIGTERM from its finaliser: a handler that raised there
-    would have its exception swallowed by Python."""
-
-    def __del__(self) -> None:
-        os.kill(os.getpid(), signal.SIGTERM)
-
-
 def test_sigterm_ends_events_after_the_event_in_hand_even_from_a_finaliser(
         netns: Netns) -> None:
     netns.add_veth()
@@ -484,7 +477,7 @@ def test_sigterm_ends_events_after_the_event_in_hand_even_from_a_finaliser(
         with mon.stop_on_signal() as stop:
             for ev in mon.events(timeout=30):
                 got.append(ev)
-                victim = _KillsOnCollect()
+                victim = SignalsWhenCollected()
                 del victim  # SIGTERM arrives inside the finaliser
         elapsed = time.monotonic() - started
         left = collect(mon, idle=0.5, timeout=10)

@@ -232,12 +232,8 @@ class Batcher:
         self.by_verdict[low if low < 6 else 0] += 1
         if (verdict == self.verdict and mark == self.mark and payload is None
                 and connmark is None and labels is None):
-            if out[0] == packet_id and not st.done:  # in order: the prefix grows by one
-                out.popleft()
-                self.in_flight -= 1
-                if st.upto is None:
-                    self._dirty.append(st)
-                st.upto = packet_id
+            if out[0] == packet_id and not st.done:
+                self._prefix_grows(st)
                 return
             st.done[packet_id] = BATCHED
             st.waiting += 1
@@ -265,16 +261,20 @@ class Batcher:
         st = self.queues.get(queue)
         if st is not None and verdict == self.verdict and self.mark is None and not st.done:
             out = st.outstanding
-            if out and out[0] == packet_id:  # in order: the prefix grows by one
-                out.popleft()
-                self.in_flight -= 1
-                if st.upto is None:
-                    self._dirty.append(st)
-                st.upto = packet_id
+            if out and out[0] == packet_id:
                 low = verdict & 0xFF
                 self.by_verdict[low if low < 6 else 0] += 1
+                self._prefix_grows(st)
                 return
         self.complete(queue, packet_id, verdict)
+
+    def _prefix_grows(self, st: QueueState) -> None:
+        """The oldest outstanding packet of ``st``, nothing done out of order before
+        it, completed with the batch's verdict: the completed prefix grows by one."""
+        if st.upto is None:
+            self._dirty.append(st)  # a batch message for it at the next flush
+        st.upto = st.outstanding.popleft()
+        self.in_flight -= 1
 
     def complete_many(self, queue: int, ids: Sequence[int], verdict: int | None = None,
                       mark: int | None = None) -> None:
