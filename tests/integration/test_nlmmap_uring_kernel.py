@@ -21,6 +21,7 @@ from netring.errors import Overrun, TruncatedError
 from netring.netns import socket_in
 from netring.nlmmap import RingGeometry, RingTransport, open_ring, ring_support
 from netring.nlmmap.edge.uring import UringRing, support
+from netring.nlmmap.uring_abi import IORING_SQ
 from netring.subsystems.rtnetlink import RTM
 from netring.subsystems.rtnetlink.structs import ifinfomsg
 from netring.tools.ringtraffic import send_sequence
@@ -213,6 +214,24 @@ def test_a_cooperative_ring_runs_the_waiting_receive_on_a_non_blocking_look(
         finally:
             ring.close()
             sent.close()
+
+
+@pytest.mark.parametrize("cooperative", [True, False])
+def test_a_look_runs_waiting_task_work_only_on_a_cooperative_ring(netns: Netns,
+                                                                 cooperative: bool) -> None:
+    """IORING_SQ_TASKRUN in the SQ ring's flags (the kernel sets it on a TASKRUN_FLAG
+    ring while task work waits; stored here by hand) makes a look that finds no
+    completion enter the kernel once to run it, on a cooperative ring only."""
+    with usersock(netns) as r:
+        ring = UringRing(r, RingGeometry.for_frames(512, 16), cooperative=cooperative)
+        try:
+            assert ring._look() is False
+            before = ring.enters
+            ring._sqw[ring._sq_flags_w] |= IORING_SQ.TASKRUN
+            assert ring._look() is False  # nothing arrived: the run of task work finds none
+            assert ring.enters - before == (1 if cooperative else 0)
+        finally:
+            ring.close()
 
 
 def test_several_frames_in_hand_at_once(netns: Netns) -> None:
