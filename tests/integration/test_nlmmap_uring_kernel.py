@@ -253,6 +253,45 @@ def test_several_frames_in_hand_at_once(netns: Netns) -> None:
             ring.close()
 
 
+def _lap(ring: UringRing, s: socket.socket, dest: int, sizes: list[int], first: int
+         ) -> list[memoryview]:
+    """Send one datagram per size, then read them all with data(): the views, and
+    each one's content checked against what was sent while it is valid."""
+    for k, size in enumerate(sizes):
+        s.sendto(message(first + k, size), (dest, 0))
+    views = []
+    for k, v in enumerate(ring.data(timeout=2, count=len(sizes))):
+        assert bytes(v) == message(first + k, sizes[k])
+        views.append(v)
+    return views
+
+
+def test_alike_datagrams_reuse_their_frames_views_and_others_get_new_ones(
+        netns: Netns) -> None:
+    r, s = usersock(netns), usersock(netns)
+    with r, s:
+        dest = r.getsockname()[0]
+        ring = UringRing(r, RingGeometry.for_frames(512, 8), meta=False)
+        try:
+            first = _lap(ring, s, dest, [64] * 8, 0)
+            again = _lap(ring, s, dest, [64] * 8, 8)  # the same frames, the same lengths
+            assert all(a is b for a, b in zip(first, again, strict=True))
+            sizes = [64, 96, 64, 128, 64, 64, 32, 64]
+            third = _lap(ring, s, dest, sizes, 16)  # lengths changed: those views are new
+            assert [a is b for a, b in zip(again, third, strict=True)] == \
+                [n == 64 for n in sizes]
+            assert [len(v) for v in third] == sizes
+            with third[0]:  # a program may release a view it was given
+                pass
+            fourth = _lap(ring, s, dest, sizes, 24)
+            assert fourth[0] is not third[0] and bytes(fourth[0]) == message(24, 64)
+            assert fourth[1] is third[1]
+        finally:
+            ring.close()
+        with pytest.raises(ValueError):  # the views went with the ring's mapping
+            bytes(fourth[1])
+
+
 def test_kernel_drops_raise_overrun_once_and_the_ring_reads_on(netns: Netns) -> None:
     r, s = usersock(netns), usersock(netns)
     with r, s:

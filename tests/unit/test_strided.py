@@ -194,3 +194,67 @@ def test_uniform_fields_refuses_fields_outside(impl: str, step: int, count: int,
     fn = strided.uniform_fields_py if impl == "py" else _accel.uniform_fields
     with pytest.raises(ValueError):
         fn(bytes(32), step, count, fields)
+
+
+@st.composite
+def _headers(draw: st.DrawFn) -> tuple[bytes, int, int, int, list[tuple[int, int]], int, int]:
+    """Items of u32 words, mostly alike: a few words changed, checks taken from item 0
+    (sometimes a value no item holds), a gathered word and a limit near its values."""
+    step = 4 * draw(st.integers(2, 8))
+    count = draw(st.integers(1, 12))
+    pos = draw(st.sampled_from([0, 4, 6]))  # 6: words off the 4-byte grid
+    item = bytearray(draw(st.binary(min_size=step, max_size=step)))
+    items = [bytearray(item) for _ in range(count)]
+    for _ in range(draw(st.integers(0, 2))):
+        i, j = draw(st.integers(0, count - 1)), draw(st.integers(0, step - 1))
+        items[i][j] ^= draw(st.integers(1, 255))
+    buf = bytes(pos) + b"".join(items)
+    words = step // 4
+    offs = draw(st.lists(st.integers(0, words - 1), max_size=3, unique=True))
+    checks = [(4 * o, int.from_bytes(item[4 * o : 4 * o + 4], sys.byteorder)
+               ^ draw(st.sampled_from([0, 0, 0, 1]))) for o in offs]
+    take = 4 * draw(st.integers(0, words - 1))
+    first = int.from_bytes(item[take : take + 4], sys.byteorder)
+    limit = max(0, first + draw(st.integers(-1, 1)))
+    return buf, pos, step, count, checks, take, limit
+
+
+def _gather_reference(buf: bytes, pos: int, step: int, count: int,
+                      checks: list[tuple[int, int]], take: int, limit: int) -> list[int] | None:
+    def word(i: int, off: int) -> int:
+        a = pos + i * step + off
+        return int.from_bytes(buf[a : a + 4], sys.byteorder)
+    if any(word(i, o) != v for i in range(count) for o, v in checks):
+        return None
+    out = [word(i, take) for i in range(count)]
+    return None if max(out) > limit else out
+
+
+@given(_headers())
+@settings(max_examples=400, deadline=None)
+def test_gather_checked_matches_item_by_item(
+        case: tuple[bytes, int, int, int, list[tuple[int, int]], int, int]) -> None:
+    """The pure-Python gather, and the C accelerator's where it is built, return what
+    reading every item's words one by one returns."""
+    want = _gather_reference(*case)
+    assert strided.gather_checked_py(*case) == want
+    if _accel is not None:
+        buf, *rest = case
+        assert _accel.gather_checked(memoryview(buf), *rest) == want
+
+
+@pytest.mark.parametrize("impl", ["py", "c"])
+@pytest.mark.parametrize(("pos", "step", "count", "checks", "take"), [
+    (0, 8, 5, [], 0),          # a fifth item that is not there
+    (0, 8, 4, [(6, 0)], 0),    # a checked word that runs past the last item
+    (0, 8, 4, [], 8),          # the gathered word of the last item past the end
+    (0, 0, 2, [], 0),          # step zero
+    (0, 8, 2, [(-4, 0)], 0),   # negative offset
+])
+def test_gather_checked_refuses_words_outside(impl: str, pos: int, step: int, count: int,
+                                              checks: list[tuple[int, int]], take: int) -> None:
+    if impl == "c" and _accel is None:
+        pytest.skip("the C accelerator is not built here")
+    fn = strided.gather_checked_py if impl == "py" else _accel.gather_checked
+    with pytest.raises(ValueError):
+        fn(bytes(32), pos, step, count, checks, take, 1 << 32)

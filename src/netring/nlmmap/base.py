@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from operator import length_hint
 
 from ..codec.message import Message, iter_messages
@@ -93,6 +93,15 @@ class RingBase:
         runs (io_uring: datagrams straight from the completions, no frame header
         written) learns from :meth:`_settle_run` how many were taken."""
         return None
+
+    def _take_views(self, limit: int) -> Sequence[Any] | None:
+        """:meth:`_take_run` as one view per datagram (what :meth:`data` yields); a
+        backend may hand out the same view objects again while their lengths stay."""
+        run = self._take_run(limit)
+        if run is None:
+            return None
+        buf, starts, lens = run
+        return [buf[d : d + ln] for d, ln in zip(starts, lens)]  # noqa: B905
 
     def _settle_run(self, taken: int) -> None:
         """``taken`` datagrams of the last :meth:`_take_run` were delivered (more of
@@ -205,24 +214,22 @@ class RingBase:
         and wait.
         """
         rx = self._rx()
-        take_run, settle_run = self._take_run, self._settle_run
+        take_views, settle_run = self._take_views, self._settle_run
         left = -1 if count is None else count
         deadline = None if timeout is None else time.monotonic() + timeout
         tried = False
         while left != 0:
             lim = batch if left < 0 else min(batch, left)
-            run = take_run(lim)
-            if run is None:
+            views = take_views(lim)
+            if views is None:
                 got = yield from rx.iter_data(lim)
             else:
-                buf, starts, lens = run
-                got = len(starts)
-                li = iter(lens)
+                got = len(views)
+                it = iter(views)
                 try:
-                    for d, ln in zip(starts, li):  # noqa: B905 (li's length tells the count)
-                        yield buf[d : d + ln]
+                    yield from it
                 finally:
-                    got -= length_hint(li)  # the view out at a close was taken
+                    got -= length_hint(it)  # the view out at a close was taken
                     settle_run(got)
             if got:
                 tried = False

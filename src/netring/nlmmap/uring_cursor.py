@@ -74,7 +74,7 @@ from dataclasses import dataclass
 from operator import length_hint
 
 from ..errors import RingError
-from ..strided import uniform_fields
+from ..strided import gather_checked
 from .abi import NL_MMAP_HDRLEN, NL_MMAP_STATUS, NM_GID, NM_GROUP, NM_LEN, NM_PID, NM_UID
 from .cursor import Frame, RxConsumer, RxProducer
 from .geometry import RingGeometry
@@ -286,6 +286,13 @@ class UringRxConsumer(RxConsumer):
             return None
         return p.take(limit)
 
+    def take_views(self, limit: int) -> list[memoryview] | None:
+        """:meth:`take_run` as views (:meth:`UringProducer.take_views`)."""
+        p = self.producer
+        if p is None or self._in_hand:
+            return None
+        return p.take_views(limit)
+
     def settle_run(self, taken: int) -> None:
         """``taken`` datagrams of the last :meth:`take_run` were delivered."""
         if taken:
@@ -310,6 +317,14 @@ class UringRxConsumer(RxConsumer):
         """Drop the constant columns (before the ring's mapping closes)."""
         self._valid.release()
         self._unused.release()
+
+
+def _length(view: memoryview) -> int:
+    """``len(view)``, or -1 once the program released it."""
+    try:
+        return len(view)
+    except ValueError:
+        return -1
 
 
 class BufferRing:
@@ -509,6 +524,9 @@ class UringProducer:
         self.delivered_in_place = 0
         self._ctl_w = (NL_MMAP_HDRLEN + io_uring_recvmsg_out.size + layout.namelen) // 4
         self._datas = [d + layout.prefix for d in ring.data]
+        #: each frame's last view (:meth:`take_views`); a 0-length one until then
+        self._vcache: list[memoryview] = [self.buf[0:0]] * self.n
+        self.views_held = 0  # views still exported at release (their mapping stays)
         values = {0, UNUSED, VALID, layout.namelen, layout.controllen}
         if layout.control is not None:
             values.update(v for _w, v in layout.control.checks)
@@ -522,7 +540,7 @@ class UringProducer:
         if c is not None:
             want.append((_CONTROLLEN_W, layout.controllen))
             want.extend((self._ctl_w + word, value) for word, value in c.checks)
-        self._want: tuple[tuple[int, int], ...] = tuple(want)
+        self._checks = tuple((x << 2, v) for x, v in want)  # (byte in the frame, u32)
         self.handed = 0
         self.truncated = 0
         self.cut_frame = -1  # frame of the last datagram cut (its head stays until refilled)
@@ -699,20 +717,17 @@ class UringProducer:
                  ) -> tuple[list[tuple[int, int, int, int]], list[int]] | None:
         """``(segments, payload lengths)`` when frames ``i0 .. i0+k-1`` all hold ordinary
         datagrams (see :meth:`_ordinary`), else ``None``."""
-        words = self.words
-        want = self._want  # (word in the frame, value) every ordinary frame holds
+        words, checks, cap = self.words, self._checks, self.capacity
         segs = list(self.prod.ring.segments(i0, k))
         pays: list[int] = []
         for _first, cnt, w, st in segs:
-            # each word equal across the frames (one comparison per word, netring.strided),
-            # then the first frame's words equal what an ordinary datagram leaves
-            if not uniform_fields(words, st << 2, cnt, [(w + x << 2, 4) for x, _v in want]):
+            # every frame holds what an ordinary datagram leaves, and its payload length
+            # fits (one pass over the headers, netring.strided.gather_checked)
+            got = gather_checked(words, w << 2, st << 2, cnt, checks, _PAYLOADLEN_W << 2, cap)
+            if got is None:
                 return None
-            for x, v in want:
-                if words[w + x] != v:
-                    return None
-            pays += words[w + _PAYLOADLEN_W : w + cnt * st : st].tolist()
-        if max(pays) > self.capacity or sum(res[at : at + k].tolist()) != k * self.prefix + sum(pays):
+            pays += got
+        if sum(res[at : at + k].tolist()) != k * self.prefix + sum(pays):
             return None  # some length is off
         return segs, pays
 
@@ -796,6 +811,35 @@ class UringProducer:
             return None
         i0 = p0 % self.n
         return self._datas[i0 : i0 + k], pays
+
+    def take_views(self, limit: int) -> list[memoryview] | None:
+        """:meth:`take` as views, one per datagram (``buf[start : start + length]``).
+
+        A frame's view is kept and handed out again while the frame's next datagram
+        has the same length (a stream of alike messages makes no view at all): the
+        same memory, so a view is valid exactly as long as one made afresh, until
+        the datagram after it is read.  A view the program released (``with view:``)
+        is made again.  :meth:`release` drops them all.
+        """
+        run = self.take(limit)
+        if run is None:
+            return None
+        starts, pays = run
+        k = len(pays)
+        i0 = self.prod.position % self.n
+        views = self._vcache[i0 : i0 + k]
+        try:
+            have = list(map(len, views))  # one C loop; a released view raises
+        except ValueError:
+            have = [_length(v) for v in views]
+        if have != pays:
+            buf = self.buf
+            for j, (h, ln) in enumerate(zip(have, pays)):  # noqa: B905
+                if h != ln:
+                    d = starts[j]
+                    views[j] = buf[d : d + ln]
+            self._vcache[i0 : i0 + k] = views
+        return views
 
     def settle(self, taken: int) -> None:
         """``taken`` completions of the last :meth:`take` were delivered."""
@@ -888,7 +932,14 @@ class UringProducer:
                 "entries_written": self.buffers.written}
 
     def release(self) -> None:
-        """Drop the views into the frames (before their mapping closes)."""
+        """Drop the views into the frames (before their mapping closes); a view the
+        program still holds and exported elsewhere stays, and the mapping with it."""
+        for v in {id(v): v for v in self._vcache}.values():
+            try:
+                v.release()
+            except BufferError:
+                self.views_held += 1
+        self._vcache.clear()
         self._expect.release()
         for v in self._const.values():
             v.release()

@@ -467,6 +467,11 @@ class UringRing(RingBase):
         run = self._urx.take_run(limit)
         return None if run is None else (self.producer.buf, run[0], run[1])
 
+    def _take_views(self, limit: int) -> list[memoryview] | None:
+        """:meth:`_take_run` as views; a frame's view is made again only when its
+        datagram's length changed (:meth:`UringProducer.take_views`)."""
+        return self._urx.take_views(limit)
+
     def _settle_run(self, taken: int) -> None:
         """``taken`` datagrams of the last run were delivered
         (:meth:`UringRxConsumer.settle_run`)."""
