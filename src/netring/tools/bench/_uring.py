@@ -54,10 +54,7 @@ FILLER = "ring, recvmmsg filler"
 URING = "ring, io_uring"
 URING_META = "ring, io_uring + meta"
 PLAIN = "plain recv_into"
-#: frames of every ring (io_uring: 256 bytes, the filler: 128): 512 KiB of io_uring frames,
-#: which stay in a core's L2 cache while the kernel writes them and the consumer reads
-#: them (8192 frames, 2 MiB, streamed 5-10 % slower here: a cache miss per frame)
-FRAMES = 2048
+FRAMES = 8192  # frames of every ring (io_uring: 256 bytes, the filler: 128, as in bench ring)
 ROUNDS = 3  # interleaved rounds of the stream and drain measures; the best of each kept
 BATCH = 1024  # frames per recvmmsg (filler) and per data() step (both rings)
 DUMP_FRAME = 32768 + 24  # frames that hold a whole dump datagram, 64 of them
