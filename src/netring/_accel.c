@@ -47,6 +47,25 @@ items_fit(Py_ssize_t len, Py_ssize_t pos, Py_ssize_t step, Py_ssize_t size,
     return (count - 1) <= (len - pos - size) / step;
 }
 
+/* Check that `name` got `want` arguments, then read args[first .. first+n-1] as
+ * Py_ssize_t into out; -1 with the exception set otherwise. */
+static int
+ssize_args(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want, const char *name,
+           int first, int n, Py_ssize_t *out)
+{
+    if (nargs != want) {
+        PyErr_Format(PyExc_TypeError, "%s() takes %zd arguments (%zd given)", name, want,
+                     nargs);
+        return -1;
+    }
+    for (int k = 0; k < n; k++) {
+        out[k] = PyNumber_AsSsize_t(args[first + k], PyExc_OverflowError);
+        if (out[k] == -1 && PyErr_Occurred())
+            return -1;
+    }
+    return 0;
+}
+
 static PyObject *
 copy_strided(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -168,16 +187,9 @@ gather_checked(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     Py_buffer b;
     (void)self;
-    if (nargs != 7) {
-        PyErr_Format(PyExc_TypeError, "gather_checked() takes 7 arguments (%zd given)", nargs);
-        return NULL;
-    }
     Py_ssize_t v[3]; /* pos, step, count */
-    for (int k = 0; k < 3; k++) {
-        v[k] = PyNumber_AsSsize_t(args[k + 1], PyExc_OverflowError);
-        if (v[k] == -1 && PyErr_Occurred())
-            return NULL;
-    }
+    if (ssize_args(args, nargs, 7, "gather_checked", 1, 3, v) < 0)
+        return NULL;
     Py_ssize_t pos = v[0], step = v[1], count = v[2];
     Py_ssize_t take = PyNumber_AsSsize_t(args[5], PyExc_OverflowError);
     if (take == -1 && PyErr_Occurred())
@@ -269,16 +281,9 @@ v4_flow_hashes(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     Py_buffer b, ports;
     (void)self;
-    if (nargs != 7) {
-        PyErr_Format(PyExc_TypeError, "v4_flow_hashes() takes 7 arguments (%zd given)", nargs);
-        return NULL;
-    }
     Py_ssize_t v[3]; /* pos, step, count */
-    for (int k = 0; k < 3; k++) {
-        v[k] = PyNumber_AsSsize_t(args[k + 1], PyExc_OverflowError);
-        if (v[k] == -1 && PyErr_Occurred())
-            return NULL;
-    }
+    if (ssize_args(args, nargs, 7, "v4_flow_hashes", 1, 3, v) < 0)
+        return NULL;
     Py_ssize_t pos = v[0], step = v[1], count = v[2];
     unsigned long long k1 = PyLong_AsUnsignedLongLong(args[4]);
     if (k1 == (unsigned long long)-1 && PyErr_Occurred())
