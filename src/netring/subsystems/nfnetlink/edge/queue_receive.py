@@ -413,13 +413,13 @@ class QueueReceive(QueueVerdicts, StopOnSignal):
             if kind == _PACKET_BE:
                 st.bytes += n
                 return self._one_queue(q, (pid,), self._regions, self._strided)
-        return self._take_views([(self._regions[0][:min(n, self._slot)], cut)])
+        return self._take_datagrams([(self._regions[0][:min(n, self._slot)], cut)])
 
     def _take_slow(self, mb: Any, got: int) -> PacketBatch:
         """A batch holding something other than whole packets from the kernel."""
-        return self._take_views([(mb.view(i), mb.truncated(i)) for i in range(got)])
+        return self._take_datagrams([(mb.view(i), mb.truncated(i)) for i in range(got)])
 
-    def _take_views(self, datagrams: Sequence[tuple[memoryview, bool]]) -> PacketBatch:
+    def _take_datagrams(self, datagrams: Sequence[tuple[memoryview, bool]]) -> PacketBatch:
         """Datagrams (each a view and whether it was cut) one at a time: cut ones
         counted and given the policy verdict, the rest through :meth:`_dispatch`."""
         ids: list[int] = []
